@@ -1,0 +1,263 @@
+"""Commands: what a user asks of a plan, validated before any rule is consulted.
+
+A command is a frozen pydantic model whose field types carry the input rules (``validation``):
+text without NUL or lone surrogates and under 10,000 characters, finite numbers, range-checked
+instrument scores. ``CommandMeta`` is the envelope every command travels in: the actor (stamped by
+the server, never the caller), the command id used for idempotency, the version the caller read,
+the clinical effective date, the rationale and the entry kind.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from plantrail.domain.validation import ClinicalText, Score, ShortText, ValidMeasure
+from plantrail.domain.values import (
+    Actor,
+    Assessment,
+    EntryKind,
+    GoalStatus,
+    NoteKind,
+    ObjectiveStatus,
+    ReviewReason,
+    ServiceType,
+    SignatureMeaning,
+    SignerRole,
+)
+
+ICD10_CODE = r"^[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"
+
+ItemId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
+IcdCode = Annotated[str, Field(pattern=ICD10_CODE, description="ICD-10-CM code such as F41.1")]
+
+
+class Command(BaseModel):
+    """Base of every command: immutable, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CommandMeta(BaseModel):
+    """The envelope of a command (spec: who, effective date, entry kind, rationale, command id)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: Actor
+    command_id: ShortText
+    expected_version: Annotated[int, Field(ge=1, le=2**31)] | None = None
+    effective_date: date | None = None
+    rationale: ClinicalText | None = None
+    entry_kind: EntryKind | None = None
+
+
+class ClientIn(Command):
+    id: ShortText
+    name: ShortText
+    date_of_birth: date
+
+    @model_validator(mode="after")
+    def _plausible_birth(self) -> ClientIn:
+        if self.date_of_birth.year < 1900:
+            raise ValueError("date_of_birth must be after 1900")
+        return self
+
+
+class ClinicianIn(Command):
+    user_id: ShortText
+    name: ShortText
+    credentials: ShortText | None = None
+    license_number: ShortText | None = None
+
+
+class OpenPlan(Command):
+    client: ClientIn
+    clinician: ClinicianIn
+    supervisor: ClinicianIn | None = None
+    plan_end_date: date
+    review_interval_days: Annotated[int, Field(ge=7, le=365)] = 90
+    service_type: ServiceType = "individual"
+    session_minutes: Annotated[int, Field(ge=10, le=480)] = 53
+
+
+class AddDiagnosis(Command):
+    code: IcdCode
+    description: ShortText
+    primary: bool = False
+
+
+class RemoveDiagnosis(Command):
+    code: IcdCode
+
+
+class AddProblem(Command):
+    statement: ClinicalText
+    diagnosis_codes: Annotated[list[IcdCode], Field(max_length=20)] = []
+
+
+class ReviseProblem(Command):
+    problem_id: ItemId
+    statement: ClinicalText | None = None
+    diagnosis_codes: Annotated[list[IcdCode], Field(max_length=20)] | None = None
+    status: Literal["resolved"] | None = None
+
+
+class AddGoal(Command):
+    statement: ClinicalText
+    problem_ids: Annotated[list[ItemId], Field(max_length=20)] = []
+    client_words: ClinicalText | None = None
+
+
+class ReviseGoal(Command):
+    goal_id: ItemId
+    statement: ClinicalText | None = None
+    problem_ids: Annotated[list[ItemId], Field(max_length=20)] | None = None
+    client_words: ClinicalText | None = None
+    status: GoalStatus | None = None
+
+
+class AddObjective(Command):
+    goal_id: ItemId
+    statement: ClinicalText
+    measure: ValidMeasure | None = None
+    target_date: date | None = None
+
+
+class ReviseObjective(Command):
+    objective_id: ItemId
+    statement: ClinicalText | None = None
+    measure: ValidMeasure | None = None
+    target_date: date | None = None
+
+
+class MarkObjectiveStatus(Command):
+    objective_id: ItemId
+    status: ObjectiveStatus
+    evidence: ClinicalText | None = None
+
+
+class AddIntervention(Command):
+    modality: ShortText
+    technique: ClinicalText
+    frequency: ShortText
+    objective_ids: Annotated[list[ItemId], Field(max_length=50)] = []
+
+
+class ReviseIntervention(Command):
+    intervention_id: ItemId
+    modality: ShortText | None = None
+    technique: ClinicalText | None = None
+    frequency: ShortText | None = None
+    objective_ids: Annotated[list[ItemId], Field(max_length=50)] | None = None
+    status: Literal["discontinued"] | None = None
+
+
+class RecordMeasurement(Command):
+    instrument: ShortText
+    score: Score
+    administered_on: date
+    objective_id: ItemId | None = None
+
+
+class VoidMeasurement(Command):
+    measurement_id: ItemId
+
+
+class NoteStrength(Command):
+    text: ClinicalText
+
+
+class NoteBarrier(Command):
+    text: ClinicalText
+
+
+class SetTimeline(Command):
+    estimated_sessions: Annotated[int, Field(ge=1, le=1000)]
+    session_frequency: ShortText
+
+
+class SetDischargeCriteria(Command):
+    criteria: Annotated[list[ClinicalText], Field(min_length=1, max_length=50)]
+
+
+class RecordRationale(Command):
+    text: ClinicalText
+    explains_version: Annotated[int, Field(ge=1, le=2**31)]
+    kind: NoteKind = "rationale"
+
+
+class StartReview(Command):
+    reason: ReviewReason = "scheduled"
+
+
+class AssessmentIn(Command):
+    objective_id: ItemId
+    status: ObjectiveStatus
+    note: ClinicalText | None = None
+
+    def to_value(self) -> Assessment:
+        return Assessment(objective_id=self.objective_id, status=self.status, note=self.note)
+
+
+class CompleteReview(Command):
+    review_id: ItemId
+    assessments: Annotated[list[AssessmentIn], Field(max_length=200)]
+    progress_summary: ClinicalText
+    client_input: ClinicalText | None = None
+    next_review_date: date | None = None
+
+
+class RequestSignature(Command):
+    role: SignerRole
+    meaning: SignatureMeaning
+    signer_id: ShortText
+    signer_name: ShortText
+
+
+class CaptureSignature(Command):
+    role: SignerRole
+    meaning: SignatureMeaning
+    signer_name: ShortText
+    signer_credentials: ShortText | None = None
+    signer_id: ShortText | None = None
+    request_id: ItemId | None = None
+
+
+class RevokeSignature(Command):
+    signature_id: ItemId
+
+
+class DischargePlan(Command):
+    reason: ClinicalText
+
+
+PlanCommand = (
+    AddDiagnosis
+    | RemoveDiagnosis
+    | AddProblem
+    | ReviseProblem
+    | AddGoal
+    | ReviseGoal
+    | AddObjective
+    | ReviseObjective
+    | MarkObjectiveStatus
+    | AddIntervention
+    | ReviseIntervention
+    | RecordMeasurement
+    | VoidMeasurement
+    | NoteStrength
+    | NoteBarrier
+    | SetTimeline
+    | SetDischargeCriteria
+    | RecordRationale
+    | StartReview
+    | CompleteReview
+    | RequestSignature
+    | CaptureSignature
+    | RevokeSignature
+    | DischargePlan
+)
+"""Every command that acts on an existing plan."""
+

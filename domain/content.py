@@ -1,0 +1,93 @@
+"""The plan's clinical content and its hash: what a signature binds to (21 CFR 11.70).
+
+Content is the plan language a signer agrees to: header, diagnoses, problems, goals, objectives,
+interventions, strengths, barriers, timeline and discharge criteria, with their statuses.
+Measurements (observations), reviews, signatures and rationales are not content: a new PHQ-9
+score must not silently invalidate the client's signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from plantrail.domain.plan import PlanState
+
+
+def plan_content(state: PlanState) -> dict[str, Any]:
+    """The signable content of ``state`` as plain JSON-able data, in a stable order."""
+    return {
+        "client": state.client.model_dump(mode="json"),
+        "clinician": state.clinician.model_dump(mode="json"),
+        "supervisor": state.supervisor.model_dump(mode="json") if state.supervisor else None,
+        "effective_date": state.effective_date.isoformat(),
+        "plan_end_date": state.plan_end_date.isoformat(),
+        "review_interval_days": state.review_interval_days,
+        "service_type": state.service_type,
+        "session_minutes": state.session_minutes,
+        "diagnoses": [
+            {"code": d.code, "description": d.description, "primary": d.primary}
+            for d in state.diagnoses.values()
+            if d.removed_version is None
+        ],
+        "problems": [
+            {
+                "id": p.id,
+                "label": p.label,
+                "statement": p.statement,
+                "diagnosis_codes": p.diagnosis_codes,
+                "status": p.status,
+            }
+            for p in state.problems.values()
+        ],
+        "goals": [
+            {
+                "id": g.id,
+                "label": g.label,
+                "statement": g.statement,
+                "problem_ids": g.problem_ids,
+                "client_words": g.client_words,
+                "status": g.status,
+            }
+            for g in state.goals.values()
+        ],
+        "objectives": [
+            {
+                "id": o.id,
+                "label": o.label,
+                "goal_id": o.goal_id,
+                "statement": o.statement,
+                "measure": o.measure.model_dump(mode="json") if o.measure else None,
+                "target_date": o.target_date.isoformat() if o.target_date else None,
+                "status": o.status,
+            }
+            for o in state.objectives.values()
+        ],
+        "interventions": [
+            {
+                "id": i.id,
+                "label": i.label,
+                "modality": i.modality,
+                "technique": i.technique,
+                "frequency": i.frequency,
+                "objective_ids": i.objective_ids,
+                "status": i.status,
+            }
+            for i in state.interventions.values()
+        ],
+        "strengths": [s.text for s in state.strengths],
+        "barriers": [b.text for b in state.barriers],
+        "timeline": state.timeline.model_dump(mode="json") if state.timeline else None,
+        "discharge_criteria": list(state.discharge_criteria),
+    }
+
+
+def canonical_json(data: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no spaces, UTF-8."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def content_hash(state: PlanState) -> str:
+    """``sha256:<hex>`` of the canonical JSON of the plan's content."""
+    return "sha256:" + hashlib.sha256(canonical_json(plan_content(state))).hexdigest()

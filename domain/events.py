@@ -1,0 +1,418 @@
+"""Every event of a treatment plan: the schema of the legal record.
+
+Events are immutable facts in the past tense. Their fields use plain types on purpose: input
+rules (lengths, ranges) are enforced on *commands*, so that tightening a rule later never makes
+an old entry of the legal record unreadable. A stored event is never rewritten; when a class
+changes shape, raise ``class_version`` and add an ``upcast_vN_vN1`` static method (ADR 0003).
+
+Each class carries an explicit ``TOPIC`` written into the database forever (ADR 0002): renaming
+or moving a class must not change it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from plantrail.domain.values import (
+    Actor,
+    Assessment,
+    Client,
+    Clinician,
+    EntryKind,
+    GoalStatus,
+    Measure,
+    NoteKind,
+    ObjectiveStatus,
+    ReviewReason,
+    ServiceType,
+    SignatureMeaning,
+    SignerRole,
+)
+
+__all__ = [
+    "EVENT_CLASSES",
+    "REQUIRES_RATIONALE_WHEN_ACTIVE",
+    "BarrierNoted",
+    "DiagnosisAdded",
+    "DiagnosisRemoved",
+    "DischargeCriteriaSet",
+    "GoalAdded",
+    "GoalRevised",
+    "GoalStatusMarked",
+    "InterventionAdded",
+    "InterventionDiscontinued",
+    "InterventionRevised",
+    "MeasurementRecorded",
+    "MeasurementVoided",
+    "ObjectiveAdded",
+    "ObjectiveRevised",
+    "ObjectiveStatusMarked",
+    "PlanDischarged",
+    "PlanEvent",
+    "PlanOpened",
+    "ProblemAdded",
+    "ProblemResolved",
+    "ProblemRevised",
+    "RationaleRecorded",
+    "ReviewCompleted",
+    "ReviewStarted",
+    "SignatureCaptured",
+    "SignatureRequested",
+    "SignatureRevoked",
+    "StrengthNoted",
+    "TimelineSet",
+    "event_class_for_topic",
+]
+
+
+class PlanEvent(BaseModel):
+    """Metadata every plan event carries (spec: who, recorded time, effective date, entry kind,
+    rationale, command id). The integrity hash is a column of the store, computed over the
+    exact stored bytes of this model, so it is not a field here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TOPIC: ClassVar[str] = ""
+    class_version: ClassVar[int] = 1
+    since: ClassVar[str] = "0.1.0"
+    """plantrail release that introduced the class (shown in docs/events.md)."""
+
+    originator_id: UUID
+    """The plan."""
+    originator_version: int
+    """Position of this event in the plan's history, from 1, without gaps."""
+    recorded_at: datetime
+    """Server clock, UTC, when the event was saved. Never taken from the caller."""
+    actor: Actor
+    effective_date: date
+    """The clinical date the entry applies to (defaults to the recorded date)."""
+    entry_kind: EntryKind = "original"
+    rationale: str | None = None
+    command_id: str
+    """The caller's idempotency key (or a server-made one) of the command that made the event."""
+
+    @property
+    def timestamp(self) -> datetime:
+        """eventsourcing's name for the recorded time."""
+        return self.recorded_at
+
+    @property
+    def event_type(self) -> str:
+        return type(self).__name__
+
+
+# ---------------------------------------------------------------------------------- header
+class PlanOpened(PlanEvent):
+    """A new plan (one per client episode of care) was opened as a draft."""
+
+    TOPIC = "plantrail:PlanOpened"
+    client: Client
+    clinician: Clinician
+    supervisor: Clinician | None = None
+    plan_end_date: date
+    review_interval_days: int = 90
+    service_type: ServiceType
+    session_minutes: int
+
+
+class PlanDischarged(PlanEvent):
+    """The episode of care ended; the plan becomes read-only."""
+
+    TOPIC = "plantrail:PlanDischarged"
+    reason: str
+
+
+# ------------------------------------------------------------------------------ diagnoses
+class DiagnosisAdded(PlanEvent):
+    TOPIC = "plantrail:DiagnosisAdded"
+    code: str
+    """ICD-10-CM code, e.g. F41.1."""
+    description: str
+    primary: bool = False
+
+
+class DiagnosisRemoved(PlanEvent):
+    TOPIC = "plantrail:DiagnosisRemoved"
+    code: str
+
+
+# ------------------------------------------------------------------------------- problems
+class ProblemAdded(PlanEvent):
+    TOPIC = "plantrail:ProblemAdded"
+    problem_id: str
+    label: str
+    """'Problem 1': assigned once, never reused."""
+    statement: str
+    diagnosis_codes: list[str] = []
+
+
+class ProblemRevised(PlanEvent):
+    """Only the fields that changed are set; ``None`` means unchanged."""
+
+    TOPIC = "plantrail:ProblemRevised"
+    problem_id: str
+    statement: str | None = None
+    diagnosis_codes: list[str] | None = None
+
+
+class ProblemResolved(PlanEvent):
+    TOPIC = "plantrail:ProblemResolved"
+    problem_id: str
+
+
+# ---------------------------------------------------------------------------------- goals
+class GoalAdded(PlanEvent):
+    TOPIC = "plantrail:GoalAdded"
+    goal_id: str
+    label: str
+    statement: str
+    problem_ids: list[str] = []
+    client_words: str | None = None
+    """The goal in the client's own words, when given."""
+
+
+class GoalRevised(PlanEvent):
+    TOPIC = "plantrail:GoalRevised"
+    goal_id: str
+    statement: str | None = None
+    problem_ids: list[str] | None = None
+    client_words: str | None = None
+
+
+class GoalStatusMarked(PlanEvent):
+    TOPIC = "plantrail:GoalStatusMarked"
+    goal_id: str
+    status: GoalStatus
+
+
+# ----------------------------------------------------------------------------- objectives
+class ObjectiveAdded(PlanEvent):
+    TOPIC = "plantrail:ObjectiveAdded"
+    objective_id: str
+    label: str
+    """'Objective 1.2': goal number and a per-goal sequence, never reused."""
+    goal_id: str
+    statement: str
+    measure: Measure | None = None
+    target_date: date | None = None
+
+
+class ObjectiveRevised(PlanEvent):
+    TOPIC = "plantrail:ObjectiveRevised"
+    objective_id: str
+    statement: str | None = None
+    measure: Measure | None = None
+    target_date: date | None = None
+
+
+class ObjectiveStatusMarked(PlanEvent):
+    TOPIC = "plantrail:ObjectiveStatusMarked"
+    objective_id: str
+    status: ObjectiveStatus
+    evidence: str | None = None
+
+
+# -------------------------------------------------------------------------- interventions
+class InterventionAdded(PlanEvent):
+    TOPIC = "plantrail:InterventionAdded"
+    intervention_id: str
+    label: str
+    modality: str
+    technique: str
+    frequency: str
+    objective_ids: list[str] = []
+
+
+class InterventionRevised(PlanEvent):
+    TOPIC = "plantrail:InterventionRevised"
+    intervention_id: str
+    modality: str | None = None
+    technique: str | None = None
+    frequency: str | None = None
+    objective_ids: list[str] | None = None
+
+
+class InterventionDiscontinued(PlanEvent):
+    TOPIC = "plantrail:InterventionDiscontinued"
+    intervention_id: str
+
+
+# --------------------------------------------------------------------------- measurements
+class MeasurementRecorded(PlanEvent):
+    """A standardised score; its effective date is the day it was administered."""
+
+    TOPIC = "plantrail:MeasurementRecorded"
+    measurement_id: str
+    label: str
+    instrument: str
+    score: float
+    administered_on: date
+    objective_id: str | None = None
+
+
+class MeasurementVoided(PlanEvent):
+    """Marks a measurement entered in error; the original stays visible in the history."""
+
+    TOPIC = "plantrail:MeasurementVoided"
+    measurement_id: str
+
+
+# ---------------------------------------------------------------- strengths, barriers, ...
+class StrengthNoted(PlanEvent):
+    TOPIC = "plantrail:StrengthNoted"
+    strength_id: str
+    text: str
+
+
+class BarrierNoted(PlanEvent):
+    TOPIC = "plantrail:BarrierNoted"
+    barrier_id: str
+    text: str
+
+
+class TimelineSet(PlanEvent):
+    TOPIC = "plantrail:TimelineSet"
+    estimated_sessions: int
+    session_frequency: str
+
+
+class DischargeCriteriaSet(PlanEvent):
+    """Replaces the whole list of discharge criteria."""
+
+    TOPIC = "plantrail:DischargeCriteriaSet"
+    criteria: list[str]
+
+
+# ------------------------------------------------------------------------------ rationale
+class RationaleRecorded(PlanEvent):
+    """Explains (or asks for the explanation of) an earlier event, named by its version."""
+
+    TOPIC = "plantrail:RationaleRecorded"
+    explains_version: int
+    text: str
+    kind: NoteKind = "rationale"
+
+
+# -------------------------------------------------------------------------------- reviews
+class ReviewStarted(PlanEvent):
+    TOPIC = "plantrail:ReviewStarted"
+    review_id: str
+    label: str
+    reason: ReviewReason
+
+
+class ReviewCompleted(PlanEvent):
+    """Closes a review: every open objective assessed, each assessment sets its status."""
+
+    TOPIC = "plantrail:ReviewCompleted"
+    review_id: str
+    assessments: list[Assessment]
+    progress_summary: str
+    client_input: str | None = None
+    next_review_date: date | None = None
+
+
+# ----------------------------------------------------------------------------- signatures
+class SignatureRequested(PlanEvent):
+    """A co-signature was asked of a named user; it stays pending until captured."""
+
+    TOPIC = "plantrail:SignatureRequested"
+    request_id: str
+    role: SignerRole
+    meaning: SignatureMeaning
+    signer_id: str
+    signer_name: str
+
+
+class SignatureCaptured(PlanEvent):
+    """A signature bound to the hash of the plan content at the version signed (21 CFR 11.70)."""
+
+    TOPIC = "plantrail:SignatureCaptured"
+    signature_id: str
+    role: SignerRole
+    meaning: SignatureMeaning
+    signer_name: str
+    signer_credentials: str | None = None
+    signer_id: str | None = None
+    content_hash: str
+    signed_version: int
+    """The plan version whose content was signed (the version before this event)."""
+    request_id: str | None = None
+
+
+class SignatureRevoked(PlanEvent):
+    TOPIC = "plantrail:SignatureRevoked"
+    signature_id: str
+
+
+EVENT_CLASSES: tuple[type[PlanEvent], ...] = (
+    PlanOpened,
+    DiagnosisAdded,
+    DiagnosisRemoved,
+    ProblemAdded,
+    ProblemRevised,
+    ProblemResolved,
+    GoalAdded,
+    GoalRevised,
+    GoalStatusMarked,
+    ObjectiveAdded,
+    ObjectiveRevised,
+    ObjectiveStatusMarked,
+    InterventionAdded,
+    InterventionRevised,
+    InterventionDiscontinued,
+    MeasurementRecorded,
+    MeasurementVoided,
+    StrengthNoted,
+    BarrierNoted,
+    TimelineSet,
+    DischargeCriteriaSet,
+    RationaleRecorded,
+    ReviewStarted,
+    ReviewCompleted,
+    SignatureRequested,
+    SignatureCaptured,
+    SignatureRevoked,
+    PlanDischarged,
+)
+
+REQUIRES_RATIONALE_WHEN_ACTIVE: frozenset[type[PlanEvent]] = frozenset(
+    {
+        DiagnosisRemoved,
+        ProblemRevised,
+        ProblemResolved,
+        GoalRevised,
+        GoalStatusMarked,
+        ObjectiveRevised,
+        ObjectiveStatusMarked,
+        InterventionRevised,
+        InterventionDiscontinued,
+        MeasurementVoided,
+        SignatureRevoked,
+    }
+)
+"""Revisions, status changes, discontinuations, removals and voiding (spec: rationale rule)."""
+
+_BY_TOPIC: dict[str, type[PlanEvent]] = {}
+for _cls in EVENT_CLASSES:
+    if not _cls.TOPIC.startswith("plantrail:") or _cls.TOPIC in _BY_TOPIC:
+        raise RuntimeError(f"event topic of {_cls.__name__} must be unique and start 'plantrail:'")
+    _BY_TOPIC[_cls.TOPIC] = _cls
+
+
+def event_class_for_topic(topic: str) -> type[PlanEvent]:
+    """The event class stored under ``topic`` (KeyError for a topic plantrail never wrote)."""
+    return _BY_TOPIC[topic]
+
+
+def upcast(cls: type[PlanEvent], state: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored event's state up to the class's current shape (ADR 0003)."""
+    version = int(state.pop("class_version", 1))
+    while version < cls.class_version:
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+        version += 1
+    return state

@@ -1,0 +1,108 @@
+"""How plan events become stored bytes and back, and what the service needs from a store.
+
+The mapper writes each event as compact JSON (orjson) without the two columns the store keeps
+separately (plan id and version) and reads it back through the upcaster chain, so old events
+stay readable when a class changes (ADR 0003). ``PlanRecorder`` is the store contract the
+service depends on; ``plantrail.projections.store`` implements it on SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from plantrail.domain.events import PlanEvent, event_class_for_topic, upcast
+from plantrail.domain.plan import PlanState
+
+
+class PlanEventMapper(Mapper[UUID]):
+    """Pydantic events ↔ ``StoredEvent`` with explicit topics and upcasting."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        event: PlanEvent = domain_event
+        state = event.model_dump(mode="json", exclude={"originator_id", "originator_version"})
+        if type(event).class_version > 1:
+            state["class_version"] = type(event).class_version
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=type(event).TOPIC,
+            state=orjson.dumps(state),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> PlanEvent:
+        cls = event_class_for_topic(stored_event.topic)
+        state = upcast(cls, orjson.loads(stored_event.state))
+        state["originator_id"] = stored_event.originator_id
+        state["originator_version"] = stored_event.originator_version
+        return cls.model_validate(state)
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """A command's idempotency record, stored in the same transaction as its events."""
+
+    command_id: str
+    plan_id: UUID
+    payload_hash: str
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    plan_id: UUID
+    version: int
+    state: bytes
+
+
+@dataclass(frozen=True)
+class EventIndexRow:
+    """What the store's index columns say about one event (no payload decoding needed)."""
+
+    version: int
+    recorded_at: datetime
+    effective_date: date
+
+
+class InlineProjection(Protocol):
+    """A read model updated in the same transaction as the events it reflects."""
+
+    def __call__(self, connection: Any, events: Sequence[PlanEvent], state: PlanState) -> None: ...
+
+
+class PlanRecorder(Protocol):
+    """What the plan service needs from a store, beyond eventsourcing's ApplicationRecorder."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None: ...
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]: ...
+
+    def find_command(self, command_id: str) -> CommandRecord | None: ...
+
+    def select_snapshot(self, plan_id: UUID, lte: int | None) -> SnapshotRecord | None: ...
+
+    def version_recorded_by(self, plan_id: UUID, at: datetime) -> int | None: ...
+
+    def first_version_effective_after(self, plan_id: UUID, on: date, lte: int | None) -> int | None: ...
+
+    def select_events_effective_by(
+        self, plan_id: UUID, on: date, gt: int, lte: int | None
+    ) -> Sequence[StoredEvent]: ...
+
+    def plan_exists(self, plan_id: UUID) -> bool: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,251 @@
+"""``PlanService``: the one application service that runs commands and loads plans.
+
+Command pipeline: look up the command id (a retry returns the first answer), load the plan
+(snapshot plus the events after it), check the version the caller read, decide, fold, and save
+events, command record, snapshot and inline read models in one transaction. The store's
+unique (plan, version) constraint makes exactly one of several concurrent writers win.
+
+Reads: the plan at a version, ``as_of`` a recorded instant, ``effective_on`` a clinical date, or
+both, each from the store's index columns plus the nearest snapshot, so the cost stays flat as a
+history grows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+import orjson
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Mapper
+
+from plantrail.domain import commands as cmd
+from plantrail.domain import events as ev
+from plantrail.domain.content import canonical_json
+from plantrail.domain.decide import DEFAULT_LATE_ENTRY_DAYS, Context, decide, open_plan
+from plantrail.domain.errors import (
+    CommandReused,
+    ConcurrentWrite,
+    NotFound,
+    PlanNotFound,
+    StaleVersion,
+)
+from plantrail.domain.persistence import (
+    CommandRecord,
+    PlanEventMapper,
+    PlanRecorder,
+    SnapshotRecord,
+)
+from plantrail.domain.plan import PlanState, apply, fold
+
+SNAPSHOT_FORMAT = 1
+"""Bumped whenever ``PlanState`` changes shape: older snapshots are then ignored (a cache)."""
+
+_CREATED_ITEM: dict[type[ev.PlanEvent], str] = {
+    ev.DiagnosisAdded: "code",
+    ev.ProblemAdded: "problem_id",
+    ev.GoalAdded: "goal_id",
+    ev.ObjectiveAdded: "objective_id",
+    ev.InterventionAdded: "intervention_id",
+    ev.MeasurementRecorded: "measurement_id",
+    ev.StrengthNoted: "strength_id",
+    ev.BarrierNoted: "barrier_id",
+    ev.ReviewStarted: "review_id",
+    ev.SignatureRequested: "request_id",
+    ev.SignatureCaptured: "signature_id",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """The answer to a command, stored with it so that a retry gets exactly the same answer."""
+
+    plan_id: str
+    version: int
+    item_id: str | None = None
+    label: str | None = None
+    events: int = 1
+    created: bool = False
+
+
+class PlanService(Application[UUID]):
+    """Runs plan commands and loads plans; persistence comes from ``PERSISTENCE_MODULE``."""
+
+    name = "plantrail"
+    """Pinned: eventsourcing derives configuration prefixes from it (ADR 0002)."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        late_entry_days: int = DEFAULT_LATE_ENTRY_DAYS,
+        snapshot_interval: int = 50,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.late_entry_days = late_entry_days
+        self.snapshot_interval = snapshot_interval
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return PlanEventMapper(transcoder=self.factory.transcoder())
+
+    @property
+    def store(self) -> PlanRecorder:
+        return cast(PlanRecorder, self.recorder)
+
+    # ------------------------------------------------------------------------- commands
+    def open_plan(self, command: cmd.OpenPlan, meta: cmd.CommandMeta) -> CommandResult:
+        """Open a new plan; answers with its id at version 1."""
+        payload = self._payload_hash(None, command, meta)
+        if (known := self._known_answer(meta.command_id, payload)) is not None:
+            return known
+        plan_id = uuid4()
+        ctx = Context(plan_id, meta, self.clock(), self.late_entry_days)
+        events = open_plan(command, ctx)
+        state = fold(events)
+        assert state is not None
+        result = CommandResult(str(plan_id), state.version, str(plan_id), None, 1, True)
+        return self._save(plan_id, events, state, meta, payload, result)
+
+    def execute(
+        self, plan_id: UUID, command: cmd.PlanCommand, meta: cmd.CommandMeta
+    ) -> CommandResult:
+        """Run ``command`` on the plan; answers with the new version (and any new item)."""
+        payload = self._payload_hash(plan_id, command, meta)
+        if (known := self._known_answer(meta.command_id, payload)) is not None:
+            return known
+        state = self.load(plan_id)
+        if meta.expected_version is not None and meta.expected_version != state.version:
+            raise StaleVersion(meta.expected_version, state.version)
+        # The recorded time never goes backwards within a plan, so "as of" stays a prefix.
+        now = max(self.clock(), state.last_recorded_at)
+        events = decide(state, command, Context(plan_id, meta, now, self.late_entry_days))
+        for event in events:
+            apply(state, event)
+        item_id, label = _created_item(events)
+        result = CommandResult(
+            str(plan_id), state.version, item_id, label, len(events), item_id is not None
+        )
+        return self._save(plan_id, events, state, meta, payload, result)
+
+    def _save(
+        self,
+        plan_id: UUID,
+        events: Sequence[ev.PlanEvent],
+        state: PlanState,
+        meta: cmd.CommandMeta,
+        payload: str,
+        result: CommandResult,
+    ) -> CommandResult:
+        snapshot = None
+        first = events[0].originator_version
+        if any(v % self.snapshot_interval == 0 for v in range(first, state.version + 1)):
+            snapshot = SnapshotRecord(plan_id, state.version, self.snapshot_bytes(state))
+        record = CommandRecord(meta.command_id, plan_id, payload, asdict(result))
+        try:
+            self.save(*events, command=record, snapshot=snapshot, plan_state=state, plan_events=events)
+        except IntegrityError:
+            # Either another writer took this version, or the same command raced itself.
+            if (known := self._known_answer(meta.command_id, payload)) is not None:
+                return known
+            raise ConcurrentWrite(first) from None
+        return result
+
+    def _known_answer(self, command_id: str, payload: str) -> CommandResult | None:
+        record = self.store.find_command(command_id)
+        if record is None:
+            return None
+        if record.payload_hash != payload:
+            raise CommandReused(command_id)
+        return CommandResult(**record.result)
+
+    @staticmethod
+    def _payload_hash(plan_id: UUID | None, command: cmd.Command, meta: cmd.CommandMeta) -> str:
+        body = {
+            "type": type(command).__name__,
+            "plan_id": str(plan_id) if plan_id else None,
+            "command": command.model_dump(mode="json"),
+            "meta": meta.model_dump(mode="json", exclude={"command_id"}),
+        }
+        return hashlib.sha256(canonical_json(body)).hexdigest()
+
+    # ---------------------------------------------------------------------------- reads
+    def events_of(self, plan_id: UUID, *, gt: int | None = None, lte: int | None = None) -> list[ev.PlanEvent]:
+        """The plan's events in version order (decoded and upcast)."""
+        stored = self.store.select_events(plan_id, gt=gt, lte=lte)
+        return [cast(ev.PlanEvent, self.mapper.to_domain_event(s)) for s in stored]
+
+    def load(self, plan_id: UUID, version: int | None = None) -> PlanState:
+        """The plan at ``version`` (default: current), from the nearest snapshot."""
+        if version is not None and version < 1:
+            raise NotFound(f"plan {plan_id} has no version {version}")
+        snapshot = self.store.select_snapshot(plan_id, lte=version)
+        state = self.state_from_snapshot(snapshot.state) if snapshot else None
+        gt = snapshot.version if snapshot and state else None
+        state = fold(self.events_of(plan_id, gt=gt, lte=version), state)
+        if state is None:
+            raise PlanNotFound(plan_id)
+        if version is not None and state.version != version:
+            raise NotFound(f"plan {plan_id} has no version {version} (latest {state.version})")
+        return state
+
+    def load_at(
+        self,
+        plan_id: UUID,
+        *,
+        as_of: datetime | None = None,
+        effective_on: date | None = None,
+        version: int | None = None,
+    ) -> PlanState:
+        """The plan bitemporally: as the record stood at ``as_of`` (recorded axis), in clinical
+        effect on ``effective_on`` (entries recorded later included), at ``version``, or a mix."""
+        upper = version
+        if as_of is not None:
+            recorded = self.store.version_recorded_by(plan_id, as_of)
+            if recorded is None:
+                if not self.store.plan_exists(plan_id):
+                    raise PlanNotFound(plan_id)
+                raise NotFound(f"plan {plan_id} had not been opened by {as_of.isoformat()}")
+            upper = recorded if upper is None else min(upper, recorded)
+        if effective_on is None:
+            return self.load(plan_id, upper)
+        later = self.store.first_version_effective_after(plan_id, effective_on, upper)
+        prefix = (later - 1) if later is not None else upper
+        state = self.load(plan_id, prefix) if prefix is None or prefix >= 1 else None
+        gt = state.version if state is not None else 0
+        late = self.store.select_events_effective_by(plan_id, effective_on, gt, upper)
+        state = fold((cast(ev.PlanEvent, self.mapper.to_domain_event(s)) for s in late), state)
+        if state is None:
+            if not self.store.plan_exists(plan_id):
+                raise PlanNotFound(plan_id)
+            raise NotFound(f"plan {plan_id} was not yet in effect on {effective_on}")
+        return state
+
+    @staticmethod
+    def snapshot_bytes(state: PlanState) -> bytes:
+        return orjson.dumps({"format": SNAPSHOT_FORMAT, "state": state.model_dump(mode="json")})
+
+    @staticmethod
+    def state_from_snapshot(data: bytes) -> PlanState | None:
+        """The snapshotted state, or None when the snapshot is of an older format (re-folded)."""
+        body: dict[str, Any] = orjson.loads(data)
+        if body.get("format") != SNAPSHOT_FORMAT:
+            return None
+        return PlanState.model_validate(body["state"])
+
+
+def _created_item(events: Sequence[ev.PlanEvent]) -> tuple[str | None, str | None]:
+    for event in events:
+        attribute = _CREATED_ITEM.get(type(event))
+        if attribute is not None:
+            return str(getattr(event, attribute)), getattr(event, "label", None)
+    return None, None

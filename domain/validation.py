@@ -1,0 +1,96 @@
+"""Input rules for text and numbers, applied to commands (never to stored events).
+
+A NUL byte, a lone surrogate or a 50 kB paste is refused the same way whatever the entry point
+(CLI, HTTP, import) and whatever the store: PostgreSQL cannot store NUL in text at all, and
+SQLite would store it silently.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from plantrail.domain.values import INSTRUMENT_RANGES, Measure, canonical_instrument
+
+MAX_TEXT = 10_000
+"""Longest free text accepted in any field (a plan statement, not a pasted document)."""
+
+MAX_NAME = 200
+
+
+def check_text(value: str) -> str:
+    """Refuse NUL, lone surrogates and blank text; return the text trimmed."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (it contains a lone surrogate)") from None
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("must not be empty")
+    return stripped
+
+
+ClinicalText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(check_text)]
+"""Free clinical text: trimmed, non-empty, at most 10,000 characters, no NUL, valid Unicode."""
+
+ShortText = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(check_text)]
+"""Names, credentials, codes, instrument names: at most 200 characters."""
+
+
+def check_finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if abs(value) > 1_000_000:
+        raise ValueError("is out of range (more than a million)")
+    return value
+
+
+Score = Annotated[float, AfterValidator(check_finite)]
+
+
+def score_problem(instrument: str, score: float, field: str) -> str | None:
+    """Why ``score`` is impossible on ``instrument``, or None when it is plausible."""
+    name = canonical_instrument(instrument)
+    limits = INSTRUMENT_RANGES.get(name)
+    if limits is None:
+        return None
+    low, high = limits
+    if score != int(score):
+        return f"{field} on {name} must be a whole number"
+    if not low <= score <= high:
+        return f"{field} {score:g} is outside the {name} range {low}–{high}"
+    return None
+
+
+def check_measure(measure: Measure) -> Measure:
+    """A measure's instrument text, range-checked baseline and target, and a target that is
+    an improvement in the stated direction."""
+    check_text(measure.instrument)
+    if measure.unit is not None:
+        check_text(measure.unit)
+    for field, value in (("baseline", measure.baseline), ("target", measure.target)):
+        if value is None:
+            continue
+        check_finite(value)
+        if problem := score_problem(measure.instrument, value, field):
+            raise ValueError(problem)
+    if measure.baseline is not None and measure.target is not None:
+        improves = (
+            measure.target < measure.baseline
+            if measure.direction == "decrease"
+            else measure.target > measure.baseline
+        )
+        if not improves:
+            raise ValueError(
+                f"target {measure.target:g} is not an improvement on baseline "
+                f"{measure.baseline:g} when lower scores are "
+                f"{'better' if measure.direction == 'decrease' else 'worse'}"
+            )
+    return measure.model_copy(update={"instrument": canonical_instrument(measure.instrument)})
+
+
+ValidMeasure = Annotated[Measure, AfterValidator(check_measure)]

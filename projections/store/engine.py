@@ -1,0 +1,100 @@
+"""Database engines for the one storage code path: an SQLite file by default, PostgreSQL by URL.
+
+SQLite is opened in WAL mode with ``synchronous=FULL`` (a commit survives power loss, not only a
+crash) and a busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``: a
+deferred transaction that reads the previous chain hash and then writes would fail with
+"database is locked" under concurrent writers without honouring the busy timeout. Both
+settings are read back at start-up; a file that refuses them is not used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from plantrail.domain.errors import InvalidInput, StorageError
+
+DEFAULT_URL = "sqlite:///./plantrail.db"
+BUSY_TIMEOUT_MS = 30_000
+WRITE = {"plantrail_write": True}
+"""Execution options of a write connection (``BEGIN IMMEDIATE`` on SQLite)."""
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` for psycopg 3; refuse what we do not run on."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput.on("database", f"{url!r} is not a database URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+            raise InvalidInput.on("database", "SQLite needs a file path, e.g. sqlite:///./plantrail.db")
+        return url
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise InvalidInput.on("database", f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_store_engine(url: str, *, pool_size: int = 8) -> Engine:
+    """An engine configured for plantrail's durability rules (see module docstring)."""
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args={"connect_timeout": 10},
+    )
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = Path(make_url(url).database or "")
+    if not path.parent.exists():
+        raise InvalidInput.on("database", f"folder {path.parent} does not exist")
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        pool_size=8,
+        max_overflow=8,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        write = connection.get_execution_options().get("plantrail_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def check_durability(engine: Engine) -> None:
+    """Refuse to run on an SQLite file that is not in WAL mode with synchronous=FULL."""
+    if not is_sqlite(engine):
+        return
+    with engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        sync = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    if str(mode).lower() != "wal" or int(sync or 0) != 2:
+        raise StorageError(
+            f"the SQLite file refused WAL mode or synchronous=FULL (journal_mode={mode}, "
+            f"synchronous={sync}); put it on a local disk"
+        )

@@ -1,0 +1,46 @@
+"""Turn driver exceptions into plantrail errors a user can act on (never a traceback).
+
+A version conflict becomes eventsourcing's ``IntegrityError`` (the service maps it to
+``ConcurrentWrite``); a full disk, a locked file or a lost connection become ``StorageError``
+with a one-line explanation. Nothing is stored in any of these cases: the transaction rolled back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy import exc
+
+from plantrail.domain.errors import StorageError
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Run a database action, translating failures into plantrail errors."""
+    try:
+        yield
+    except exc.IntegrityError as error:
+        raise IntegrityError(_first_line(error)) from error
+    except exc.DBAPIError as error:
+        message = _first_line(error)
+        lowered = message.lower()
+        if "disk is full" in lowered or "no space left" in lowered or "could not extend" in lowered:
+            raise StorageError(
+                f"cannot {action}: the database disk is full; nothing was saved. "
+                "Free some space and try again."
+            ) from error
+        if "locked" in lowered or "busy" in lowered:
+            raise StorageError(
+                f"cannot {action}: the database stayed busy past the timeout; nothing was saved. "
+                "Try again."
+            ) from error
+        if "append-only" in lowered:
+            raise StorageError(f"cannot {action}: {message}") from error
+        raise StorageError(f"cannot {action}: the database said: {message}") from error
