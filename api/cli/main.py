@@ -1,0 +1,53 @@
+"""The ``plantrail`` command line: one Typer app; each module in this package adds commands.
+
+Errors are one readable line on stderr and a non-zero exit, never a traceback
+(set PLANTRAIL_DEBUG=1 to see one when reporting a bug).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from plantrail.domain.errors import PlantrailError
+
+app = typer.Typer(
+    name="plantrail",
+    help="plantrail: the immutable, verifiable history of psychotherapy treatment plans.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _register() -> None:
+    # Imported for their side effect of adding commands to ``app``.
+    from plantrail.api.cli import store_commands  # noqa: F401
+
+
+def run() -> None:
+    """Console-script entry point."""
+    from plantrail.api.cli.output import fail
+
+    _register()
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("aborted", 130)
+    except click.ClickException as error:
+        fail(error.format_message(), error.exit_code or 2)
+    except PlantrailError as error:
+        fail(error.message)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except SystemExit:
+        raise
+    except Exception as error:  # the last line of defence: never show a user a traceback
+        if os.environ.get("PLANTRAIL_DEBUG"):
+            raise
+        fail(f"internal error ({type(error).__name__}: {error}); rerun with PLANTRAIL_DEBUG=1", 70)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,28 @@
+"""Options shared by every ``plantrail`` command, so they are spelled the same everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="PLANTRAIL_DATABASE_URL",
+        help="Database URL (default sqlite:///./plantrail.db; postgresql+psycopg://… for PostgreSQL).",
+        show_default=False,
+    ),
+]
+KeyDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--keys",
+        envvar="PLANTRAIL_KEY_DIR",
+        help="Key directory (default ~/.plantrail/keys). Never inside the database.",
+        show_default=False,
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -1,0 +1,163 @@
+"""``plantrail init | events | verify | checkpoint``: the store and its integrity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from plantrail.api.cli.context import resolve_keys, service_for
+from plantrail.api.cli.main import app
+from plantrail.api.cli.options import Database, Json, KeyDir
+from plantrail.api.cli.output import console, fail, print_json
+from plantrail.domain.errors import InvalidInput
+from plantrail.projections.history import event_history
+from plantrail.projections.integrity.checkpoint import (
+    latest_checkpoint,
+    read_checkpoint,
+    sign_checkpoint,
+    write_checkpoint,
+)
+from plantrail.projections.integrity.keys import create_keys, load_keys
+from plantrail.projections.integrity.verify import Report, verify
+from plantrail.projections.store.factory import recorder_of
+
+
+def parse_plan_id(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidInput.on("plan", f"{value!r} is not a plan id (a UUID)") from None
+
+
+@app.command()
+def init(db: Database = None, keys: KeyDir = None) -> None:
+    """Create the key directory (if missing) and the database tables."""
+    key_dir = resolve_keys(keys)
+    created = create_keys(key_dir)
+    service = service_for(db, key_dir)
+    service.close()
+    console.print(f"keys: {key_dir} ({'created' if created else 'already there, kept'})")
+    console.print("database: ready")
+
+
+@app.command("events")
+def events_command(
+    plan: Annotated[str, typer.Argument(help="Plan id")],
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Show a plan's full event history: who, when (recorded and effective), what, why."""
+    service = service_for(db, keys)
+    plan_id = parse_plan_id(plan)
+    history = event_history(service.events_of(plan_id))
+    if not history:
+        fail(f"no plan {plan_id}")
+    if json:
+        print_json(history)
+        return
+    table = Table(title=f"Events of plan {plan_id}", show_lines=False)
+    for column in ("v", "event", "recorded (UTC)", "effective", "kind", "by", "rationale"):
+        table.add_column(column)
+    for row in history:
+        kind = row["entry_kind"] + (" (late)" if row["late_entry"] else "")
+        table.add_row(
+            str(row["version"]),
+            row["type"],
+            row["recorded_at"][:19].replace("T", " "),
+            row["effective_date"],
+            kind,
+            f"{row['actor']['name']} ({row['actor']['role']})",
+            row["rationale"] or "",
+        )
+    console.print(table)
+
+
+def _run_verify(db: str | None, keys: Path | None, plan: str | None, checkpoint: Path | None) -> Report:
+    key_dir = resolve_keys(keys)
+    loaded = load_keys(key_dir)
+    service = service_for(db, key_dir)
+    recorder = recorder_of(service)
+    plan_id = parse_plan_id(plan) if plan else None
+    signed = read_checkpoint(checkpoint, loaded.verify_key) if checkpoint else None
+    total = recorder.max_notification_id() or 0
+    with Progress(
+        TextColumn("verifying"), BarColumn(), TextColumn("{task.completed}/{task.total} events"),
+        TimeElapsedColumn(), console=console, transient=True, disable=plan_id is not None,
+    ) as progress:
+        task = progress.add_task("verify", total=total)
+        return verify(
+            recorder, loaded.chain_key, plan_id=plan_id, checkpoint=signed,
+            progress=lambda n: progress.advance(task, n),
+        )
+
+
+@app.command("verify")
+def verify_command(
+    plan: Annotated[str | None, typer.Option("--plan", help="Check one plan only")] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="Also check against this signed checkpoint")
+    ] = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Recompute every plan's hash chain; report the first bad event of each plan."""
+    report = _run_verify(db, keys, plan, checkpoint)
+    if json:
+        print_json(report.as_dict())
+    else:
+        for problem in report.problems:
+            where = f"version {problem.version}" if problem.version else "plan"
+            console.print(f"[red]FAIL[/] plan {problem.plan_id} {where}: {problem.kind}: {problem.message}")
+        verdict = "[green]OK[/]" if report.ok else "[red]TAMPERING DETECTED[/]"
+        console.print(
+            f"{verdict}: {report.plans_checked} plans, {report.events_checked} events checked, "
+            f"{len(report.problems)} problems"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("checkpoint")
+def checkpoint_command(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Checkpoint folder (default: <keys>/../checkpoints)"),
+    ] = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Sign every plan's head with Ed25519 into a file outside the database."""
+    key_dir = resolve_keys(keys)
+    loaded = load_keys(key_dir)
+    if loaded.signing_key is None:
+        fail(f"no private signing key in {key_dir}: checkpoints are signed where the keys were made")
+    folder = out or key_dir.parent / "checkpoints"
+    previous = latest_checkpoint(folder)
+    # Never sign over a rewrite: the store must still agree with the last checkpoint.
+    report = _run_verify(db, key_dir, None, previous)
+    if not report.ok:
+        fail(
+            f"refusing to sign: verify found {len(report.problems)} problem(s) "
+            f"(run 'plantrail verify{' --checkpoint ' + str(previous) if previous else ''}')",
+            1,
+        )
+    service = service_for(db, key_dir)
+    assert loaded.signing_key is not None
+    signed = sign_checkpoint(recorder_of(service).heads(), loaded.signing_key)
+    path = write_checkpoint(signed, folder)
+    if json:
+        print_json({"path": str(path), **signed.body, "plans": len(signed.body["plans"])})
+    else:
+        console.print(
+            f"checkpoint written: {path} ({signed.body['plan_count']} plans, "
+            f"{signed.body['event_count']} events)"
+        )
+

@@ -1,0 +1,194 @@
+"""``verify``: recompute every plan's chain and report the first bad event of each plan.
+
+Detects an edited or bit-flipped event, a deleted, swapped, inserted or forged one, and index
+columns changed behind the payload's back. With a signed checkpoint it also detects a truncated
+tail, a deleted plan and a plan rewritten and re-chained by someone holding the chain key.
+Streams the event table in plan order, so memory stays flat whatever the store's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+
+from plantrail.domain.events import event_class_for_topic
+from plantrail.domain.integrity import GENESIS, chain_hash
+from plantrail.projections.integrity.checkpoint import Checkpoint
+from plantrail.projections.store.failures import translated
+from plantrail.projections.store.recorder import SqlPlanRecorder, index_columns
+from plantrail.projections.store.schema import events
+from eventsourcing.persistence import StoredEvent
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first thing found wrong with one plan's history."""
+
+    plan_id: str
+    version: int | None
+    kind: str
+    """edited | missing | index_altered | unknown_topic | truncated | rewritten | plan_missing |
+    checkpoint_signature"""
+    message: str
+
+
+@dataclass
+class Report:
+    ok: bool = True
+    plans_checked: int = 0
+    events_checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.ok = False
+        self.problems.append(problem)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "plans_checked": self.plans_checked,
+            "events_checked": self.events_checked,
+            "problems": [problem.__dict__ for problem in self.problems],
+        }
+
+
+@dataclass
+class _PlanCursor:
+    plan_id: UUID
+    expected: int = 1
+    previous: bytes = GENESIS
+    broken: bool = False
+    hashes: dict[int, str] = field(default_factory=dict)
+
+
+def verify(
+    recorder: SqlPlanRecorder,
+    chain_key: bytes,
+    *,
+    plan_id: UUID | None = None,
+    checkpoint: Checkpoint | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Check every chain (or one plan's) and, given a checkpoint, every plan head it signed."""
+    report = Report()
+    wanted = checkpoint.heads_by_plan() if checkpoint else {}
+    if plan_id is not None:
+        wanted = {k: v for k, v in wanted.items() if k == str(plan_id)}
+    cursor: _PlanCursor | None = None
+    seen: set[str] = set()
+
+    def finish(done: _PlanCursor) -> None:
+        seen.add(str(done.plan_id))
+        report.plans_checked += 1
+        head = wanted.get(str(done.plan_id))
+        if head is not None and not done.broken:
+            _compare_head(report, done, head)
+
+    for row in _rows(recorder, plan_id):
+        row_plan = UUID(str(row.originator_id))
+        if cursor is None or cursor.plan_id != row_plan:
+            if cursor is not None:
+                finish(cursor)
+            cursor = _PlanCursor(row_plan)
+        report.events_checked += 1
+        if progress is not None:
+            progress(1)
+        if not cursor.broken:
+            _check_row(report, cursor, row, chain_key, track=str(row_plan) in wanted)
+    if cursor is not None:
+        finish(cursor)
+    for missing in sorted(set(wanted) - seen):
+        report.add(
+            Problem(missing, 1, "plan_missing", "the checkpoint lists this plan but the store has none of its events")
+        )
+    return report
+
+
+def _rows(recorder: SqlPlanRecorder, plan_id: UUID | None) -> Iterator[Any]:
+    query = select(
+        events.c.originator_id,
+        events.c.originator_version,
+        events.c.topic,
+        events.c.state,
+        events.c.recorded_at_us,
+        events.c.effective_date,
+        events.c.command_id,
+        events.c.chain_hash,
+    ).order_by(events.c.originator_id, events.c.originator_version)
+    if plan_id is not None:
+        query = query.where(events.c.originator_id == plan_id)
+    with translated("read the event log"), recorder.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        yield from result
+
+
+def _check_row(report: Report, cursor: _PlanCursor, row: Any, key: bytes, *, track: bool) -> None:
+    plan = str(cursor.plan_id)
+    version = int(row.originator_version)
+
+    def fail(kind: str, message: str, at: int | None = version) -> None:
+        cursor.broken = True
+        report.add(Problem(plan, at, kind, message))
+
+    if version != cursor.expected:
+        first_missing = cursor.expected
+        fail(
+            "missing",
+            f"versions {first_missing}–{version - 1} are missing (deleted events)"
+            if version - 1 > first_missing
+            else f"version {first_missing} is missing (a deleted event)",
+            first_missing,
+        )
+        return
+    state = bytes(row.state)
+    expected = chain_hash(key, cursor.previous, cursor.plan_id, version, row.topic, state)
+    if expected.hex() != row.chain_hash:
+        fail("edited", f"version {version} does not match its chain hash (edited, swapped or forged)")
+        return
+    try:
+        event_class_for_topic(row.topic)
+        recorded_us, effective, command_id = index_columns(
+            StoredEvent(cursor.plan_id, version, row.topic, state)
+        )
+    except (KeyError, ValueError):
+        fail("unknown_topic", f"version {version} has a topic or payload plantrail never writes")
+        return
+    if (recorded_us, effective, command_id) != (
+        int(row.recorded_at_us),
+        row.effective_date,
+        row.command_id,
+    ):
+        fail("index_altered", f"version {version}: the time or date columns disagree with the event")
+        return
+    cursor.previous = expected
+    cursor.expected = version + 1
+    if track:
+        cursor.hashes[version] = row.chain_hash
+
+
+def _compare_head(report: Report, cursor: _PlanCursor, head: tuple[int, str]) -> None:
+    version, signed_hash = head
+    latest = cursor.expected - 1
+    plan = str(cursor.plan_id)
+    if latest < version:
+        report.add(
+            Problem(
+                plan,
+                latest + 1,
+                "truncated",
+                f"the checkpoint signed version {version} but the store ends at {latest}",
+            )
+        )
+    elif cursor.hashes.get(version) != signed_hash:
+        report.add(
+            Problem(
+                plan,
+                version,
+                "rewritten",
+                f"version {version} differs from the signed checkpoint (history rewritten and re-chained)",
+            )
+        )
