@@ -260,4 +260,3 @@ PlanCommand = (
     | DischargePlan
 )
 """Every command that acts on an existing plan."""
-

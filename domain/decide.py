@@ -22,6 +22,7 @@ from plantrail.domain.errors import (
     RuleViolation,
 )
 from plantrail.domain.plan import PlanState
+from plantrail.domain.validation import score_problem
 from plantrail.domain.values import (
     OPEN_OBJECTIVE_STATUSES,
     Client,
@@ -29,7 +30,6 @@ from plantrail.domain.values import (
     EntryKind,
     canonical_instrument,
 )
-from plantrail.domain.validation import score_problem
 
 DEFAULT_LATE_ENTRY_DAYS = 7
 
@@ -104,7 +104,8 @@ def _effective(
         )
     if not_before is not None and effective < not_before[0]:
         raise RuleViolation.on(
-            "effective_date", f"{effective} is before {not_before[1]} took effect on {not_before[0]}"
+            "effective_date",
+            f"{effective} is before {not_before[1]} took effect on {not_before[0]}",
         )
     kind: EntryKind = ctx.meta.entry_kind or "original"
     if kind == "original" and effective < ctx.today - timedelta(days=ctx.late_entry_days):
@@ -305,7 +306,8 @@ def _add_objective(state: PlanState, c: cmd.AddObjective, ctx: Context) -> list[
     out = _simple(state, ctx, not_before=(goal.effective_date, goal.label))
     if c.target_date is not None and c.target_date < out.effective:
         raise RuleViolation.on(
-            "target_date", f"{c.target_date} is before the objective's effective date {out.effective}"
+            "target_date",
+            f"{c.target_date} is before the objective's effective date {out.effective}",
         )
     out.add(
         ev.ObjectiveAdded,
@@ -320,9 +322,7 @@ def _add_objective(state: PlanState, c: cmd.AddObjective, ctx: Context) -> list[
 
 
 @_decides(cmd.ReviseObjective)
-def _revise_objective(
-    state: PlanState, c: cmd.ReviseObjective, ctx: Context
-) -> list[ev.PlanEvent]:
+def _revise_objective(state: PlanState, c: cmd.ReviseObjective, ctx: Context) -> list[ev.PlanEvent]:
     objective = state.objectives.get(c.objective_id)
     if objective is None:
         raise ItemNotFound("objective", c.objective_id)
@@ -372,9 +372,7 @@ def _check_objectives(state: PlanState, objective_ids: list[str]) -> None:
 
 
 @_decides(cmd.AddIntervention)
-def _add_intervention(
-    state: PlanState, c: cmd.AddIntervention, ctx: Context
-) -> list[ev.PlanEvent]:
+def _add_intervention(state: PlanState, c: cmd.AddIntervention, ctx: Context) -> list[ev.PlanEvent]:
     _check_objectives(state, c.objective_ids)
     out = _simple(state, ctx)
     out.add(
@@ -460,14 +458,20 @@ def _void_measurement(state: PlanState, c: cmd.VoidMeasurement, ctx: Context) ->
 @_decides(cmd.NoteStrength)
 def _note_strength(state: PlanState, c: cmd.NoteStrength, ctx: Context) -> list[ev.PlanEvent]:
     out = _simple(state, ctx)
-    out.add(ev.StrengthNoted, strength_id=item_id(ctx.plan_id, "strength", out.next_version), text=c.text)
+    out.add(
+        ev.StrengthNoted,
+        strength_id=item_id(ctx.plan_id, "strength", out.next_version),
+        text=c.text,
+    )
     return out.out
 
 
 @_decides(cmd.NoteBarrier)
 def _note_barrier(state: PlanState, c: cmd.NoteBarrier, ctx: Context) -> list[ev.PlanEvent]:
     out = _simple(state, ctx)
-    out.add(ev.BarrierNoted, barrier_id=item_id(ctx.plan_id, "barrier", out.next_version), text=c.text)
+    out.add(
+        ev.BarrierNoted, barrier_id=item_id(ctx.plan_id, "barrier", out.next_version), text=c.text
+    )
     return out.out
 
 
@@ -483,7 +487,9 @@ def _set_timeline(state: PlanState, c: cmd.SetTimeline, ctx: Context) -> list[ev
         _require_rationale(ctx, state, "revise the timeline")
     out = _simple(state, ctx)
     out.add(
-        ev.TimelineSet, estimated_sessions=c.estimated_sessions, session_frequency=c.session_frequency
+        ev.TimelineSet,
+        estimated_sessions=c.estimated_sessions,
+        session_frequency=c.session_frequency,
     )
     return out.out
 
@@ -503,12 +509,11 @@ def _set_criteria(
 
 # ------------------------------------------------------------------------------ rationale
 @_decides(cmd.RecordRationale)
-def _record_rationale(
-    state: PlanState, c: cmd.RecordRationale, ctx: Context
-) -> list[ev.PlanEvent]:
+def _record_rationale(state: PlanState, c: cmd.RecordRationale, ctx: Context) -> list[ev.PlanEvent]:
     if c.explains_version > state.version:
         raise RuleViolation.on(
-            "explains_version", f"version {c.explains_version} does not exist (latest {state.version})"
+            "explains_version",
+            f"version {c.explains_version} does not exist (latest {state.version})",
         )
     out = _simple(state, ctx)
     out.add(ev.RationaleRecorded, explains_version=c.explains_version, text=c.text, kind=c.kind)
@@ -521,7 +526,9 @@ def _start_review(state: PlanState, c: cmd.StartReview, ctx: Context) -> list[ev
     if state.status != "active":
         raise RuleViolation.on("status", "the plan must be signed by its clinician before a review")
     if (current := state.open_review) is not None:
-        raise RuleViolation.on("reason", f"{current.label} is already in progress; complete it first")
+        raise RuleViolation.on(
+            "reason", f"{current.label} is already in progress; complete it first"
+        )
     out = _simple(state, ctx, not_before=(state.activated_on or state.effective_date, "the plan"))
     out.add(
         ev.ReviewStarted,
@@ -544,7 +551,9 @@ def _complete_review(state: PlanState, c: cmd.CompleteReview, ctx: Context) -> l
         field = f"assessments.{index}.objective_id"
         objective = state.objectives.get(assessment.objective_id)
         if objective is None:
-            raise RuleViolation.on(field, f"{assessment.objective_id} is not an objective on this plan")
+            raise RuleViolation.on(
+                field, f"{assessment.objective_id} is not an objective on this plan"
+            )
         if assessment.objective_id in seen:
             raise RuleViolation.on(field, f"{objective.label} is assessed twice")
         if objective.status not in OPEN_OBJECTIVE_STATUSES:
@@ -611,7 +620,8 @@ def _capture_signature(
             raise RuleViolation.on("request_id", "this signature request was already signed")
         if (request.role, request.meaning) != (c.role, c.meaning):
             raise RuleViolation.on(
-                "meaning", f"the request asks for role {request.role} with meaning {request.meaning}"
+                "meaning",
+                f"the request asks for role {request.role} with meaning {request.meaning}",
             )
     elif c.signer_id is not None:
         request_id = next(
@@ -640,9 +650,7 @@ def _capture_signature(
 
 
 @_decides(cmd.RevokeSignature)
-def _revoke_signature(
-    state: PlanState, c: cmd.RevokeSignature, ctx: Context
-) -> list[ev.PlanEvent]:
+def _revoke_signature(state: PlanState, c: cmd.RevokeSignature, ctx: Context) -> list[ev.PlanEvent]:
     signature = state.signatures.get(c.signature_id)
     if signature is None:
         raise ItemNotFound("signature", c.signature_id)

@@ -21,6 +21,7 @@ errors, the fields at fault, so the CLI and HTTP layers render them without gues
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class InvalidInput(PlantrailError):
     title = "Invalid input"
 
     @classmethod
-    def on(cls, field: str, message: str) -> InvalidInput:
+    def on(cls, field: str, message: str) -> Self:
         return cls(f"{field}: {message}", errors=(FieldProblem(field, message),))
 
 
@@ -85,7 +86,7 @@ class StaleVersion(PlantrailError):
 
     def __init__(self, expected: int, current: int) -> None:
         super().__init__(
-            f"the plan is at version {current}, not {expected}: reload it and apply the change again"
+            f"the plan is at version {current}, not {expected}: reload it and make the change again"
         )
         self.expected = expected
         self.current = current

@@ -17,7 +17,9 @@ from uuid import UUID
 GENESIS = bytes(32)
 
 
-def chain_hash(key: bytes, previous: bytes, plan_id: UUID, version: int, topic: str, state: bytes) -> bytes:
+def chain_hash(
+    key: bytes, previous: bytes, plan_id: UUID, version: int, topic: str, state: bytes
+) -> bytes:
     """The chain hash of one stored event given the hash of the event before it."""
     topic_bytes = topic.encode()
     message = b"".join(

@@ -79,7 +79,9 @@ class InlineProjection(Protocol):
 class PlanRecorder(Protocol):
     """What the plan service needs from a store, beyond eventsourcing's ApplicationRecorder."""
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None: ...
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None: ...
 
     def select_events(
         self,
@@ -97,7 +99,9 @@ class PlanRecorder(Protocol):
 
     def version_recorded_by(self, plan_id: UUID, at: datetime) -> int | None: ...
 
-    def first_version_effective_after(self, plan_id: UUID, on: date, lte: int | None) -> int | None: ...
+    def first_version_effective_after(
+        self, plan_id: UUID, on: date, lte: int | None
+    ) -> int | None: ...
 
     def select_events_effective_by(
         self, plan_id: UUID, on: date, gt: int, lte: int | None

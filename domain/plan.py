@@ -238,7 +238,9 @@ _APPLIERS: dict[type[ev.PlanEvent], Callable[[PlanState, Any], bool]] = {}
 """Each applier mutates the state and returns whether the plan's clinical content changed."""
 
 
-def _applies(cls: type[E]) -> Callable[[Callable[[PlanState, E], bool]], Callable[[PlanState, E], bool]]:
+def _applies(
+    cls: type[E],
+) -> Callable[[Callable[[PlanState, E], bool]], Callable[[PlanState, E], bool]]:
     def register(fn: Callable[[PlanState, E], bool]) -> Callable[[PlanState, E], bool]:
         _APPLIERS[cls] = fn
         return fn

@@ -152,7 +152,9 @@ class PlanService(Application[UUID]):
             snapshot = SnapshotRecord(plan_id, state.version, self.snapshot_bytes(state))
         record = CommandRecord(meta.command_id, plan_id, payload, asdict(result))
         try:
-            self.save(*events, command=record, snapshot=snapshot, plan_state=state, plan_events=events)
+            self.save(
+                *events, command=record, snapshot=snapshot, plan_state=state, plan_events=events
+            )
         except IntegrityError:
             # Either another writer took this version, or the same command raced itself.
             if (known := self._known_answer(meta.command_id, payload)) is not None:
@@ -179,7 +181,9 @@ class PlanService(Application[UUID]):
         return hashlib.sha256(canonical_json(body)).hexdigest()
 
     # ---------------------------------------------------------------------------- reads
-    def events_of(self, plan_id: UUID, *, gt: int | None = None, lte: int | None = None) -> list[ev.PlanEvent]:
+    def events_of(
+        self, plan_id: UUID, *, gt: int | None = None, lte: int | None = None
+    ) -> list[ev.PlanEvent]:
         """The plan's events in version order (decoded and upcast)."""
         stored = self.store.select_events(plan_id, gt=gt, lte=lte)
         return [cast(ev.PlanEvent, self.mapper.to_domain_event(s)) for s in stored]

@@ -49,7 +49,9 @@ def meta(actor: Actor = CLINICIAN, **fields: Any) -> c.CommandMeta:
 def open_command(mrn: str = "MRN-1001", end: date = date(2027, 2, 1)) -> c.OpenPlan:
     return c.OpenPlan(
         client=c.ClientIn(id=mrn, name="Alex Moreno", date_of_birth=date(1988, 5, 17)),
-        clinician=c.ClinicianIn(user_id="dana", name="Dana Reyes", credentials="LCSW", license_number="LC-4471"),
+        clinician=c.ClinicianIn(
+            user_id="dana", name="Dana Reyes", credentials="LCSW", license_number="LC-4471"
+        ),
         supervisor=c.ClinicianIn(user_id="sam", name="Sam Okafor", credentials="PhD"),
         plan_end_date=end,
         service_type="individual",
@@ -67,14 +69,64 @@ def build_signed_plan(service: PlanService, effective: date | None = None) -> di
     intervention, signed by the clinician. Returns the ids by name."""
     plan_id = open_plan(service, effective)
     run = lambda command: service.execute(plan_id, command, meta())  # noqa: E731
-    run(c.AddDiagnosis(code="F32.1", description="Major depressive disorder, single episode, moderate", primary=True))
-    problem = run(c.AddProblem(statement="Low mood most days; PHQ-9 of 16 at intake", diagnosis_codes=["F32.1"]))
-    goal = run(c.AddGoal(statement="Mood improves enough to return to work", problem_ids=[problem.item_id], client_words="I want to feel like myself again"))
-    obj1 = run(c.AddObjective(goal_id=goal.item_id, statement="PHQ-9 below 10", measure={"instrument": "PHQ-9", "baseline": 16, "target": 9}, target_date=date(2026, 9, 1)))
-    obj2 = run(c.AddObjective(goal_id=goal.item_id, statement="Four planned activities a week", measure={"instrument": "activity log", "baseline": 1, "target": 4, "direction": "increase"}, target_date=date(2026, 7, 1)))
-    intervention = run(c.AddIntervention(modality="CBT", technique="Behavioural activation scheduling", frequency="weekly", objective_ids=[obj1.item_id, obj2.item_id]))
+    run(
+        c.AddDiagnosis(
+            code="F32.1",
+            description="Major depressive disorder, single episode, moderate",
+            primary=True,
+        )
+    )
+    problem = run(
+        c.AddProblem(
+            statement="Low mood most days; PHQ-9 of 16 at intake", diagnosis_codes=["F32.1"]
+        )
+    )
+    goal = run(
+        c.AddGoal(
+            statement="Mood improves enough to return to work",
+            problem_ids=[problem.item_id],
+            client_words="I want to feel like myself again",
+        )
+    )
+    obj1 = run(
+        c.AddObjective(
+            goal_id=goal.item_id,
+            statement="PHQ-9 below 10",
+            measure={"instrument": "PHQ-9", "baseline": 16, "target": 9},
+            target_date=date(2026, 9, 1),
+        )
+    )
+    obj2 = run(
+        c.AddObjective(
+            goal_id=goal.item_id,
+            statement="Four planned activities a week",
+            measure={
+                "instrument": "activity log",
+                "baseline": 1,
+                "target": 4,
+                "direction": "increase",
+            },
+            target_date=date(2026, 7, 1),
+        )
+    )
+    intervention = run(
+        c.AddIntervention(
+            modality="CBT",
+            technique="Behavioural activation scheduling",
+            frequency="weekly",
+            objective_ids=[obj1.item_id, obj2.item_id],
+        )
+    )
     run(c.SetDischargeCriteria(criteria=["PHQ-9 below 10 on two consecutive administrations"]))
-    signature: CommandResult = run(c.CaptureSignature(role="clinician", meaning="authored", signer_name="Dana Reyes", signer_credentials="LCSW", signer_id="dana"))
+    signature: CommandResult = run(
+        c.CaptureSignature(
+            role="clinician",
+            meaning="authored",
+            signer_name="Dana Reyes",
+            signer_credentials="LCSW",
+            signer_id="dana",
+        )
+    )
     return {
         "plan_id": plan_id,
         "problem": problem.item_id,
@@ -95,7 +147,9 @@ def postgres_database() -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield base.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+        yield base.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -12,7 +12,7 @@ Database = Annotated[
     typer.Option(
         "--db",
         envvar="PLANTRAIL_DATABASE_URL",
-        help="Database URL (default sqlite:///./plantrail.db; postgresql+psycopg://… for PostgreSQL).",
+        help="Database URL: sqlite:///./plantrail.db (default) or postgresql+psycopg://…",
         show_default=False,
     ),
 ]

@@ -78,7 +78,9 @@ def events_command(
     console.print(table)
 
 
-def _run_verify(db: str | None, keys: Path | None, plan: str | None, checkpoint: Path | None) -> Report:
+def _run_verify(
+    db: str | None, keys: Path | None, plan: str | None, checkpoint: Path | None
+) -> Report:
     key_dir = resolve_keys(keys)
     loaded = load_keys(key_dir)
     service = service_for(db, key_dir)
@@ -87,12 +89,20 @@ def _run_verify(db: str | None, keys: Path | None, plan: str | None, checkpoint:
     signed = read_checkpoint(checkpoint, loaded.verify_key) if checkpoint else None
     total = recorder.max_notification_id() or 0
     with Progress(
-        TextColumn("verifying"), BarColumn(), TextColumn("{task.completed}/{task.total} events"),
-        TimeElapsedColumn(), console=console, transient=True, disable=plan_id is not None,
+        TextColumn("verifying"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} events"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=plan_id is not None,
     ) as progress:
         task = progress.add_task("verify", total=total)
         return verify(
-            recorder, loaded.chain_key, plan_id=plan_id, checkpoint=signed,
+            recorder,
+            loaded.chain_key,
+            plan_id=plan_id,
+            checkpoint=signed,
             progress=lambda n: progress.advance(task, n),
         )
 
@@ -114,7 +124,9 @@ def verify_command(
     else:
         for problem in report.problems:
             where = f"version {problem.version}" if problem.version else "plan"
-            console.print(f"[red]FAIL[/] plan {problem.plan_id} {where}: {problem.kind}: {problem.message}")
+            console.print(
+                f"[red]FAIL[/] plan {problem.plan_id} {where}: {problem.kind}: {problem.message}"
+            )
         verdict = "[green]OK[/]" if report.ok else "[red]TAMPERING DETECTED[/]"
         console.print(
             f"{verdict}: {report.plans_checked} plans, {report.events_checked} events checked, "
@@ -138,7 +150,9 @@ def checkpoint_command(
     key_dir = resolve_keys(keys)
     loaded = load_keys(key_dir)
     if loaded.signing_key is None:
-        fail(f"no private signing key in {key_dir}: checkpoints are signed where the keys were made")
+        fail(
+            f"no private signing key in {key_dir}: checkpoints are signed where the keys were made"
+        )
     folder = out or key_dir.parent / "checkpoints"
     previous = latest_checkpoint(folder)
     # Never sign over a rewrite: the store must still agree with the last checkpoint.
@@ -160,4 +174,3 @@ def checkpoint_command(
             f"checkpoint written: {path} ({signed.body['plan_count']} plans, "
             f"{signed.body['event_count']} events)"
         )
-

@@ -68,7 +68,9 @@ def read_checkpoint(path: Path, public: Ed25519PublicKey) -> Checkpoint:
         data = json.loads(path.read_text())
         signature = base64.b64decode(data.pop("signature"))
     except (OSError, ValueError, KeyError, TypeError):
-        raise InvalidInput.on("checkpoint", f"{path} is not a readable plantrail checkpoint") from None
+        raise InvalidInput.on(
+            "checkpoint", f"{path} is not a readable plantrail checkpoint"
+        ) from None
     if data.get("format") != FORMAT:
         raise InvalidInput.on("checkpoint", f"{path} is not a {FORMAT} file")
     try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
 from plantrail.domain.events import event_class_for_topic
@@ -21,7 +22,6 @@ from plantrail.projections.integrity.checkpoint import Checkpoint
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import SqlPlanRecorder, index_columns
 from plantrail.projections.store.schema import events
-from eventsourcing.persistence import StoredEvent
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,12 @@ def verify(
         finish(cursor)
     for missing in sorted(set(wanted) - seen):
         report.add(
-            Problem(missing, 1, "plan_missing", "the checkpoint lists this plan but the store has none of its events")
+            Problem(
+                missing,
+                1,
+                "plan_missing",
+                "the checkpoint lists this plan but the store has none of its events",
+            )
         )
     return report
 
@@ -147,7 +152,9 @@ def _check_row(report: Report, cursor: _PlanCursor, row: Any, key: bytes, *, tra
     state = bytes(row.state)
     expected = chain_hash(key, cursor.previous, cursor.plan_id, version, row.topic, state)
     if expected.hex() != row.chain_hash:
-        fail("edited", f"version {version} does not match its chain hash (edited, swapped or forged)")
+        fail(
+            "edited", f"version {version} does not match its chain hash (edited, swapped or forged)"
+        )
         return
     try:
         event_class_for_topic(row.topic)
@@ -162,7 +169,9 @@ def _check_row(report: Report, cursor: _PlanCursor, row: Any, key: bytes, *, tra
         row.effective_date,
         row.command_id,
     ):
-        fail("index_altered", f"version {version}: the time or date columns disagree with the event")
+        fail(
+            "index_altered", f"version {version}: the time or date columns disagree with the event"
+        )
         return
     cursor.previous = expected
     cursor.expected = version + 1
@@ -189,6 +198,6 @@ def _compare_head(report: Report, cursor: _PlanCursor, head: tuple[int, str]) ->
                 plan,
                 version,
                 "rewritten",
-                f"version {version} differs from the signed checkpoint (history rewritten and re-chained)",
+                f"version {version} differs from the signed checkpoint (rewritten and re-chained)",
             )
         )

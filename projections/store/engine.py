@@ -32,8 +32,14 @@ def normalise_url(url: str) -> str:
         raise InvalidInput.on("database", f"{url!r} is not a database URL") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
-            raise InvalidInput.on("database", "SQLite needs a file path, e.g. sqlite:///./plantrail.db")
+        if (
+            not parsed.database
+            or parsed.database == ":memory:"
+            or parsed.database.startswith("file:")
+        ):
+            raise InvalidInput.on(
+                "database", "SQLite needs a file path, e.g. sqlite:///./plantrail.db"
+            )
         return url
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

@@ -36,8 +36,7 @@ class PlanStoreFactory(InfrastructureFactory[TrackingRecorder]):
     def application_recorder(self) -> ApplicationRecorder:
         url = self.env.get(DATABASE_URL) or DEFAULT_URL
         key_dir = Path(self.env.get(KEY_DIR) or default_key_dir())
-        recorder = SqlPlanRecorder(create_store_engine(url), load_chain_key(key_dir))
-        return recorder
+        return SqlPlanRecorder(create_store_engine(url), load_chain_key(key_dir))
 
     def tracking_recorder(self, tracking_recorder_class: Any = None) -> TrackingRecorder:
         raise StorageError("plantrail keeps read models inline; there is no tracking recorder")

@@ -1,4 +1,4 @@
-"""``SqlPlanRecorder``: eventsourcing's ApplicationRecorder on SQLAlchemy, for SQLite and PostgreSQL.
+"""``SqlPlanRecorder``: eventsourcing's ApplicationRecorder on SQLAlchemy (SQLite, PostgreSQL).
 
 One write transaction stores, atomically: the events with their index columns and chain hashes,
 the command's idempotency record, an occasional snapshot, and every inline read model. The
@@ -81,32 +81,36 @@ class SqlPlanRecorder(ApplicationRecorder):
             raise StorageError("no chain key is loaded: run 'plantrail init' to create the keys")
         if not stored_events:
             return []
-        with translated("save the change"), self.engine.connect().execution_options(**WRITE) as conn:
-            with conn.begin():
-                rows = self._chained_rows(conn, stored_events)
-                ids = list(conn.execute(insert(events).returning(events.c.id), rows).scalars())
-                if command is not None:
-                    conn.execute(
-                        insert(commands).values(
-                            command_id=command.command_id,
-                            plan_id=command.plan_id,
-                            payload_hash=command.payload_hash,
-                            result=orjson.dumps(command.result).decode(),
-                            recorded_at_us=rows[-1]["recorded_at_us"],
-                        )
+        with (
+            translated("save the change"),
+            self.engine.connect().execution_options(**WRITE) as conn,conn.begin()
+        ):
+            rows = self._chained_rows(conn, stored_events)
+            ids = list(conn.execute(insert(events).returning(events.c.id), rows).scalars())
+            if command is not None:
+                conn.execute(
+                    insert(commands).values(
+                        command_id=command.command_id,
+                        plan_id=command.plan_id,
+                        payload_hash=command.payload_hash,
+                        result=orjson.dumps(command.result).decode(),
+                        recorded_at_us=rows[-1]["recorded_at_us"],
                     )
-                if snapshot is not None:
-                    conn.execute(
-                        insert(snapshots).values(
-                            plan_id=snapshot.plan_id, version=snapshot.version, state=snapshot.state
-                        )
+                )
+            if snapshot is not None:
+                conn.execute(
+                    insert(snapshots).values(
+                        plan_id=snapshot.plan_id, version=snapshot.version, state=snapshot.state
                     )
-                if plan_state is not None:
-                    for projection in self.inline_projections:
-                        projection(conn, plan_events, plan_state)
+                )
+            if plan_state is not None:
+                for projection in self.inline_projections:
+                    projection(conn, plan_events, plan_state)
         return ids
 
-    def _chained_rows(self, conn: Any, stored_events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+    def _chained_rows(
+        self, conn: Any, stored_events: Sequence[StoredEvent]
+    ) -> list[dict[str, Any]]:
         assert self.chain_key is not None
         rows: list[dict[str, Any]] = []
         previous: dict[UUID, bytes] = {}
@@ -229,8 +233,10 @@ class SqlPlanRecorder(ApplicationRecorder):
             return conn.execute(query).first() is not None
 
     def plan_ids(self) -> list[UUID]:
-        query = select(events.c.originator_id).where(events.c.originator_version == 1).order_by(
-            events.c.id
+        query = (
+            select(events.c.originator_id)
+            .where(events.c.originator_version == 1)
+            .order_by(events.c.id)
         )
         with translated("list the plans"), self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
@@ -267,7 +273,11 @@ class SqlPlanRecorder(ApplicationRecorder):
         inclusive_of_start: bool = True,
     ) -> Sequence[Notification]:
         query = select(
-            events.c.id, events.c.originator_id, events.c.originator_version, events.c.topic, events.c.state
+            events.c.id,
+            events.c.originator_id,
+            events.c.originator_version,
+            events.c.topic,
+            events.c.state,
         )
         if start is not None:
             query = query.where(events.c.id >= start if inclusive_of_start else events.c.id > start)
@@ -279,7 +289,9 @@ class SqlPlanRecorder(ApplicationRecorder):
         with translated("read the event log"), self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            Notification(id=r[0], originator_id=r[1], originator_version=r[2], topic=r[3], state=bytes(r[4]))
+            Notification(
+                id=r[0], originator_id=r[1], originator_version=r[2], topic=r[3], state=bytes(r[4])
+            )
             for r in rows
         ]
 

@@ -10,10 +10,10 @@ transaction as the event.
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     Date,
-    DDL,
     Index,
     Integer,
     LargeBinary,
@@ -80,6 +80,6 @@ _POSTGRES_GUARDS = [
        ON plantrail_events FOR EACH STATEMENT EXECUTE FUNCTION plantrail_append_only()""",
 ]
 for _statement in _SQLITE_GUARDS:
-    event.listen(events, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+    event.listen(events, "after_create", DDL(_statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
 for _statement in _POSTGRES_GUARDS:
-    event.listen(events, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+    event.listen(events, "after_create", DDL(_statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
