@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from plantrail.domain.errors import PlantrailError
@@ -26,7 +25,25 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from plantrail.api.cli import store_commands  # noqa: F401
+    from plantrail.api.cli import demo_command, store_commands  # noqa: F401
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """Typer 0.2x vendors click; accept both its and click's usage errors."""
+    found: list[type[Exception]] = []
+    try:
+        from typer._click.exceptions import ClickException as Vendored  # type: ignore[import-not-found,unused-ignore]
+
+        found.append(Vendored)
+    except ImportError:
+        pass
+    try:
+        import click
+
+        found.append(click.ClickException)
+    except ImportError:
+        pass
+    return tuple(found)
 
 
 def run() -> None:
@@ -36,10 +53,10 @@ def run() -> None:
     _register()
     try:
         code = app(standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         fail("aborted", 130)
-    except click.ClickException as error:
-        fail(error.format_message(), error.exit_code or 2)
+    except _usage_errors() as error:
+        fail(getattr(error, "format_message", error.__str__)(), getattr(error, "exit_code", 2) or 2)
     except PlantrailError as error:
         fail(error.message)
     except KeyboardInterrupt:
