@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -14,6 +15,7 @@ from plantrail.api.cli.context import resolve_keys, service_for
 from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
+from plantrail.api.cli.output import errors as errors_console
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections.history import event_history
 from plantrail.projections.integrity.checkpoint import (
@@ -25,6 +27,7 @@ from plantrail.projections.integrity.checkpoint import (
 from plantrail.projections.integrity.keys import create_keys, load_keys
 from plantrail.projections.integrity.verify import Report, verify
 from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.store.transfer import export_lines, import_lines
 
 
 def parse_plan_id(value: str) -> UUID:
@@ -174,3 +177,58 @@ def checkpoint_command(
             f"checkpoint written: {path} ({signed.body['plan_count']} plans, "
             f"{signed.body['event_count']} events)"
         )
+
+
+@app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Argument(help="JSON Lines file to write ('-' for stdout)")],
+    plan: Annotated[str | None, typer.Option("--plan", help="Export one plan only")] = None,
+    db: Database = None,
+    keys: KeyDir = None,
+) -> None:
+    """Write events with all their metadata and chain hashes as JSON Lines (backup, migration)."""
+    service = service_for(db, keys)
+    lines = export_lines(recorder_of(service), parse_plan_id(plan) if plan else None)
+    if str(out) == "-":
+        for line in lines:
+            sys.stdout.buffer.write(line)
+        return
+    count = -1
+    with out.open("wb") as handle:
+        for line in lines:
+            handle.write(line)
+            count += 1
+    errors_console.print(f"exported {count} events to {out}")
+
+
+@app.command("import")
+def import_command(
+    source: Annotated[Path, typer.Argument(help="JSON Lines file written by 'plantrail export'")],
+    db: Database = None,
+    keys: KeyDir = None,
+) -> None:
+    """Load an export, verifying every chain; refuses the whole file at the first bad event."""
+    if not source.is_file():
+        fail(f"{source} is not a file")
+    service = service_for(db, keys)
+    recorder = recorder_of(service)
+    total = max(sum(1 for _ in source.open("rb")) - 1, 0)
+    with (
+        source.open("rb") as handle,
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} events"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress,
+    ):
+        task = progress.add_task("import", total=total)
+        result = import_lines(
+            service, recorder, handle, progress=lambda n: progress.advance(task, n)
+        )
+    console.print(
+        f"imported {result.events} events of {result.plans} plans "
+        f"({result.snapshots} snapshots taken); chains verified"
+    )

@@ -50,6 +50,27 @@ def index_columns(stored: StoredEvent) -> tuple[int, date, str]:
     return to_micros(recorded), date.fromisoformat(state["effective_date"]), state["command_id"]
 
 
+def read_heads(conn: Any) -> list[tuple[UUID, int, str]]:
+    """(plan, latest version, chain hash at it) for every plan, in plan order."""
+    latest = (
+        select(events.c.originator_id, func.max(events.c.originator_version).label("v"))
+        .group_by(events.c.originator_id)
+        .subquery()
+    )
+    query = (
+        select(events.c.originator_id, events.c.originator_version, events.c.chain_hash)
+        .join(
+            latest,
+            and_(
+                events.c.originator_id == latest.c.originator_id,
+                events.c.originator_version == latest.c.v,
+            ),
+        )
+        .order_by(events.c.originator_id)
+    )
+    return [(UUID(str(r[0])), int(r[1]), r[2]) for r in conn.execute(query)]
+
+
 class SqlPlanRecorder(ApplicationRecorder):
     """The plan event store (see module docstring)."""
 
@@ -83,7 +104,8 @@ class SqlPlanRecorder(ApplicationRecorder):
             return []
         with (
             translated("save the change"),
-            self.engine.connect().execution_options(**WRITE) as conn,conn.begin()
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
         ):
             rows = self._chained_rows(conn, stored_events)
             ids = list(conn.execute(insert(events).returning(events.c.id), rows).scalars())
@@ -243,24 +265,8 @@ class SqlPlanRecorder(ApplicationRecorder):
 
     def heads(self) -> list[tuple[UUID, int, str]]:
         """(plan, latest version, chain hash at it) for every plan: what a checkpoint signs."""
-        latest = (
-            select(events.c.originator_id, func.max(events.c.originator_version).label("v"))
-            .group_by(events.c.originator_id)
-            .subquery()
-        )
-        query = (
-            select(events.c.originator_id, events.c.originator_version, events.c.chain_hash)
-            .join(
-                latest,
-                and_(
-                    events.c.originator_id == latest.c.originator_id,
-                    events.c.originator_version == latest.c.v,
-                ),
-            )
-            .order_by(events.c.originator_id)
-        )
         with translated("read the plan heads"), self.engine.connect() as conn:
-            return [(r[0], int(r[1]), r[2]) for r in conn.execute(query)]
+            return read_heads(conn)
 
     # ------------------------------------------------------------------ notification log
     def select_notifications(
