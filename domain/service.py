@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
 import orjson
@@ -26,6 +26,7 @@ from eventsourcing.persistence import IntegrityError, Mapper
 from plantrail.domain import commands as cmd
 from plantrail.domain import events as ev
 from plantrail.domain.content import canonical_json
+from plantrail.domain.current import CurrentStates
 from plantrail.domain.decide import DEFAULT_LATE_ENTRY_DAYS, Context, decide, open_plan
 from plantrail.domain.errors import (
     CommandReused,
@@ -42,8 +43,12 @@ from plantrail.domain.persistence import (
 )
 from plantrail.domain.plan import PlanState, apply, fold
 
+T = TypeVar("T")
+
 SNAPSHOT_FORMAT = 1
 """Bumped whenever ``PlanState`` changes shape: older snapshots are then ignored (a cache)."""
+_SNAPSHOT_PREFIX = b'{"format":%d,"state":' % SNAPSHOT_FORMAT
+"""How ``snapshot_bytes`` output of the current format begins (orjson keeps key order)."""
 
 _CREATED_ITEM: dict[type[ev.PlanEvent], str] = {
     ev.DiagnosisAdded: "code",
@@ -94,6 +99,7 @@ class PlanService(Application[UUID]):
         self.clock = clock
         self.late_entry_days = late_entry_days
         self.snapshot_interval = snapshot_interval
+        self.current_states = CurrentStates()
 
     def construct_mapper(self) -> Mapper[UUID]:
         return PlanEventMapper(transcoder=self.factory.transcoder())
@@ -123,19 +129,43 @@ class PlanService(Application[UUID]):
         payload = self._payload_hash(plan_id, command, meta)
         if (known := self._known_answer(meta.command_id, payload)) is not None:
             return known
-        state = self.load(plan_id)
-        if meta.expected_version is not None and meta.expected_version != state.version:
-            raise StaleVersion(meta.expected_version, state.version)
-        # The recorded time never goes backwards within a plan, so "as of" stays a prefix.
-        now = max(self.clock(), state.last_recorded_at)
-        events = decide(state, command, Context(plan_id, meta, now, self.late_entry_days))
-        for event in events:
-            apply(state, event)
-        item_id, label = _created_item(events)
-        result = CommandResult(
-            str(plan_id), state.version, item_id, label, len(events), item_id is not None
-        )
-        return self._save(plan_id, events, state, meta, payload, result)
+        with self.current_states.lock(plan_id):
+            state = self._caught_up(plan_id)
+            if meta.expected_version is not None and meta.expected_version != state.version:
+                raise StaleVersion(meta.expected_version, state.version)
+            # The recorded time never goes backwards within a plan, so "as of" stays a prefix.
+            now = max(self.clock(), state.last_recorded_at)
+            events = decide(state, command, Context(plan_id, meta, now, self.late_entry_days))
+            try:
+                for event in events:
+                    apply(state, event)
+                item_id, label = _created_item(events)
+                result = CommandResult(
+                    str(plan_id), state.version, item_id, label, len(events), item_id is not None
+                )
+                saved = self._save(plan_id, events, state, meta, payload, result)
+            except BaseException:
+                self.current_states.evict(plan_id)  # it may hold events that were not stored
+                raise
+            if saved is not result:  # the command had raced itself: ours were not stored
+                self.current_states.evict(plan_id)
+            return saved
+
+    def _caught_up(self, plan_id: UUID) -> PlanState:
+        """The plan's latest state: the cached one plus any events stored since (hold the lock)."""
+        state = self.current_states.get(plan_id)
+        if state is None:
+            state = self.load(plan_id)
+        else:
+            fold(self.events_of(plan_id, gt=state.version), state)
+        self.current_states.put(plan_id, state)
+        return state
+
+    def read_current(self, plan_id: UUID, reader: Callable[[PlanState], T]) -> T:
+        """Run ``reader`` on the plan's latest state under its lock; ``reader`` must not keep
+        or change the state (it is shared with the command path)."""
+        with self.current_states.lock(plan_id):
+            return reader(self._caught_up(plan_id))
 
     def _save(
         self,
@@ -241,6 +271,10 @@ class PlanService(Application[UUID]):
     @staticmethod
     def state_from_snapshot(data: bytes) -> PlanState | None:
         """The snapshotted state, or None when the snapshot is of an older format (re-folded)."""
+        if data.startswith(_SNAPSHOT_PREFIX) and data.endswith(b"}"):
+            # What ``snapshot_bytes`` writes: validate the state's JSON directly, skipping the
+            # intermediate dicts (same result, about a third less time on a large plan).
+            return PlanState.model_validate_json(data[len(_SNAPSHOT_PREFIX) : -1])
         body: dict[str, Any] = orjson.loads(data)
         if body.get("format") != SNAPSHOT_FORMAT:
             return None

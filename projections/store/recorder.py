@@ -78,6 +78,9 @@ class SqlPlanRecorder(ApplicationRecorder):
         self.engine = engine
         self.chain_key = chain_key
         self.inline_projections: list[InlineProjection] = []
+        # Chain hash of each plan's newest committed event, so a write need not read it back.
+        # Only filled after a commit: a committed (plan, version) hash never changes.
+        self._heads: dict[UUID, tuple[int, bytes]] = {}
         self.extra_metadata: list[Any] = []
 
     def create_tables(self) -> None:
@@ -128,6 +131,13 @@ class SqlPlanRecorder(ApplicationRecorder):
             if plan_state is not None:
                 for projection in self.inline_projections:
                     projection(conn, plan_events, plan_state)
+        if len(self._heads) > 100_000:
+            self._heads.clear()
+        for row in rows:
+            self._heads[row["originator_id"]] = (
+                row["originator_version"],
+                bytes.fromhex(row["chain_hash"]),
+            )
         return ids
 
     def _chained_rows(
@@ -140,6 +150,10 @@ class SqlPlanRecorder(ApplicationRecorder):
             plan_id = UUID(str(stored.originator_id))
             version = stored.originator_version
             prior = previous.get(plan_id)
+            if prior is None and version > 1:
+                known = self._heads.get(plan_id)
+                if known is not None and known[0] == version - 1:
+                    prior = known[1]
             if prior is None:
                 prior = GENESIS if version == 1 else self._hash_at(conn, plan_id, version - 1)
             digest = chain_hash(self.chain_key, prior, plan_id, version, stored.topic, stored.state)

@@ -30,6 +30,7 @@ from plantrail.projections.store.schema import events, snapshots
 
 FORMAT = "plantrail-events/1"
 BATCH = 2000
+SNAPSHOT_BATCH = 200
 
 
 def export_lines(recorder: SqlPlanRecorder, plan_id: UUID | None = None) -> Iterator[bytes]:
@@ -197,21 +198,30 @@ def _snapshot_long_plans(
     service: PlanService, recorder: SqlPlanRecorder, heads: dict[UUID, tuple[int, bytes]]
 ) -> int:
     taken = 0
+    pending: list[dict[str, Any]] = []
+
+    def write() -> None:
+        # Many snapshots per transaction: one commit (one fsync) per batch, not per plan.
+        with (
+            translated("write a snapshot"),
+            recorder.engine.connect().execution_options(**WRITE) as conn,conn.begin()
+        ):
+            conn.execute(insert(snapshots), pending)
+        pending.clear()
+
     for plan_id, (version, _) in heads.items():
         if version < service.snapshot_interval:
             continue
         state = service.load(plan_id)
         snapshot = SnapshotRecord(plan_id, state.version, service.snapshot_bytes(state))
-        with (
-            translated("write a snapshot"),
-            recorder.engine.connect().execution_options(**WRITE) as conn,conn.begin()
-        ):
-            conn.execute(
-                insert(snapshots).values(
-                    plan_id=snapshot.plan_id, version=snapshot.version, state=snapshot.state
-                )
-            )
+        pending.append(
+            {"plan_id": snapshot.plan_id, "version": snapshot.version, "state": snapshot.state}
+        )
         taken += 1
+        if len(pending) >= SNAPSHOT_BATCH:
+            write()
+    if pending:
+        write()
     return taken
 
 
