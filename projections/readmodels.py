@@ -1,13 +1,17 @@
-"""Read models kept in SQL tables, updated in the same transaction as the events (ADR 0005).
+"""Registration of the read-model tables on the store (ADR 0005).
 
-Issue #3 fills this in (caseload, findings, copy-forward); today it registers nothing.
+The cross-plan read models (``plantrail.projections.caseload``) are maintained by a tracked,
+per-plan catch-up rather than inline: their findings depend on today's date, so they must be
+recomputable without a new event. Their tables are created with the event store's.
 """
 
 from __future__ import annotations
 
+from plantrail.projections import caseload
 from plantrail.projections.store.recorder import SqlPlanRecorder
 
 
 def attach_read_models(recorder: SqlPlanRecorder) -> None:
-    """Register every inline read model and its tables on ``recorder``."""
-    del recorder
+    """Register every read-model table on ``recorder`` (created by ``create_tables``)."""
+    if caseload.metadata not in recorder.extra_metadata:
+        recorder.extra_metadata.append(caseload.metadata)

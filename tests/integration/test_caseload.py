@@ -1,0 +1,159 @@
+"""Cross-plan read models: rebuilt from scratch they equal the incrementally maintained tables,
+and the caseload, findings and copy-forward reports show what a supervisor or auditor expects."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from plantrail.api.demo import load_demo
+from plantrail.domain import commands as c
+from plantrail.domain.service import PlanService
+from plantrail.projections.caseload import (
+    Reach,
+    catch_up,
+    dump_tables,
+    query_caseload,
+    query_copy_forward,
+    query_findings,
+    rebuild,
+)
+from plantrail.projections.store.factory import recorder_of
+from tests.support import FakeClock, meta, open_command
+
+STATEMENTS = [
+    "Lower PHQ-9 from 17 to under 10.",
+    "Attend four planned social activities a week.",
+    "Sleep six hours on five nights a week.",
+    "Use the urge-surfing skill before every drink, per diary.",
+]
+
+
+def _write_plan(service: PlanService, clock: FakeClock, rng: random.Random, n: int) -> UUID:
+    start = clock.now.date()
+    plan_id = UUID(
+        service.open_plan(open_command(f"MRN-{n:05d}"), meta(effective_date=start)).plan_id
+    )
+    run = lambda command, **m: service.execute(plan_id, command, meta(**m))  # noqa: E731
+    run(c.AddDiagnosis(code="F32.1", description="Major depressive disorder", primary=True))
+    problem = run(c.AddProblem(statement=f"Low mood, client {n}", diagnosis_codes=["F32.1"]))
+    goal = run(c.AddGoal(statement="Mood lifts", problem_ids=[problem.item_id]))
+    objective = run(
+        c.AddObjective(
+            goal_id=goal.item_id,
+            statement=rng.choice(STATEMENTS),
+            measure={"instrument": "PHQ-9", "baseline": 17, "target": 9},  # type: ignore[arg-type]
+            target_date=start + timedelta(days=200),
+        )
+    )
+    if rng.random() < 0.7:
+        run(c.SetDischargeCriteria(criteria=["PHQ-9 under 10 twice"]))
+    if rng.random() < 0.8:
+        run(
+            c.CaptureSignature(
+                role="clinician",
+                meaning="authored",
+                signer_name="Dana Reyes",
+                signer_credentials="LCSW",
+            )
+        )
+        for review in range(rng.randint(0, 3)):
+            started = run(c.StartReview(reason="scheduled"))
+            if rng.random() < 0.4:
+                run(
+                    c.ReviseObjective(
+                        objective_id=objective.item_id, statement=f"Revised objective {n}.{review}"
+                    ),
+                    rationale="Progress stalled; changing approach.",
+                )
+            run(
+                c.CompleteReview(
+                    review_id=started.item_id,  # type: ignore[arg-type]
+                    assessments=[c.AssessmentIn(objective_id=objective.item_id, status="open")],  # type: ignore[arg-type]
+                    progress_summary=rng.choice(
+                        ["Slow progress.", "Some progress, continue.", "slow progress"]
+                    ),
+                )
+            )
+    return plan_id
+
+
+@pytest.mark.slow
+def test_rebuild_equals_incremental_on_200_plans(store_url: str, key_dir, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    from plantrail.projections.store.factory import open_service
+
+    service = open_service(store_url, key_dir, clock=clock)
+    recorder = recorder_of(service)
+    rng = random.Random(20261123)
+    plans = []
+    for n in range(200):
+        plans.append(_write_plan(service, clock, rng, n))
+        if n % 37 == 0:
+            catch_up(service, recorder)  # incremental: caught up between writes
+        clock.advance(hours=3)
+    # Touch some plans after they were caught up, so incremental rows are updated in place.
+    for plan_id in rng.sample(plans, 20):
+        service.execute(plan_id, c.NoteStrength(text="Reliable transport"), meta())
+    catch_up(service, recorder)
+    incremental = dump_tables(recorder)
+    assert len(incremental["plantrail_caseload"]) == 200
+    assert rebuild(service, recorder) == 200
+    assert dump_tables(recorder) == incremental
+    assert catch_up(service, recorder) == 0, "nothing is stale after a rebuild"
+    service.close()
+
+
+@pytest.fixture
+def demo(service: PlanService, clock: FakeClock) -> dict[str, UUID]:
+    clock.now = clock.now.replace(year=2026, month=11, day=20)
+    plans = load_demo(service)
+    catch_up(service, recorder_of(service))
+    return {p.client: p.plan_id for p in plans}
+
+
+def test_caseload_reach_and_flags(service: PlanService, demo: dict[str, UUID]) -> None:
+    recorder = recorder_of(service)
+    everyone = query_caseload(recorder, Reach(all_plans=True))
+    assert {row["client"]["name"] for row in everyone} == set(demo)
+    dana = query_caseload(recorder, Reach(clinician_ids=["dana-reyes"]))
+    assert {row["client"]["name"] for row in dana} == {"Jordan Ellis", "Casey Brooks"}
+    assert query_caseload(recorder, Reach()) == [], "no reach, no plans"
+    anxious = next(row for row in everyone if row["client"]["name"] == "Morgan Lee")
+    assert anxious["review_overdue"] is True
+    assert "copied_forward" in anxious["flags"]
+    overdue = query_caseload(recorder, Reach(all_plans=True), flag="review_overdue")
+    assert [row["client"]["name"] for row in overdue] == ["Morgan Lee"]
+    drafts = query_caseload(recorder, Reach(all_plans=True), status="draft")
+    assert [row["client"]["name"] for row in drafts] == ["Avery Patel"]
+
+
+def test_copy_forward_report(service: PlanService, demo: dict[str, UUID]) -> None:
+    report = query_copy_forward(recorder_of(service), Reach(all_plans=True))
+    top = report["plans"][0]
+    assert top["client_name"] == "Morgan Lee"
+    assert top["longest_streak"] == 2
+    assert [r["verdict"] for r in top["reviews"]] == ["updated", "copied_forward", "copied_forward"]
+    reused = report["reused_objectives"]
+    assert len(reused) == 1
+    assert {use["client_name"] for use in reused[0]["uses"]} == {"Morgan Lee", "Avery Patel"}
+    only_dana = query_copy_forward(recorder_of(service), Reach(clinician_ids=["dana-reyes"]))
+    assert only_dana["reused_objectives"] == [], (
+        "reuse across plans the caller cannot see is hidden"
+    )
+
+
+def test_findings_report_follows_today(
+    service: PlanService, demo: dict[str, UUID], clock: FakeClock
+) -> None:
+    recorder = recorder_of(service)
+    codes = {(f["client_name"], f["code"]) for f in query_findings(recorder, Reach(all_plans=True))}
+    assert ("Morgan Lee", "REVIEW_OVERDUE") in codes
+    assert ("Jordan Ellis", "REVIEW_OVERDUE") not in codes
+    # Three months later, without any new event, Jordan's review is overdue too.
+    clock.now += timedelta(days=90)
+    assert catch_up(service, recorder) == len(demo)
+    codes = {(f["client_name"], f["code"]) for f in query_findings(recorder, Reach(all_plans=True))}
+    assert ("Jordan Ellis", "REVIEW_OVERDUE") in codes
