@@ -25,7 +25,15 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
-    from plantrail.api.cli import demo_command, store_commands  # noqa: F401
+    from plantrail.api.cli import (  # noqa: F401
+        access_log_commands,
+        caseload_commands,
+        demo_command,
+        serve,
+        store_commands,
+        users,
+        views,
+    )
 
 
 def _usage_errors() -> tuple[type[Exception], ...]:

@@ -1,0 +1,178 @@
+"""``plantrail caseload``, ``copy-forward`` and ``projections rebuild|catch-up``: the read
+models that span plans."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from plantrail.api.cli.context import service_for
+from plantrail.api.cli.main import app
+from plantrail.api.cli.options import Database, Json, KeyDir
+from plantrail.api.cli.output import console, print_json
+from plantrail.domain.service import PlanService
+from plantrail.projections.caseload import (
+    Reach,
+    catch_up,
+    query_caseload,
+    query_copy_forward,
+    query_findings,
+    rebuild,
+)
+from plantrail.projections.store.factory import recorder_of
+
+projections_app = typer.Typer(
+    help="Maintain the read models that span plans.", no_args_is_help=True
+)
+app.add_typer(projections_app, name="projections")
+
+Clinician = Annotated[
+    str | None, typer.Option("--clinician", help="Only this clinician's plans (user id)")
+]
+
+
+def _progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} plans"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def caught_up(db: str | None, keys: Any) -> PlanService:
+    """The service, with every stale plan's read-model rows brought up to date first."""
+    service = service_for(db, keys)
+    recorder = recorder_of(service)
+    total = len(recorder.plan_ids())
+    with _progress("catching up") as progress:
+        task = progress.add_task("catch-up", total=total)
+        catch_up(service, recorder, progress=lambda n: progress.advance(task, n))
+    return service
+
+
+def _reach(clinician: str | None) -> Reach:
+    return Reach(clinician_ids=[clinician]) if clinician else Reach(all_plans=True)
+
+
+@projections_app.command("rebuild")
+def rebuild_command(db: Database = None, keys: KeyDir = None) -> None:
+    """Empty the read-model tables and rebuild them from the event log."""
+    service = service_for(db, keys)
+    recorder = recorder_of(service)
+    total = len(recorder.plan_ids())
+    with _progress("rebuilding") as progress:
+        task = progress.add_task("rebuild", total=total)
+        done = rebuild(service, recorder, progress=lambda n: progress.advance(task, n))
+    console.print(f"rebuilt the read models of {done} plans")
+
+
+@projections_app.command("catch-up")
+def catch_up_command(db: Database = None, keys: KeyDir = None) -> None:
+    """Recompute the plans whose read-model rows are behind their events or from an earlier day."""
+    service = service_for(db, keys)
+    recorder = recorder_of(service)
+    done = catch_up(service, recorder)
+    console.print(f"{done} plans brought up to date")
+
+
+@app.command("caseload")
+def caseload_command(
+    clinician: Clinician = None,
+    status: Annotated[str | None, typer.Option(help="draft, active or discharged")] = None,
+    flag: Annotated[
+        str | None, typer.Option(help="a finding code (review_overdue) or copied_forward")
+    ] = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Every plan with its status, next review and findings count."""
+    service = caught_up(db, keys)
+    rows = query_caseload(recorder_of(service), _reach(clinician), status=status, flag=flag)
+    if json:
+        print_json(rows)
+        return
+    table = Table(title=f"Caseload ({len(rows)} plans)")
+    for column in ("plan", "client", "clinician", "status", "next review", "findings", "flags"):
+        table.add_column(column, no_wrap=column in ("plan", "client"))
+    for row in rows:
+        due = row["next_review_due"] or ""
+        table.add_row(
+            row["plan_id"],
+            row["client"]["name"],
+            row["clinician"]["name"],
+            row["status"],
+            f"[red]{due} (overdue)[/]" if row["review_overdue"] else due,
+            str(row["findings_count"]),
+            ", ".join(row["flags"]),
+        )
+    console.print(table)
+
+
+def print_caseload_findings(db: str | None, keys: Any, clinician: str | None, json: bool) -> None:
+    """Audit findings across the caseload (``plantrail findings`` without a plan)."""
+    service = caught_up(db, keys)
+    rows = query_findings(recorder_of(service), _reach(clinician))
+    if json:
+        print_json(rows)
+        return
+    table = Table(title=f"Audit findings across the caseload ({len(rows)})")
+    for column in ("client", "code", "severity", "item", "finding"):
+        table.add_column(column, no_wrap=column in ("client", "code"))
+    for row in rows:
+        table.add_row(
+            row["client_name"], row["code"], row["severity"], row["label"] or "", row["message"]
+        )
+    console.print(table)
+
+
+@app.command("copy-forward")
+def copy_forward_command(
+    clinician: Clinician = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Plans whose reviews were copied forward, and objectives reused verbatim across clients."""
+    service = caught_up(db, keys)
+    report = query_copy_forward(recorder_of(service), _reach(clinician))
+    if json:
+        print_json(report)
+        return
+    plans = Table(title="Plans with copied-forward reviews (longest streak first)")
+    for column in (
+        "client",
+        "clinician",
+        "reviews",
+        "copied forward",
+        "longest streak",
+        "verdicts",
+    ):
+        plans.add_column(column)
+    for plan in report["plans"]:
+        verdicts = " → ".join(
+            f"{r['label']}: {r['verdict']}{' (same summary)' if r['summary_repeated'] else ''}"
+            for r in plan["reviews"]
+        )
+        plans.add_row(
+            plan["client_name"],
+            plan["clinician_id"],
+            str(plan["reviews_completed"]),
+            str(plan["copied_forward_reviews"]),
+            str(plan["longest_streak"]),
+            verdicts,
+        )
+    console.print(plans)
+    reused = Table(title="Objective statements reused verbatim across clients")
+    for column in ("statement", "clients", "where"):
+        reused.add_column(column)
+    for item in report["reused_objectives"]:
+        where = "; ".join(f"{u['client_name']} ({u['label']})" for u in item["uses"])
+        reused.add_row(item["statement"], str(item["clients"]), where)
+    console.print(reused)
