@@ -1,6 +1,6 @@
 """The keyed hash chain over stored events (tamper evidence, ADR 0004).
 
-``h_v = HMAC-SHA-256(key, h_{v-1} || len‖originator_id || version || len‖topic || len‖state)``
+``h_v = HMAC-SHA-256(key, h_{v-1} || plan id (16 bytes) || version || len‖topic || len‖state)``
 with ``h_0`` = 32 zero bytes. The hash covers the *exact stored bytes* of each event, so no JSON
 canonicalisation can disagree with what is on disk; length prefixes make the encoding
 unambiguous. Editing, flipping a bit, deleting, swapping or inserting an event breaks the chain

@@ -11,12 +11,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from plantrail.api.cli.access_log_commands import access_log_report, print_access_log_report
 from plantrail.api.cli.context import resolve_keys, service_for
 from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
 from plantrail.api.cli.output import errors as errors_console
-from plantrail.domain.errors import InvalidInput
+from plantrail.domain.errors import InvalidInput, PlanNotFound
 from plantrail.projections.history import event_history
 from plantrail.projections.integrity.checkpoint import (
     latest_checkpoint,
@@ -89,6 +90,8 @@ def _run_verify(
     service = service_for(db, key_dir)
     recorder = recorder_of(service)
     plan_id = parse_plan_id(plan) if plan else None
+    if plan_id is not None and not recorder.plan_exists(plan_id):
+        raise PlanNotFound(plan_id)
     signed = read_checkpoint(checkpoint, loaded.verify_key) if checkpoint else None
     total = recorder.max_notification_id() or 0
     with Progress(
@@ -122,8 +125,9 @@ def verify_command(
 ) -> None:
     """Recompute every plan's hash chain; report the first bad event of each plan."""
     report = _run_verify(db, keys, plan, checkpoint)
+    log_report = access_log_report(db, keys)
     if json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "access_log": log_report.as_dict()})
     else:
         for problem in report.problems:
             where = f"version {problem.version}" if problem.version else "plan"
@@ -135,7 +139,8 @@ def verify_command(
             f"{verdict}: {report.plans_checked} plans, {report.events_checked} events checked, "
             f"{len(report.problems)} problems"
         )
-    if not report.ok:
+        print_access_log_report(log_report)
+    if not report.ok or not log_report.ok:
         raise typer.Exit(1)
 
 

@@ -96,7 +96,12 @@ def load_keys(directory: Path) -> Keys:
         if not isinstance(loaded, Ed25519PrivateKey):
             raise StorageError(f"{signing_path} is not an Ed25519 key")
         signing = loaded
-    public = serialization.load_pem_public_key((directory / VERIFY_KEY).read_bytes())
+    try:
+        public = serialization.load_pem_public_key((directory / VERIFY_KEY).read_bytes())
+    except (OSError, ValueError):
+        raise InvalidInput.on(
+            "keys", f"{directory / VERIFY_KEY} is missing or unreadable: restore it from backup"
+        ) from None
     if not isinstance(public, Ed25519PublicKey):
         raise StorageError(f"{directory / VERIFY_KEY} is not an Ed25519 public key")
     return Keys(chain, signing, public)

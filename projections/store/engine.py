@@ -99,8 +99,10 @@ def check_durability(engine: Engine) -> None:
     with engine.connect() as connection:
         mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
         sync = connection.exec_driver_sql("PRAGMA synchronous").scalar()
-    if str(mode).lower() != "wal" or int(sync or 0) != 2:
+        busy = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    if str(mode).lower() != "wal" or int(sync or 0) != 2 or int(busy or 0) < BUSY_TIMEOUT_MS:
         raise StorageError(
-            f"the SQLite file refused WAL mode or synchronous=FULL (journal_mode={mode}, "
-            f"synchronous={sync}); put it on a local disk"
+            f"the SQLite file refused WAL mode, synchronous=FULL or the busy timeout "
+            f"(journal_mode={mode}, synchronous={sync}, busy_timeout={busy}); "
+            "put it on a local disk"
         )

@@ -376,3 +376,37 @@ def test_append_only_triggers_refuse_update_and_delete(service: PlanService, key
         assert read_store(conn) == before
     keys = load_keys(key_dir)
     assert verify(recorder, keys.chain_key).ok
+
+
+def test_altered_snapshot_is_detected_and_located(service, key_dir) -> None:  # type: ignore[no-untyped-def]
+    """A snapshot is a cache, but an altered one would change what a plan shows: verify folds
+    the plan's events and reports the first snapshot that differs."""
+    from plantrail.domain import commands as cmds
+    from plantrail.projections.integrity.keys import load_chain_key
+    from plantrail.projections.integrity.verify import verify as run_verify
+    from plantrail.projections.store.factory import recorder_of
+    from plantrail.projections.store.schema import snapshots
+    from tests.support import build_signed_plan, meta
+
+    ids = build_signed_plan(service)
+    for n in range(120):
+        service.execute(ids["plan_id"], cmds.NoteBarrier(text=f"Barrier {n}"), meta())
+    recorder = recorder_of(service)
+    key = load_chain_key(key_dir)
+    assert key is not None
+    clean = run_verify(recorder, key)
+    assert clean.ok, clean.problems
+    with recorder.engine.connect() as conn:
+        version, data = conn.execute(
+            select(snapshots.c.version, snapshots.c.state).order_by(snapshots.c.version)
+        ).first()
+    body = orjson.loads(data)
+    body["state"]["problems"][ids["problem"]]["statement"] = "No problem at all"
+    with recorder.engine.begin() as conn:
+        conn.execute(
+            update(snapshots).where(snapshots.c.version == version).values(state=orjson.dumps(body))
+        )
+    report = run_verify(recorder, key)
+    assert [(p.plan_id, p.version, p.kind) for p in report.problems] == [
+        (str(ids["plan_id"]), version, "snapshot_altered")
+    ]
