@@ -1,0 +1,416 @@
+"""``plantrail show | revisions | diff | reviews | findings PLAN``: reading one plan's history.
+
+Each command prints a Rich tree or table for people, or the projection's JSON with ``--json``
+(the same data the HTTP API serves). Clinical text is never read as Rich markup, so a statement
+containing square brackets prints as written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from plantrail.api.cli.context import service_for
+from plantrail.api.cli.main import app
+from plantrail.api.cli.options import Database, Json, KeyDir
+from plantrail.api.cli.output import console, print_json
+from plantrail.api.cli.store_commands import parse_plan_id
+from plantrail.domain.errors import InvalidInput, PlanNotFound
+from plantrail.domain.events import PlanEvent
+from plantrail.domain.plan import PlanState, fold
+from plantrail.domain.service import PlanService
+from plantrail.projections.diff import fmt, plan_diff
+from plantrail.projections.document import plan_document
+from plantrail.projections.findings import plan_findings
+from plantrail.projections.profile import RuleProfile
+from plantrail.projections.reviews import review_history
+from plantrail.projections.revisions import revision_log
+
+PlanArg = Annotated[str, typer.Argument(help="Plan id", show_default=False)]
+
+
+# ------------------------------------------------------------------------------ parsing
+def parse_instant(value: str, field: str) -> datetime:
+    """An RFC 3339 instant with its offset (``2026-03-14T09:30:00Z``)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.on(field, f"{value!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise InvalidInput.on(
+            field, f"{value!r} needs a time with a UTC offset, e.g. 2026-03-14T09:30:00Z"
+        )
+    return moment.astimezone(UTC)
+
+
+def parse_day(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.on(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _load_point(service: PlanService, plan_id: UUID, value: str, field: str) -> PlanState:
+    """The plan at ``value``: a version number, or the record as of an RFC 3339 instant."""
+    if value.isdigit():
+        version = int(value)
+        if version < 1:
+            raise InvalidInput.on(field, "versions start at 1")
+        return service.load(plan_id, version)
+    return service.load_at(plan_id, as_of=parse_instant(value, field))
+
+
+def _events(service: PlanService, plan_id: UUID) -> list[PlanEvent]:
+    events = service.events_of(plan_id)
+    if not events:
+        raise PlanNotFound(plan_id)
+    return events
+
+
+def _profile(path: Path | None) -> RuleProfile:
+    if path is None:
+        return RuleProfile()
+    try:
+        return RuleProfile.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InvalidInput.on("profile", f"cannot read {path}: {error.strerror}") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "profile"
+        raise InvalidInput.on("profile", f"{path}: {where}: {first['msg']}") from None
+
+
+# ----------------------------------------------------------------------------- rendering
+def _kind(item: dict[str, Any]) -> str:
+    kind = item.get("entry_kind", "original")
+    return "" if kind == "original" else f" [{kind.replace('_', ' ')}]"
+
+
+def _node(tree: Tree, *parts: str, style: str = "") -> Tree:
+    return tree.add(Text("".join(parts), style=style))
+
+
+def _plan_tree(doc: dict[str, Any]) -> Tree:
+    labels = {o["id"]: o["label"] for o in doc["objectives"]}
+    client, clinician = doc["client"], doc["clinician"]
+    tree = Tree(
+        Text(f"Plan {doc['plan_id']} · version {doc['version']} · {doc['status']}", style="bold")
+    )
+    due = doc["next_review_due"] + (" (OVERDUE)" if doc["review_overdue"] else "")
+    supervisor = doc["supervisor"]
+    header = [
+        f"Client: {client['name']} ({client['id']}), born {client['date_of_birth']}",
+        f"Clinician: {clinician['name']}, {clinician.get('credentials') or 'no credentials'}"
+        + (f", licence {clinician['license_number']}" if clinician.get("license_number") else ""),
+        f"Supervisor: {supervisor['name']}" if supervisor else "Supervisor: none",
+        f"Effective {doc['effective_date']} to {doc['plan_end_date']}; "
+        f"{doc['service_type']}, {doc['session_minutes']}-minute sessions",
+        f"Review every {doc['review_interval_days']} days; next review due {due}",
+        f"Content hash {doc['content_hash']}",
+    ]
+    for line in header:
+        _node(tree, line)
+    diagnoses = tree.add(Text("Diagnoses", style="bold"))
+    for d in doc["diagnoses"]:
+        _node(diagnoses, f"{d['code']} {d['description']}", " (primary)" if d["primary"] else "")
+    problems = tree.add(Text("Problems, goals, objectives", style="bold"))
+    placed: set[str] = set()
+    for p in doc["problems"]:
+        node = _node(problems, f"{p['label']} [{p['status']}]: {p['statement']}", _kind(p))
+        for g in doc["goals"]:
+            if g["problem_ids"][:1] == [p["id"]]:
+                _goal(node, doc, g)
+                placed.add(g["id"])
+    for g in doc["goals"]:
+        if g["id"] not in placed:
+            _goal(problems, doc, g)
+    interventions = tree.add(Text("Interventions", style="bold"))
+    for i in doc["interventions"]:
+        serves = ", ".join(labels.get(x, x) for x in i["objective_ids"]) or "no objective"
+        _node(
+            interventions,
+            f"{i['label']} [{i['status']}]: {i['modality']}, {i['technique']}, {i['frequency']}",
+            f" (for {serves})",
+            _kind(i),
+        )
+    measurements = tree.add(Text("Measurements", style="bold"))
+    for m in doc["measurements"]:
+        _node(
+            measurements,
+            f"{m['label']}: {m['instrument']} {m['score']:g} on {m['administered_on']}",
+            " VOIDED" if m["voided"] else "",
+            _kind(m),
+            style="strike" if m["voided"] else "",
+        )
+    for section in ("strengths", "barriers"):
+        branch = tree.add(Text(section.capitalize(), style="bold"))
+        for note in doc[section]:
+            _node(branch, note["text"], _kind(note))
+    timeline = doc["timeline"]
+    _node(
+        tree,
+        "Timeline: "
+        + (
+            f"{timeline['estimated_sessions']} sessions, {timeline['session_frequency']}"
+            if timeline
+            else "none"
+        ),
+    )
+    criteria = tree.add(Text("Discharge criteria", style="bold"))
+    for criterion in doc["discharge_criteria"]:
+        _node(criteria, criterion)
+    reviews = tree.add(Text("Reviews", style="bold"))
+    for r in doc["reviews"]:
+        when = r["completed_effective_date"] or "in progress"
+        _node(reviews, f"{r['label']} ({r['reason']}): {when}", _kind(r))
+    signatures = tree.add(Text("Signatures", style="bold"))
+    for s in doc["signatures"]:
+        style = {"current": "green", "superseded": "yellow", "revoked": "red"}[s["status"]]
+        _node(signatures, f"{s['status'].upper()}: {s['manifestation']}", style=style)
+    for request in doc["signature_requests"]:
+        if request["status"] == "pending":
+            _node(
+                signatures,
+                f"PENDING: {request['signer_name']} ({request['role']}, {request['meaning']}) "
+                f"requested by {request['requested_by']} on {request['requested_on']}",
+                style="yellow",
+            )
+    return tree
+
+
+def _goal(parent: Tree, doc: dict[str, Any], goal: dict[str, Any]) -> None:
+    words = f' ("{goal["client_words"]}")' if goal.get("client_words") else ""
+    node = _node(
+        parent, f"{goal['label']} [{goal['status']}]: {goal['statement']}{words}", _kind(goal)
+    )
+    for o in doc["objectives"]:
+        if o["goal_id"] != goal["id"]:
+            continue
+        measure = o["measure"]
+        how = (
+            f" · {measure['instrument']} {fmt(measure.get('baseline'))} → "
+            f"{fmt(measure.get('target'))}"
+            f"{' ' + measure['unit'] if measure.get('unit') else ''}"
+            if measure
+            else " · no measure"
+        )
+        by = f" by {o['target_date']}" if o["target_date"] else ""
+        _node(node, f"{o['label']} [{o['status']}]: {o['statement']}{how}{by}", _kind(o))
+
+
+# ------------------------------------------------------------------------------ commands
+@app.command("show")
+def show_command(
+    plan: PlanArg,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="What the record showed at this RFC 3339 instant."),
+    ] = None,
+    effective_on: Annotated[
+        str | None,
+        typer.Option("--effective-on", help="The plan in clinical effect on this date."),
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="The plan at this version.")
+    ] = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Show a plan: now, as of a recorded instant, in effect on a date, or at a version."""
+    plan_id = parse_plan_id(plan)
+    moment = parse_instant(as_of, "as_of") if as_of is not None else None
+    day = parse_day(effective_on, "effective_on") if effective_on is not None else None
+    if version is not None and version < 1:
+        raise InvalidInput.on("version", "versions start at 1")
+    service = service_for(db, keys)
+    state = service.load_at(plan_id, as_of=moment, effective_on=day, version=version)
+    # Judge "overdue" on the day being looked at, not today, when looking at the past.
+    today = day or (moment.date() if moment else None)
+    doc = plan_document(state, today=today)
+    if json:
+        print_json(doc)
+    else:
+        console.print(_plan_tree(doc))
+
+
+@app.command("revisions")
+def revisions_command(
+    plan: PlanArg, db: Database = None, keys: KeyDir = None, json: Json = False
+) -> None:
+    """Show every change to a plan: who, both times, what, and the rationale(s)."""
+    plan_id = parse_plan_id(plan)
+    service = service_for(db, keys)
+    log = revision_log(_events(service, plan_id), late_entry_days=service.late_entry_days)
+    if json:
+        print_json(log)
+        return
+    table = Table(title=f"Revisions of plan {plan_id}")
+    for column in ("v", "recorded (UTC)", "effective", "kind", "by", "change", "rationale"):
+        table.add_column(column)
+    for row in log:
+        kind = row["entry_kind"].replace("_", " ") + (" (late)" if row["late_entry"] else "")
+        why = Text("\n".join(r["text"] for r in row["rationales"]))
+        if row["missing_rationale"]:
+            why.append("MISSING RATIONALE", style="bold red")
+        if row["rationale_requested"]:
+            why.append("\nrationale requested", style="yellow")
+        table.add_row(
+            str(row["version"]),
+            row["recorded_at"][:19].replace("T", " "),
+            row["effective_date"],
+            kind,
+            Text(f"{row['actor']['name']} ({row['actor']['role']})"),
+            Text(row["summary"]),
+            why,
+        )
+    console.print(table)
+
+
+@app.command("diff")
+def diff_command(
+    plan: PlanArg,
+    start: Annotated[
+        str, typer.Argument(metavar="FROM", help="Version number or RFC 3339 instant")
+    ],
+    end: Annotated[str, typer.Argument(metavar="TO", help="Version number or RFC 3339 instant")],
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Show what changed in a plan between two points, item by item."""
+    plan_id = parse_plan_id(plan)
+    service = service_for(db, keys)
+    before = _load_point(service, plan_id, start, "from")
+    after = _load_point(service, plan_id, end, "to")
+    result = plan_diff(before, after)
+    if json:
+        print_json(result)
+        return
+    table = Table(
+        title=f"Plan {plan_id}: version {result['from_version']} → {result['to_version']}"
+    )
+    for column in ("item", "change", "what"):
+        table.add_column(column)
+    for change in result["changes"]:
+        table.add_row(Text(change["label"] or ""), change["kind"], Text(change["summary"]))
+    console.print(table if result["changes"] else "no changes")
+
+
+@app.command("reviews")
+def reviews_command(
+    plan: PlanArg, db: Database = None, keys: KeyDir = None, json: Json = False
+) -> None:
+    """Show a plan's completed reviews with measurements, changes and copy-forward verdicts."""
+    plan_id = parse_plan_id(plan)
+    service = service_for(db, keys)
+    history = review_history(_events(service, plan_id), late_entry_days=service.late_entry_days)
+    if json:
+        print_json(history)
+        return
+    if not history:
+        console.print("no completed reviews")
+        return
+    tree = Tree(Text(f"Reviews of plan {plan_id}", style="bold"))
+    for review in history:
+        verdict = review["copy_forward"]
+        copied = verdict["verdict"] == "copied_forward"
+        title = Text(f"{review['label']} ({review['reason']}) on {review['effective_date']}: ")
+        title.append(
+            f"{verdict['verdict'].replace('_', ' ')} · similarity {verdict['similarity']:.2f}"
+            + (f" · streak {verdict['streak']}" if copied else "")
+            + (" · summary repeated" if verdict["summary_repeated"] else ""),
+            style="bold red" if copied else "green",
+        )
+        node = tree.add(title)
+        for a in review["assessments"]:
+            note = f": {a['note']}" if a["note"] else ""
+            _node(node, f"{a['label']} {a['status'].replace('_', ' ')}{note}")
+        _node(node, f"Progress: {review['progress_summary']}")
+        if review["client_input"]:
+            _node(node, f"Client: {review['client_input']}")
+        scores = node.add(Text(f"Measurements since {review['compared_with']['effective_date']}"))
+        for instrument in review["measurements"]["instruments"]:
+            values = ", ".join(
+                f"{v['score']:g} ({v['administered_on']})" for v in instrument["values"]
+            )
+            against = "; ".join(
+                f"{o['label']} baseline {fmt(o['baseline'])} target {fmt(o['target'])}"
+                + (" reached" if o["target_reached"] else "")
+                for o in instrument["objectives"]
+            )
+            _node(
+                scores,
+                f"{instrument['instrument']}: {instrument['count']} score(s)",
+                f" {values}" if values else "",
+                f" · {against}" if against else "",
+            )
+        changes = node.add(
+            Text(f"Changes since {review['compared_with']['kind'].replace('_', ' ')}")
+        )
+        for change in review["changes"]:
+            _node(changes, change["summary"])
+    console.print(tree)
+
+
+@app.command("findings")
+def findings_command(
+    plan: Annotated[
+        str | None, typer.Argument(help="Plan id; without it, findings across the caseload")
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="Judge deadlines as of this date (default: today, UTC)."),
+    ] = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Audit findings of one plan, or across the caseload when no plan is given."""
+    if plan is None:
+        if profile is not None or today is not None:
+            raise InvalidInput.on(
+                "plan", "--profile and --today apply to one plan; the caseload uses today"
+            )
+        from plantrail.api.cli.caseload_commands import print_caseload_findings
+
+        print_caseload_findings(db, keys, None, json)
+        return
+    plan_id = parse_plan_id(plan)
+    rules = _profile(profile)
+    day = parse_day(today, "today") if today is not None else datetime.now(UTC).date()
+    service = service_for(db, keys)
+    events = _events(service, plan_id)
+    state = fold(events)
+    assert state is not None  # _events refused an empty history
+    found = plan_findings(state, events, rules, day)
+    if json:
+        print_json(found)
+        return
+    if not found:
+        console.print(f"no findings for plan {plan_id} on {day.isoformat()}")
+        return
+    table = Table(title=f"Findings for plan {plan_id} on {day.isoformat()}")
+    for column in ("severity", "code", "item", "finding"):
+        table.add_column(column)
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for f in found:
+        table.add_row(
+            Text(f["severity"], style=colours[f["severity"]]),
+            f["code"],
+            Text(f["label"] or ""),
+            Text(f["message"]),
+        )
+    console.print(table)

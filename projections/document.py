@@ -1,0 +1,195 @@
+"""The plan document (spec/api.md "The plan document"): one plan state as JSON-ready data.
+
+Every item carries the entry kind of the entry that last shaped it, because Medicare PIM 3.3.2.5
+wants amendments, corrections and delayed entries labelled wherever the entry is shown; the
+document also lists every such label by version (``entry_labels``).
+
+Dates are ISO strings, times RFC 3339 UTC with ``Z``. Pure: no store access.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from plantrail.domain.content import content_hash
+from plantrail.domain.plan import Item, PlanState, Review
+from plantrail.projections.signatures import request_row, rfc3339, signature_row
+
+__all__ = ["iso", "last_completed_review", "next_review_due", "plan_document", "rfc3339"]
+
+
+def iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def last_completed_review(state: PlanState) -> Review | None:
+    """The review completed most recently (by version), if any."""
+    done = state.completed_reviews
+    return max(done, key=lambda r: r.completed_version or 0) if done else None
+
+
+def next_review_due(state: PlanState, interval_days: int | None = None) -> date:
+    """When the next review is due: the last completed review's next review date, else the
+    activation date (or the plan's effective date) plus the review interval.
+
+    ``interval_days`` overrides the plan's own interval (a practice's rule profile); the due date
+    is then never later than the review date plus that interval."""
+    interval = timedelta(days=interval_days or state.review_interval_days)
+    last = last_completed_review(state)
+    if last is None:
+        return (state.activated_on or state.effective_date) + interval
+    base = last.completed_effective_date or last.effective_date
+    planned = last.next_review_date or base + interval
+    return min(planned, base + interval) if interval_days else planned
+
+
+def _entry(state: PlanState, item: Item) -> dict[str, Any]:
+    return {
+        "effective_date": item.effective_date.isoformat(),
+        "added_version": item.added_version,
+        "changed_version": item.changed_version,
+        "entry_kind": state.entry_kinds.get(item.changed_version, "original"),
+    }
+
+
+def _review(state: PlanState, review: Review) -> dict[str, Any]:
+    labels = {o.id: o.label for o in state.objectives.values()}
+    return {
+        "id": review.id,
+        "label": review.label,
+        "reason": review.reason,
+        "status": "completed" if review.completed_version is not None else "in_progress",
+        "started_at": rfc3339(review.started_at),
+        "completed_at": rfc3339(review.completed_at) if review.completed_at else None,
+        "completed_version": review.completed_version,
+        "completed_effective_date": iso(review.completed_effective_date),
+        "assessments": [
+            {
+                "objective_id": a.objective_id,
+                "label": labels.get(a.objective_id),
+                "status": a.status,
+                "note": a.note,
+            }
+            for a in review.assessments
+        ],
+        "progress_summary": review.progress_summary,
+        "client_input": review.client_input,
+        "next_review_date": iso(review.next_review_date),
+        **_entry(state, review),
+    }
+
+
+def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, Any]:
+    """The whole plan as the API's plan document. ``today`` judges ``review_overdue``
+    (default: today's UTC date; pass the view's own date for a view of the past)."""
+    due = next_review_due(state)
+    today = today or datetime.now(UTC).date()
+    return {
+        "plan_id": str(state.plan_id),
+        "version": state.version,
+        "content_hash": content_hash(state),
+        "content_version": state.content_version,
+        "status": state.status,
+        "client": state.client.model_dump(mode="json"),
+        "clinician": state.clinician.model_dump(mode="json"),
+        "supervisor": state.supervisor.model_dump(mode="json") if state.supervisor else None,
+        "effective_date": state.effective_date.isoformat(),
+        "plan_end_date": state.plan_end_date.isoformat(),
+        "activated_on": iso(state.activated_on),
+        "review_interval_days": state.review_interval_days,
+        "next_review_due": due.isoformat(),
+        "review_overdue": state.status == "active" and today > due,
+        "service_type": state.service_type,
+        "session_minutes": state.session_minutes,
+        "discharged_on": iso(state.discharged_on),
+        "discharge_reason": state.discharged_reason,
+        "opened_at": rfc3339(state.opened_at),
+        "last_recorded_at": rfc3339(state.last_recorded_at),
+        "diagnoses": [
+            {
+                "code": d.code,
+                "description": d.description,
+                "primary": d.primary,
+                **_entry(state, d),
+            }
+            for d in state.diagnoses.values()
+            if d.removed_version is None
+        ],
+        "problems": [
+            {
+                "id": p.id,
+                "label": p.label,
+                "statement": p.statement,
+                "diagnosis_codes": list(p.diagnosis_codes),
+                "status": p.status,
+                **_entry(state, p),
+            }
+            for p in state.problems.values()
+        ],
+        "goals": [
+            {
+                "id": g.id,
+                "label": g.label,
+                "statement": g.statement,
+                "problem_ids": list(g.problem_ids),
+                "client_words": g.client_words,
+                "status": g.status,
+                **_entry(state, g),
+            }
+            for g in state.goals.values()
+        ],
+        "objectives": [
+            {
+                "id": o.id,
+                "label": o.label,
+                "goal_id": o.goal_id,
+                "statement": o.statement,
+                "measure": o.measure.model_dump(mode="json") if o.measure else None,
+                "target_date": iso(o.target_date),
+                "status": o.status,
+                "evidence": o.evidence,
+                **_entry(state, o),
+            }
+            for o in state.objectives.values()
+        ],
+        "interventions": [
+            {
+                "id": i.id,
+                "label": i.label,
+                "modality": i.modality,
+                "technique": i.technique,
+                "frequency": i.frequency,
+                "objective_ids": list(i.objective_ids),
+                "status": i.status,
+                **_entry(state, i),
+            }
+            for i in state.interventions.values()
+        ],
+        "measurements": [
+            {
+                "id": m.id,
+                "label": m.label,
+                "instrument": m.instrument,
+                "score": m.score,
+                "administered_on": m.administered_on.isoformat(),
+                "objective_id": m.objective_id,
+                "recorded_at": rfc3339(m.recorded_at),
+                "voided": m.voided_version is not None,
+                "voided_version": m.voided_version,
+                **_entry(state, m),
+            }
+            for m in state.measurements.values()
+        ],
+        "strengths": [{"id": s.id, "text": s.text, **_entry(state, s)} for s in state.strengths],
+        "barriers": [{"id": b.id, "text": b.text, **_entry(state, b)} for b in state.barriers],
+        "timeline": state.timeline.model_dump(mode="json") if state.timeline else None,
+        "discharge_criteria": list(state.discharge_criteria),
+        "reviews": [_review(state, r) for r in state.reviews.values()],
+        "signatures": [signature_row(s) for s in state.signatures.values()],
+        "signature_requests": [request_row(state, r) for r in state.signature_requests.values()],
+        "entry_labels": [
+            {"version": version, "entry_kind": kind}
+            for version, kind in sorted(state.entry_kinds.items())
+        ],
+    }

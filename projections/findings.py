@@ -1,0 +1,431 @@
+"""Audit findings of one plan (spec: Projections 8), each with a stable code.
+
+Expected clinical problems are data, not exceptions: every finding is ``{"code", "severity",
+"message", "item_id", "label"}``. Codes never change meaning once released (the caseload read
+models and practices' dashboards key on them); a practice tunes thresholds, severities and which
+codes it wants through a ``RuleProfile``. ``FINDINGS`` below documents every code: what it
+means, how it is computed, when it clears and which profile setting moves it; the docs are
+generated from it.
+
+Deadline findings (review overdue, plan age, missing scores) concern active plans only; a draft
+is still being written and a discharged plan is closed. Signature findings start once the
+clinician has signed. Findings about the plan's structure apply whatever its status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from plantrail.domain.events import PlanEvent
+from plantrail.domain.plan import PlanState, Signature
+from plantrail.domain.values import OPEN_OBJECTIVE_STATUSES
+from plantrail.projections.document import last_completed_review, next_review_due
+from plantrail.projections.profile import RuleProfile, Severity
+from plantrail.projections.reviews import review_history
+from plantrail.projections.revisions import revision_log
+from plantrail.projections.signatures import signer_text
+
+__all__ = ["FINDINGS", "FindingKind", "plan_findings"]
+
+
+@dataclass(frozen=True)
+class FindingKind:
+    """One documented finding code."""
+
+    code: str
+    severity: Severity
+    title: str
+    computed: str
+    """How it is computed and when it clears."""
+    setting: str | None = None
+    """The ``RuleProfile`` field that moves its threshold, if any."""
+
+
+FINDINGS: dict[str, FindingKind] = {
+    k.code: k
+    for k in (
+        FindingKind(
+            "REVIEW_OVERDUE",
+            "error",
+            "Review overdue",
+            "Active plan whose next review is due before today (the last completed review's next "
+            "review date, else the activation date plus the review interval; a practice interval "
+            "caps it). Clears when a review is completed.",
+            "review_interval_days, review_grace_days",
+        ),
+        FindingKind(
+            "PLAN_TOO_OLD",
+            "error",
+            "Plan older than a year",
+            "Active plan whose effective date is more than the maximum age before today "
+            "(Medicare: a plan under a year old). Clears when the plan is discharged and "
+            "replaced by a new plan.",
+            "plan_max_age_days",
+        ),
+        FindingKind(
+            "CLIENT_SIGNATURE_MISSING",
+            "error",
+            "Client signature missing",
+            "Signed plan without any unrevoked client or guardian signature. Clears when the "
+            "client (or guardian) signs.",
+        ),
+        FindingKind(
+            "CLIENT_SIGNATURE_SUPERSEDED",
+            "warning",
+            "Client signature superseded",
+            "The client's (or guardian's) latest signature binds to content that a later change "
+            "replaced, and no client signature is current; the message names the superseding "
+            "version. Clears when the client signs the plan as it stands.",
+        ),
+        FindingKind(
+            "COSIGNATURE_PENDING",
+            "warning",
+            "Co-signature pending",
+            "A requested co-signature (for example a supervisor's approval) not yet given. "
+            "Clears when the named user signs with the requested role and meaning.",
+        ),
+        FindingKind(
+            "SIGNATURE_WITHOUT_CREDENTIALS",
+            "error",
+            "Signature without credentials",
+            "Unrevoked clinician or supervisor signature with no credentials (Medicare wants a "
+            "signature with credentials). A signature cannot be edited: clears when it is "
+            "revoked and signed again with credentials.",
+        ),
+        FindingKind(
+            "OBJECTIVE_WITHOUT_BASELINE",
+            "warning",
+            "Objective without baseline",
+            "Open objective with no measure or no baseline value. Clears when the objective is "
+            "revised with a baseline or is no longer open.",
+        ),
+        FindingKind(
+            "OBJECTIVE_WITHOUT_TARGET",
+            "warning",
+            "Objective without target",
+            "Open objective with no measure or no target value. Clears like the baseline finding.",
+        ),
+        FindingKind(
+            "OBJECTIVE_WITHOUT_TARGET_DATE",
+            "warning",
+            "Objective without target date",
+            "Open objective with no target date (not time-bound). Clears when one is set.",
+        ),
+        FindingKind(
+            "DIAGNOSIS_WITHOUT_PROBLEM",
+            "warning",
+            "Diagnosis without a linked problem",
+            "Diagnosis on the plan that no problem names among its diagnosis codes. Clears when "
+            "a problem is linked to it or the diagnosis is removed.",
+        ),
+        FindingKind(
+            "NO_DISCHARGE_CRITERIA",
+            "warning",
+            "No discharge criteria",
+            "The plan has no discharge criteria. Clears when they are set.",
+        ),
+        FindingKind(
+            "INTERVENTION_WITHOUT_OBJECTIVE",
+            "warning",
+            "Intervention linked to no objective",
+            "Active intervention that serves no objective. Clears when it is linked to one or "
+            "discontinued.",
+        ),
+        FindingKind(
+            "REVIEW_COPIED_FORWARD",
+            "warning",
+            "Review copied forward",
+            "The latest completed reviews changed nothing in the plan language (after "
+            "normalising whitespace, case, punctuation and dates), as many times in a row as the "
+            "threshold. Clears at the next review that updates the plan.",
+            "copy_forward_streak_threshold",
+        ),
+        FindingKind(
+            "OBJECTIVE_STALLED",
+            "warning",
+            "Objective not met, plan unchanged",
+            "Objective assessed not_met at consecutive reviews with neither it nor any "
+            "intervention serving it revised since the first of them: try differently, not "
+            "harder. Clears when the objective or one of its interventions is revised (or added, "
+            "or discontinued), or its status changes.",
+            "stalled_reviews",
+        ),
+        FindingKind(
+            "MEASUREMENT_MISSING",
+            "warning",
+            "No measurement since the last review",
+            "Active plan, open objective measured by an instrument, and no score for that "
+            "instrument administered since the last completed review (or the first clinician "
+            "signature), once the grace period has passed. Clears when a score is recorded.",
+            "measurement_grace_days",
+        ),
+        FindingKind(
+            "RATIONALE_MISSING",
+            "error",
+            "Revision without rationale",
+            "Revision, status change, discontinuation, removal or voiding of an active plan that "
+            "carries no rationale and that no later RationaleRecorded explains (histories from "
+            "before the rule, or imported). Clears when a rationale is recorded for it.",
+        ),
+        FindingKind(
+            "RATIONALE_REQUESTED",
+            "warning",
+            "Rationale requested",
+            "A supervisor asked for the rationale of an entry and none was recorded after the "
+            "request. Clears when a rationale is recorded for that entry.",
+        ),
+        FindingKind(
+            "LATE_ENTRY",
+            "info",
+            "Late entry without a reason",
+            "Entry whose effective date is more than the late-entry days before it was recorded "
+            "(labelled a delayed entry) and that states no reason: neither its own rationale "
+            "nor a later RationaleRecorded. Clears when the reason for the delay is recorded.",
+            "late_entry_days",
+        ),
+    )
+}
+"""Every finding code, in the order findings are reported."""
+
+
+class _Collector:
+    def __init__(self, profile: RuleProfile) -> None:
+        self.profile = profile
+        self.found: list[dict[str, Any]] = []
+
+    def add(
+        self, code: str, message: str, item_id: str | None = None, label: str | None = None
+    ) -> None:
+        if code in self.profile.disabled:
+            return
+        severity = self.profile.severities.get(code, FINDINGS[code].severity)
+        self.found.append(
+            {
+                "code": code,
+                "severity": severity,
+                "message": message,
+                "item_id": item_id,
+                "label": label,
+            }
+        )
+
+
+def _signature_label(s: Signature) -> str:
+    return (
+        f"Signature of {signer_text(s.signer_name, s.signer_credentials)} ({s.role}, {s.meaning})"
+    )
+
+
+def _deadlines(state: PlanState, profile: RuleProfile, today: date, out: _Collector) -> None:
+    due = next_review_due(state, profile.review_interval_days)
+    late = (today - due).days
+    if late > profile.review_grace_days:
+        out.add("REVIEW_OVERDUE", f"The review due on {due.isoformat()} is {late} days overdue")
+    age = (today - state.effective_date).days
+    if age > profile.plan_max_age_days:
+        out.add(
+            "PLAN_TOO_OLD",
+            f"The plan took effect on {state.effective_date.isoformat()}, {age} days ago "
+            f"(more than {profile.plan_max_age_days}): write a new plan",
+        )
+
+
+def _signatures(state: PlanState, out: _Collector) -> None:
+    if state.activated_version is not None:
+        client = [
+            s
+            for s in state.signatures.values()
+            if s.role in ("client", "guardian") and s.revoked_version is None
+        ]
+        if not any(s.status == "current" for s in client):
+            if client:
+                latest = max(client, key=lambda s: s.signed_version)
+                out.add(
+                    "CLIENT_SIGNATURE_SUPERSEDED",
+                    f"{_signature_label(latest)} of version {latest.signed_version} was superseded "
+                    f"by version {latest.superseded_by_version}; the client has not signed the "
+                    "plan as it stands",
+                    latest.id,
+                    _signature_label(latest),
+                )
+            else:
+                out.add(
+                    "CLIENT_SIGNATURE_MISSING",
+                    f"{state.client.name} has not signed the plan",
+                )
+    for request in state.signature_requests.values():
+        if request.signature_id is None:
+            out.add(
+                "COSIGNATURE_PENDING",
+                f"{request.signer_name} has not yet given the {request.role} signature "
+                f"({request.meaning}) requested by {request.requested_by} on "
+                f"{request.effective_date.isoformat()}",
+                request.id,
+                f"Co-signature request to {request.signer_name}",
+            )
+    for s in state.signatures.values():
+        if (
+            s.role in ("clinician", "supervisor")
+            and not s.signer_credentials
+            and s.revoked_version is None
+        ):
+            out.add(
+                "SIGNATURE_WITHOUT_CREDENTIALS",
+                f"{_signature_label(s)} at version {s.signed_version} shows no credentials",
+                s.id,
+                _signature_label(s),
+            )
+
+
+def _structure(state: PlanState, out: _Collector) -> None:
+    for o in state.objectives.values():
+        if o.status not in OPEN_OBJECTIVE_STATUSES:
+            continue
+        if o.measure is None or o.measure.baseline is None:
+            out.add("OBJECTIVE_WITHOUT_BASELINE", f"{o.label} has no baseline", o.id, o.label)
+        if o.measure is None or o.measure.target is None:
+            out.add("OBJECTIVE_WITHOUT_TARGET", f"{o.label} has no target value", o.id, o.label)
+        if o.target_date is None:
+            out.add("OBJECTIVE_WITHOUT_TARGET_DATE", f"{o.label} has no target date", o.id, o.label)
+    linked = {code for p in state.problems.values() for code in p.diagnosis_codes}
+    for d in state.diagnoses.values():
+        if d.removed_version is None and d.code not in linked:
+            out.add(
+                "DIAGNOSIS_WITHOUT_PROBLEM",
+                f"Diagnosis {d.code} ({d.description}) is not reflected by any problem",
+                d.code,
+                f"Diagnosis {d.code}",
+            )
+    if not state.discharge_criteria:
+        out.add("NO_DISCHARGE_CRITERIA", "The plan has no discharge criteria")
+    for i in state.interventions.values():
+        if i.status == "active" and not any(oid in state.objectives for oid in i.objective_ids):
+            out.add(
+                "INTERVENTION_WITHOUT_OBJECTIVE",
+                f"{i.label} ({i.modality}) serves no objective",
+                i.id,
+                i.label,
+            )
+
+
+def _reviews(
+    state: PlanState,
+    events: Sequence[PlanEvent],
+    profile: RuleProfile,
+    today: date,
+    out: _Collector,
+) -> None:
+    history = review_history(events, late_entry_days=profile.late_entry_days)
+    if history:
+        last = history[-1]
+        streak = last["copy_forward"]["streak"]
+        if streak >= profile.copy_forward_streak_threshold:
+            out.add(
+                "REVIEW_COPIED_FORWARD",
+                f"{last['label']} on {last['effective_date']} changed nothing in the plan "
+                f"({streak} copied-forward review{'s' if streak > 1 else ''} in a row)",
+                last["id"],
+                last["label"],
+            )
+    needed = profile.stalled_reviews
+    for o in state.objectives.values():
+        if o.status != "not_met":
+            continue
+        verdicts = [
+            (a["status"], review["completed_version"])
+            for review in history
+            for a in review["assessments"]
+            if a["objective_id"] == o.id
+        ][-needed:]
+        if len(verdicts) < needed or any(status != "not_met" for status, _ in verdicts):
+            continue
+        since = verdicts[0][1]
+        revised = (o.revised_version or 0) > since or any(
+            o.id in i.objective_ids and i.changed_version > since
+            for i in state.interventions.values()
+        )
+        if not revised:
+            out.add(
+                "OBJECTIVE_STALLED",
+                f"{o.label} was not met at {needed} consecutive reviews and neither it nor its "
+                "interventions were revised: try differently, not harder",
+                o.id,
+                o.label,
+            )
+    if state.status != "active":
+        return
+    last_review = last_completed_review(state)
+    since_day = (
+        (last_review.completed_effective_date or last_review.effective_date)
+        if last_review
+        else state.activated_on or state.effective_date
+    )
+    if today - since_day <= timedelta(days=profile.measurement_grace_days):
+        return
+    measured = {
+        m.instrument.casefold()
+        for m in state.measurements.values()
+        if m.voided_version is None and m.administered_on > since_day
+    }
+    what = "the last review" if last_review else "the plan was signed"
+    for o in state.objectives.values():
+        measure = o.measure
+        if (
+            o.status in OPEN_OBJECTIVE_STATUSES
+            and measure is not None
+            and measure.instrument.casefold() not in measured
+        ):
+            out.add(
+                "MEASUREMENT_MISSING",
+                f"No {measure.instrument} score for {o.label} since {what} on "
+                f"{since_day.isoformat()}",
+                o.id,
+                o.label,
+            )
+
+
+def _log(events: Sequence[PlanEvent], profile: RuleProfile, out: _Collector) -> None:
+    for entry in revision_log(events, late_entry_days=profile.late_entry_days):
+        where = f"Version {entry['version']} ({entry['summary']})"
+        if entry["missing_rationale"]:
+            out.add(
+                "RATIONALE_MISSING",
+                f"{where} revised the active plan without a rationale",
+                entry["item_id"],
+                entry["label"],
+            )
+        if entry["rationale_requested"]:
+            out.add(
+                "RATIONALE_REQUESTED",
+                f"A rationale was requested for version {entry['version']} "
+                f"({entry['summary']}) and not yet given",
+                entry["item_id"],
+                entry["label"],
+            )
+        if entry["late_entry"] and not entry["rationales"]:
+            out.add(
+                "LATE_ENTRY",
+                f"{where} was recorded on {entry['recorded_at'][:10]} for "
+                f"{entry['effective_date']} without a reason for the delay",
+                entry["item_id"],
+                entry["label"],
+            )
+
+
+def plan_findings(
+    state: PlanState, events: Sequence[PlanEvent], profile: RuleProfile, today: date
+) -> list[dict[str, Any]]:
+    """Every finding of the plan ``state`` (folded from ``events``) as of ``today``, in the
+    order of ``FINDINGS``."""
+    out = _Collector(profile)
+    if state.status == "active":
+        _deadlines(state, profile, today, out)
+    _signatures(state, out)
+    _structure(state, out)
+    _reviews(state, events, profile, today, out)
+    _log(events, profile, out)
+    order = {code: rank for rank, code in enumerate(FINDINGS)}
+    return sorted(out.found, key=lambda f: order[f["code"]])

@@ -1,0 +1,43 @@
+"""The rule profile: the thresholds of the audit findings, configurable by a practice.
+
+Defaults follow the spec and the payers it cites: a review every 90 days (the plan's own
+interval unless the practice sets one), a late entry after 7 days, a plan older than 365 days.
+A practice loads its own profile from JSON (``RuleProfile.model_validate_json``); unknown keys
+are refused so a misspelt threshold never silently falls back to the default.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["RuleProfile", "Severity"]
+
+Severity = Literal["error", "warning", "info"]
+
+
+class RuleProfile(BaseModel):
+    """Thresholds and switches of ``plantrail.projections.findings``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    review_interval_days: Annotated[int, Field(ge=7, le=365)] | None = None
+    """Longest time between reviews; None uses each plan's own review interval."""
+    review_grace_days: Annotated[int, Field(ge=0, le=90)] = 0
+    """Days a review may run past its due date before it is reported overdue."""
+    late_entry_days: Annotated[int, Field(ge=0, le=365)] = 7
+    """An entry effective more than this many days before it was recorded is a late entry."""
+    plan_max_age_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    """An active plan whose effective date is older than this needs a new plan."""
+    copy_forward_streak_threshold: Annotated[int, Field(ge=1, le=100)] = 1
+    """Report copy-forward once this many consecutive latest reviews were copied forward."""
+    stalled_reviews: Annotated[int, Field(ge=2, le=20)] = 2
+    """An objective ``not_met`` at this many consecutive reviews without a revision is stalled."""
+    measurement_grace_days: Annotated[int, Field(ge=0, le=365)] = 30
+    """Days after the last review (or the first signature) before a missing score is reported,
+    so that a plan reviewed yesterday is not flagged for not having been measured since."""
+    disabled: frozenset[str] = frozenset()
+    """Finding codes this practice does not want reported."""
+    severities: dict[str, Severity] = {}
+    """Per-code severity overrides (for example ``{"LATE_ENTRY": "warning"}``)."""
