@@ -1,0 +1,150 @@
+"""Figure 4: a full projection rebuild (``plantrail.projections.caseload.rebuild``) over a
+generated caseload, in events/s, against a raw sequential read of the event table (the raw
+driver fetching every row in id order); growth over caseload sizes (plans are about 100 events
+each, so 10,000 plans are about 1 M events), and the rebuild's peak Python memory
+(tracemalloc, in one extra untimed run at the largest size).
+
+Until ``caseload.rebuild`` can run in this tree (it needs ``projections.caseload_rows``), the
+figure is reported as not measured, and a proxy is measured instead: the rebuild's read path
+without the row computation, i.e. for every plan ``events_of`` (decode and upcast every event)
+and ``fold``. The proxy bounds the rebuild from above: the rebuild adds the read-model rows and
+their writes to it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import resource
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from plantrail.domain.plan import fold
+from plantrail.domain.service import PlanService
+from tests.benchmarks import data
+from tests.benchmarks.harness import (
+    Figure,
+    Stores,
+    close_service,
+    log,
+    recorder,
+)
+
+TEMPLATES = 8
+EVENTS_PER_PLAN = 100
+GOAL = 30_000
+
+
+def rebuild_available() -> str | None:
+    """Why the real rebuild cannot run here, or None when it can."""
+    for module in ("plantrail.projections.caseload", "plantrail.projections.caseload_rows"):
+        if importlib.util.find_spec(module) is None:
+            return f"no module {module} (caseload.rebuild is in progress)"
+    return None
+
+
+def _rebuild(service: PlanService) -> None:
+    from plantrail.projections import caseload
+
+    store = recorder(service)
+    caseload.metadata.create_all(store.engine)
+    caseload.rebuild(service, store)
+
+
+def _proxy(service: PlanService) -> None:
+    store = recorder(service)
+    for plan_id in store.plan_ids():
+        fold(service.events_of(plan_id))
+
+
+def _raw_read(stores: Stores, url: str) -> int:
+    conn = stores.raw_connect(url)
+    cur = conn.cursor()
+    cur.execute("SELECT id, originator_id, originator_version, topic, state "
+                "FROM plantrail_events ORDER BY id")
+    rows = 0
+    while True:
+        batch = cur.fetchmany(5000)
+        if not batch:
+            break
+        rows += len(batch)
+    cur.close()
+    conn.close()
+    return rows
+
+
+def _timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def _peak_mb(call: Callable[[], Any]) -> float:
+    tracemalloc.start()
+    try:
+        call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def run(stores: Stores, *, rounds: int, sizes: list[int]) -> list[Figure]:
+    missing = rebuild_available()
+    figures: list[Figure] = []
+    for index, plans in enumerate(sizes):
+        url = stores.new_url(f"fig4_{plans}")
+        service = stores.open(url)
+        made = data.templates(service, min(TEMPLATES, plans), EVENTS_PER_PLAN)
+        started = time.perf_counter()
+        data.replicate_caseload(service, made, max(0, plans - len(made)))
+        total = _raw_read(stores, url)
+        log(f"  fig4 caseload of {plans:,} plans, {total:,} events, "
+            f"generated in {time.perf_counter() - started:.1f} s")
+        largest = index == len(sizes) - 1
+        kinds = [("proxy", _proxy)] + ([] if missing else [("rebuild", _rebuild)])
+        for kind, call in kinds:
+            values: list[float] = []
+            raw: list[float] = []
+            for n in range(rounds):
+                values.append(total / _timed(lambda c=call, s=service: c(s)))
+                raw.append(total / _timed(lambda u=url: _raw_read(stores, u)))
+                log(f"  fig4 {kind} {plans:,} plans, round {n + 1}: {values[-1]:,.0f} events/s, "
+                    f"raw read {raw[-1]:,.0f} rows/s")
+            extra: dict[str, Any] = {"plans": plans, "events": total}
+            notes = f"{plans:,} plans, {total:,} events"
+            if largest:
+                peak = _peak_mb(lambda c=call, s=service: c(s))
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+                extra.update(peak_traced_mb=peak, process_max_rss_mb=rss)
+                notes += f"; peak traced memory {peak:,.1f} MB (process max RSS {rss:,.0f} MB)"
+            title = (
+                "full projection rebuild (caseload.rebuild)"
+                if kind == "rebuild"
+                else "rebuild proxy: events_of + fold of every plan (no read-model rows)"
+            )
+            figure = Figure(
+                "4" if kind == "rebuild" else "4p",
+                f"{title}, {plans:,} plans",
+                stores.backend,
+                "events/s",
+                values,
+                "raw sequential read of the event table",
+                "rows/s",
+                raw,
+                [v / r for v, r in zip(values, raw, strict=True)],
+                "× raw read",
+                f"≥ {GOAL:,} events/s" if kind == "rebuild" else f"upper bound; goal {GOAL:,}",
+                None,
+                notes,
+                extra,
+            )
+            if kind == "rebuild":
+                figure.met = (figure.median or 0) >= GOAL
+            figures.append(figure)
+        if missing:
+            figures.append(Figure("4", f"full projection rebuild, {plans:,} plans",
+                                  stores.backend, "", [], notes=f"not measured: {missing}"))
+        close_service(service)
+    return figures
