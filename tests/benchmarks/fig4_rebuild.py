@@ -38,7 +38,7 @@ GOAL = 30_000
 
 def rebuild_available() -> str | None:
     """Why the real rebuild cannot run here, or None when it can."""
-    for module in ("plantrail.projections.caseload", "plantrail.projections.caseload_rows"):
+    for module in ("plantrail.projections.caseload",):
         if importlib.util.find_spec(module) is None:
             return f"no module {module} (caseload.rebuild is in progress)"
     return None
