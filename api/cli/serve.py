@@ -1,0 +1,115 @@
+"""``plantrail serve``: the HTTP API on uvicorn (uvloop + httptools), one or more workers.
+
+Each worker builds its own app from the environment (``app_from_env``); several workers on one
+SQLite file are safe because every write transaction starts with ``BEGIN IMMEDIATE`` under a busy
+timeout (``projections.store.engine``), so callers wait instead of seeing "database is locked".
+``--demo`` writes the demo caseload and its users into a fresh SQLite file in a new temporary
+folder (with its own keys) and prints each demo user's token with a ready-to-paste ``curl`` line.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from plantrail.api.cli.context import resolve_keys
+from plantrail.api.cli.main import app
+from plantrail.api.cli.options import Database, KeyDir
+from plantrail.api.cli.output import console, fail
+from plantrail.api.cli.users import create_demo_users
+from plantrail.projections.integrity.keys import create_keys
+from plantrail.projections.store.engine import DEFAULT_URL
+from plantrail.projections.store.factory import DATABASE_URL, KEY_DIR, open_service, recorder_of
+
+APP = "plantrail.api.http.app:app_from_env"
+
+
+def _curl_path(user: dict[str, Any], plans: dict[str, str]) -> str:
+    if user["role"] == "clinician":
+        plan = plans.get(user["name"])
+        return f"/plans/{plan}" if plan else "/plans"
+    return {
+        "supervisor": "/reports/copy-forward",
+        "auditor": "/reports/findings",
+    }.get(user["role"], "/me")
+
+
+def prepare_demo() -> tuple[str, Path, list[dict[str, Any]], dict[str, str]]:
+    """A fresh SQLite store with keys, the demo caseload and the demo users."""
+    from plantrail.api.demo import load_demo
+
+    folder = Path(tempfile.mkdtemp(prefix="plantrail-demo-"))
+    keys = folder / "keys"
+    create_keys(keys)
+    url = f"sqlite:///{folder / 'plantrail-demo.db'}"
+    service = open_service(url, keys)
+    try:
+        created = load_demo(service)
+        users = create_demo_users(recorder_of(service).engine)
+    finally:
+        service.close()
+        recorder_of(service).close()
+    first_plan: dict[str, str] = {}
+    for plan in created:
+        first_plan.setdefault(str(plan.clinician), str(plan.plan_id))
+    return url, keys, users, first_plan
+
+
+@app.command("serve")
+def serve_command(
+    db: Database = None,
+    keys: KeyDir = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Processes")] = 1,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Serve the demo caseload from a fresh SQLite file")
+    ] = False,
+) -> None:
+    """Serve the HTTP API (see docs/api.md)."""
+    if demo:
+        if db is not None:
+            fail("--demo makes its own fresh SQLite file; leave out --db")
+        url, key_dir, users, plans = prepare_demo()
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        base = f"http://{shown}:{port}"
+        console.print(
+            f"demo store: {url.removeprefix('sqlite:///')} (keys: {key_dir})", soft_wrap=True
+        )
+        for user in users:
+            console.print(f"\n{user['name']} ({user['role']}, {user['user_id']})")
+            console.print(f"  token: {user['token']}")
+            console.print(
+                f"  curl -s -H 'Authorization: Bearer {user['token']}' "
+                f"{base}{_curl_path(user, plans)}",
+                soft_wrap=True,
+            )
+        console.print()
+    else:
+        url = db or os.environ.get(DATABASE_URL) or DEFAULT_URL
+        key_dir = resolve_keys(keys)
+        service = open_service(url, key_dir)
+        try:
+            if recorder_of(service).chain_key is None:
+                fail(f"no chain key in {key_dir}: run 'plantrail init' first")
+        finally:
+            service.close()
+            recorder_of(service).close()
+    os.environ[DATABASE_URL] = url
+    os.environ[KEY_DIR] = str(key_dir)
+    import uvicorn
+
+    uvicorn.run(
+        APP,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+    )

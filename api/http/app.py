@@ -1,0 +1,170 @@
+"""The FastAPI application: ``create_app(service)`` and the factory ``plantrail serve`` runs.
+
+Endpoints are plain ``def`` functions (run in the thread pool): the engine is synchronous, and
+one ``PlanService`` per process is shared by those threads (eventsourcing note §5.1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from plantrail.api.http import (
+    routes_content,
+    routes_plans,
+    routes_reports,
+    routes_system,
+    routes_views,
+    routes_workflow,
+)
+from plantrail.api.http.context import AppContext, Settings
+from plantrail.api.http.errors import FieldError, Problem, install_error_handlers, route_table
+from plantrail.api.http.gateway import PlanGateway
+from plantrail.api.http.middleware import AccessLogMiddleware
+from plantrail.domain.service import PlanService
+from plantrail.projections.access_log import AccessLog
+from plantrail.projections.accounts import Accounts
+from plantrail.projections.store.factory import open_service, recorder_of
+
+DESCRIPTION = """\
+The immutable history of psychotherapy treatment plans. Every request except `GET /health`
+carries `Authorization: Bearer <token>` (tokens come from `plantrail users add`). Errors are
+`application/problem+json`. Plan responses carry `ETag: "<version>"`; writes accept `If-Match`
+(stale → 412) and `Idempotency-Key` (retry-safe). See docs/api.md.
+"""
+
+
+def create_app(
+    service: PlanService,
+    *,
+    accounts: Accounts | None = None,
+    settings: Settings | None = None,
+    close_service: bool = False,
+) -> FastAPI:
+    """The HTTP API over ``service``. Account and access-log tables are created if missing."""
+    settings = settings or Settings(late_entry_days=service.late_entry_days)
+    recorder = recorder_of(service)
+    accounts = accounts or Accounts(recorder.engine)
+    accounts.create_tables()
+    access_log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
+    access_log.create_tables()
+    context = AppContext(
+        service=service,
+        accounts=accounts,
+        access_log=access_log,
+        gateway=PlanGateway(service, accounts),
+        settings=settings,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_service:
+            service.close()
+            recorder.close()
+
+    app = FastAPI(
+        title="plantrail",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.plantrail = context
+    install_error_handlers(app)
+    app.add_middleware(
+        AccessLogMiddleware,
+        access_log=lambda: context.access_log,
+        accounts=lambda: context.accounts,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    for module in (
+        routes_system,
+        routes_plans,
+        routes_views,
+        routes_content,
+        routes_workflow,
+        routes_reports,
+    ):
+        app.include_router(module.router)
+
+    app.state.route_table = route_table(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (FieldError, Problem):
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                found.pop("$defs", None)
+                schemas[model.__name__] = found
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+            add_links(schema)
+            add_examples(schema, service.clock().date())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app ``plantrail serve`` runs in each worker: store and keys from the environment
+    (``PLANTRAIL_DATABASE_URL``, ``PLANTRAIL_KEY_DIR``)."""
+    return create_app(open_service(os.environ.get("PLANTRAIL_DATABASE_URL")), close_service=True)
+
+
+def add_examples(schema: dict[str, Any], today: date) -> None:
+    """A ready-to-send example for opening a plan (its dates are relative to today)."""
+    opening = schema.get("components", {}).get("schemas", {}).get("OpenPlanBody")
+    if opening is not None:
+        opening["examples"] = [
+            {
+                "client": {"id": "MRN-1001", "name": "Alex Moreno", "date_of_birth": "1988-05-17"},
+                "plan_end_date": (today + timedelta(days=364)).isoformat(),
+                "review_interval_days": 90,
+                "service_type": "individual",
+                "session_minutes": 53,
+            }
+        ]
+
+
+def add_links(schema: dict[str, Any]) -> None:
+    """OpenAPI links from each creation to what can be done with what it created: from
+    ``POST /plans`` to every operation on the plan, and from ``POST /plans/{plan_id}/goals`` to
+    ``PATCH /plans/{plan_id}/goals/{item_id}`` and the like (clients and stateful testing)."""
+    operations = [
+        (path, method, operation)
+        for path, item in schema.get("paths", {}).items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    for path, method, operation in operations:
+        created = operation.get("responses", {}).get("201")
+        if method != "post" or created is None:
+            continue
+        links: dict[str, Any] = {}
+        for target_path, _, target in operations:
+            if target is operation or not target_path.startswith(path + "/{"):
+                continue
+            rest = target_path[len(path) :]
+            params = {"plan_id": "$response.body#/plan_id"}
+            if path != "/plans":
+                params[rest[2 : rest.index("}")]] = "$response.body#/id"
+            links[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "parameters": {k: v for k, v in params.items() if "{" + k + "}" in target_path},
+            }
+        if links:
+            created["links"] = links

@@ -1,0 +1,108 @@
+"""The per-route access policy (and the bearer scheme the OpenAPI schema documents).
+
+Every route declares exactly one ``RoutePolicy`` as a dependency (``tests/e2e`` fails on a route
+without one). A policy takes the caller the middleware authenticated (or authenticates the bearer
+token itself when the app runs without it), records the caller on the request's access-log
+entry and refuses, with ``403``, a role that may never use the route (an auditor writing, an
+admin reading clinical records); it never looks at a plan. Which plans a caller may
+reach is decided per plan, in the data path (``gateway.PlanGateway``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from plantrail.api.http.context import PRINCIPAL_KEY, AppContext, access_entry
+from plantrail.api.http.errors import HTTPProblem
+from plantrail.projections.accounts import Principal
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerToken",
+    description="A token printed once by `plantrail users add` (Authorization: Bearer pt_…)",
+)
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="plantrail"'}
+
+
+class RoutePolicy:
+    """Base of the access policies a route declares."""
+
+    name: str
+    roles: frozenset[str]
+    public: bool = False
+
+
+class PublicAccess(RoutePolicy):
+    """No authentication (``GET /health`` only)."""
+
+    public = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.roles = frozenset()
+
+    def __call__(self) -> None:
+        return None
+
+
+class AccessPolicy(RoutePolicy):
+    """An authenticated route open to ``roles``; anyone else gets 403 with ``refusal``."""
+
+    def __init__(self, name: str, roles: set[str], refusal: str) -> None:
+        self.name = name
+        self.roles = frozenset(roles)
+        self.refusal = refusal
+
+    def __repr__(self) -> str:
+        return f"AccessPolicy({self.name!r})"
+
+    def __call__(self, request: Request, credentials: Credentials) -> Principal:
+        entry = access_entry(request)
+        found = request.scope.get("state", {}).get(PRINCIPAL_KEY)
+        caller = found if isinstance(found, Principal) else None
+        if caller is None:
+            # Normally the middleware authenticated already; this is the path without it.
+            context: AppContext = request.app.state.plantrail
+            token = credentials.credentials if credentials is not None else None
+            if not token or credentials is None or credentials.scheme.lower() != "bearer":
+                raise HTTPProblem(
+                    401, "send Authorization: Bearer <token>", headers=UNAUTHENTICATED
+                )
+            caller = context.accounts.authenticate(token)
+        if caller is None:
+            raise HTTPProblem(
+                401,
+                "the token is unknown, revoked or its user is disabled",
+                headers=UNAUTHENTICATED,
+            )
+        entry.user_id, entry.role = caller.user_id, caller.role
+        if caller.role not in self.roles:
+            entry.outcome = "denied"
+            raise HTTPProblem(403, self.refusal)
+        return caller
+
+
+HEALTH = PublicAccess("health")
+ANY_USER = AccessPolicy("any-user", {"clinician", "supervisor", "auditor", "admin"}, "not allowed")
+_NOT_CLINICAL = "an admin manages users and does not read clinical records"
+READ_PLANS = AccessPolicy("read-plans", {"clinician", "supervisor", "auditor"}, _NOT_CLINICAL)
+OPEN_PLAN = AccessPolicy(
+    "open-plan", {"clinician"}, "only a clinician opens plans (for their own caseload)"
+)
+WRITE_PLAN = AccessPolicy(
+    "write-plan",
+    {"clinician"},
+    "only the plan's clinician changes it (supervisors sign and comment; auditors and admins "
+    "write nothing)",
+)
+SIGN_OR_NOTE = AccessPolicy(
+    "sign-or-note",
+    {"clinician", "supervisor"},
+    "only the plan's clinician or a supervisor signs, revokes signatures and records notes",
+)

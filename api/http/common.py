@@ -1,0 +1,106 @@
+"""What the routers share: path and header parameters, and the one write pipeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Header, Path, Request, Response
+
+from plantrail.api.http.auth import SIGN_OR_NOTE, WRITE_PLAN
+from plantrail.api.http.context import AppContext, access_entry
+from plantrail.api.http.errors import problem_responses
+from plantrail.api.http.schemas import WRITE_FIELDS, WriteFields, WriteResult
+from plantrail.domain import commands as cmd
+from plantrail.domain.commands import ICD10_CODE
+from plantrail.domain.parsing import parse_command
+from plantrail.projections.accounts import Principal
+
+PlanId = Annotated[UUID, Path(description="The plan's id (a UUID)")]
+ItemIdPath = Annotated[
+    str,
+    Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$", description="An item id"),
+]
+CodePath = Annotated[str, Path(pattern=ICD10_CODE, description="An ICD-10-CM code on the plan")]
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        pattern=r'^("[0-9]{1,12}"|[0-9]{1,12}|\*)$',
+        description='The version the change is based on, as in the ETag: "7". Stale → 412.',
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[!-~]+$",
+        description="Retry key (1–100 visible ASCII characters): the same key and body answer "
+        "as the first time and store nothing new; the same key with another body → 422",
+    ),
+]
+
+Writer = Annotated[Principal, Depends(WRITE_PLAN)]
+Signer = Annotated[Principal, Depends(SIGN_OR_NOTE)]
+
+ETAG_HEADER = {
+    "ETag": {"description": 'The plan version: "<version>"', "schema": {"type": "string"}}
+}
+
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = problem_responses(
+    401, 403, 404, 409, 412, 413, 422, 503
+)
+
+
+def context(request: Request) -> AppContext:
+    found: AppContext = request.app.state.plantrail
+    return found
+
+
+def if_match_version(value: str | None) -> int | None:
+    """The version an If-Match header names (None for none or ``*``)."""
+    if value is None or value == "*":
+        return None
+    return int(value.strip('"'))
+
+
+def etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+def write(
+    request: Request,
+    response: Response,
+    caller: Principal,
+    plan_id: UUID,
+    model: type[cmd.Command],
+    body: WriteFields | None,
+    if_match: str | None,
+    idempotency_key: str | None,
+    **fields: Any,
+) -> WriteResult:
+    """Run one write: body and path fields → command (domain parsing) → gateway → answer."""
+    data: dict[str, Any] = {}
+    envelope: dict[str, Any] = {}
+    if body is not None:
+        dumped = body.model_dump(exclude_unset=True)
+        envelope = {k: v for k, v in dumped.items() if k in WRITE_FIELDS}
+        data = {k: v for k, v in dumped.items() if k not in WRITE_FIELDS}
+    data.update(fields)
+    command = parse_command(model, data)
+    result = context(request).gateway.execute(
+        caller,
+        plan_id,
+        command,  # type: ignore[arg-type]
+        envelope,
+        if_match=if_match_version(if_match),
+        idempotency_key=idempotency_key,
+        entry=access_entry(request),
+    )
+    etag(response, result.version)
+    return WriteResult(
+        plan_id=result.plan_id, version=result.version, id=result.item_id, label=result.label
+    )

@@ -1,0 +1,47 @@
+"""What the app holds for its lifetime (``AppContext``) and what each request carries (its
+access-log entry, created by ``middleware.AccessLogMiddleware``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+from plantrail.domain.service import PlanService
+from plantrail.projections.access_log import AccessEntry, AccessLog
+from plantrail.projections.accounts import Accounts
+
+if TYPE_CHECKING:
+    from plantrail.api.http.gateway import PlanGateway
+
+ENTRY_KEY = "plantrail_access"
+PRINCIPAL_KEY = "plantrail_principal"
+
+
+@dataclass
+class Settings:
+    late_entry_days: int = 7
+    max_body_bytes: int = 1_048_576
+    """Largest request body accepted (1 MiB: a whole review with long notes fits many times)."""
+    profile: object | None = None
+    """The practice's rule profile for findings (``plantrail.projections.profile.RuleProfile``)."""
+
+
+@dataclass
+class AppContext:
+    service: PlanService
+    accounts: Accounts
+    access_log: AccessLog
+    gateway: PlanGateway
+    settings: Settings = field(default_factory=Settings)
+
+
+def access_entry(request: Request) -> AccessEntry:
+    """This request's access-log entry (a detached one when the middleware is not installed)."""
+    state = request.scope.setdefault("state", {})
+    entry = state.get(ENTRY_KEY)
+    if not isinstance(entry, AccessEntry):
+        entry = AccessEntry(method=request.method, route=request.url.path)
+        state[ENTRY_KEY] = entry
+    return entry

@@ -1,0 +1,252 @@
+"""The data path between HTTP and the engine: every read and write names the caller and the plan.
+
+Routes never hold the ``PlanService``; they ask ``PlanGateway``, whose every method takes the
+authenticated ``Principal`` and the plan id and decides, before anything is read, whether the
+plan is within the caller's reach (``accounts.can_read_plan``). A plan outside it raises exactly
+the ``PlanNotFound`` an unknown plan raises, so the two answers are byte-identical and no caller
+learns that a plan exists. Write rules that depend only on the role and the command
+(``accounts.command_denial``) are checked *before* the plan is looked up, so a ``403`` does not
+reveal a plan either. Each decision is noted on the request's access-log entry (``denied`` for a
+plan that exists but is out of reach, although the caller sees ``404``).
+
+The ``Idempotency-Key`` header becomes the engine's command id, scoped to the caller
+(``http:<user>:<key>``): one user's key can never replay another user's answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from plantrail.domain import commands as cmd
+from plantrail.domain.errors import AccessDenied, InvalidInput, PlanNotFound, StaleVersion
+from plantrail.domain.events import PlanEvent, PlanOpened
+from plantrail.domain.parsing import parse_command, parse_meta
+from plantrail.domain.plan import PlanState
+from plantrail.domain.service import CommandResult, PlanService
+from plantrail.projections.access_log import AccessEntry
+from plantrail.projections.accounts import (
+    Accounts,
+    Principal,
+    can_read_plan,
+    can_write_plan,
+    command_denial,
+    signature_revoke_denial,
+)
+from plantrail.projections.store.factory import recorder_of
+
+MAX_EXPECTED_VERSION = 2**31
+
+
+@dataclass(frozen=True)
+class PlanHeader:
+    """Who a plan belongs to; fixed when the plan is opened, so it is safe to cache."""
+
+    plan_id: UUID
+    clinician_id: str
+    supervisor_id: str | None
+
+
+class PlanGateway:
+    """Caller-checked access to plans (see module docstring)."""
+
+    def __init__(
+        self, service: PlanService, accounts: Accounts, *, cache_size: int = 10_000
+    ) -> None:
+        self.service = service
+        self.accounts = accounts
+        self._headers: dict[UUID, PlanHeader] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # --------------------------------------------------------------------------- reach
+    def header(self, plan_id: UUID) -> PlanHeader | None:
+        with self._lock:
+            cached = self._headers.get(plan_id)
+        if cached is not None:
+            return cached
+        opening = self.service.events_of(plan_id, lte=1)
+        if not opening or not isinstance(opening[0], PlanOpened):
+            return None
+        event = opening[0]
+        found = PlanHeader(
+            plan_id,
+            event.clinician.user_id,
+            event.supervisor.user_id if event.supervisor else None,
+        )
+        with self._lock:
+            if len(self._headers) >= self._cache_size:
+                self._headers.clear()
+            self._headers[plan_id] = found
+        return found
+
+    def reach(
+        self, caller: Principal, plan_id: UUID, entry: AccessEntry, action: str
+    ) -> PlanHeader:
+        """The plan's header if ``caller`` may see it; else the unknown plan's ``PlanNotFound``."""
+        entry.plan_id = str(plan_id)
+        entry.action = action
+        found = self.header(plan_id)
+        if found is None:
+            entry.outcome = "not_found"
+            raise PlanNotFound(plan_id)
+        if not can_read_plan(caller, found.clinician_id, found.supervisor_id):
+            entry.outcome = "denied"
+            raise PlanNotFound(plan_id)
+        return found
+
+    def visible_plan_ids(self, caller: Principal) -> list[UUID]:
+        """Every plan ``caller`` may see, oldest first."""
+        out = []
+        for plan_id in recorder_of(self.service).plan_ids():
+            found = self.header(plan_id)
+            if found is not None and can_read_plan(caller, found.clinician_id, found.supervisor_id):
+                out.append(plan_id)
+        return out
+
+    # --------------------------------------------------------------------------- reads
+    def state(
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        entry: AccessEntry,
+        *,
+        view: str = "plan",
+        as_of: datetime | None = None,
+        effective_on: date | None = None,
+        version: int | None = None,
+    ) -> PlanState:
+        """The plan now, at a version, as of a recorded instant and/or on a clinical date."""
+        self.reach(caller, plan_id, entry, f"view:{view}")
+        return self.service.load_at(
+            plan_id, as_of=as_of, effective_on=effective_on, version=version
+        )
+
+    def events(
+        self, caller: Principal, plan_id: UUID, entry: AccessEntry, *, view: str
+    ) -> list[PlanEvent]:
+        """The plan's whole event history."""
+        self.reach(caller, plan_id, entry, f"view:{view}")
+        found = self.service.events_of(plan_id)
+        if not found:
+            raise PlanNotFound(plan_id)
+        return found
+
+    # -------------------------------------------------------------------------- writes
+    def open_plan(
+        self,
+        caller: Principal,
+        body: Mapping[str, Any],
+        envelope: Mapping[str, Any],
+        *,
+        idempotency_key: str | None,
+        entry: AccessEntry,
+    ) -> CommandResult:
+        """Open a plan in the caller's own caseload."""
+        entry.action = "OpenPlan"
+        clinician_id = body.get("clinician_id") or caller.user_id
+        if caller.role != "clinician" or clinician_id != caller.user_id:
+            entry.outcome = "denied"
+            raise AccessDenied("a clinician opens plans for their own caseload only")
+        command = parse_command(
+            cmd.OpenPlan,
+            {
+                "client": body.get("client"),
+                "clinician": {
+                    "user_id": caller.user_id,
+                    "name": caller.name,
+                    "credentials": caller.credentials,
+                    "license_number": caller.license_number,
+                },
+                "supervisor": self._supervisor(caller, body.get("supervisor_id")),
+                **{
+                    key: body[key]
+                    for key in (
+                        "plan_end_date",
+                        "review_interval_days",
+                        "service_type",
+                        "session_minutes",
+                    )
+                    if body.get(key) is not None
+                },
+            },
+        )
+        meta = parse_meta(
+            dict(envelope),
+            actor=caller.actor(),
+            command_id=self.command_id(caller, idempotency_key),
+        )
+        result = self.service.open_plan(command, meta)
+        entry.plan_id = result.plan_id
+        entry.outcome = "ok"
+        return result
+
+    def _supervisor(self, caller: Principal, supervisor_id: object) -> dict[str, Any] | None:
+        if supervisor_id is None:
+            me = self.accounts.get(caller.user_id)
+            candidates = me.supervisor_ids if me is not None else ()
+            if len(candidates) != 1:
+                return None
+            supervisor_id = candidates[0]
+        user = self.accounts.get(str(supervisor_id))
+        if user is None or user.role != "supervisor" or user.disabled:
+            raise InvalidInput.on("supervisor_id", "is not an active supervisor")
+        return {
+            "user_id": user.user_id,
+            "name": user.name,
+            "credentials": user.credentials,
+            "license_number": user.license_number,
+        }
+
+    def execute(
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        command: cmd.PlanCommand,
+        envelope: Mapping[str, Any],
+        *,
+        if_match: int | None,
+        idempotency_key: str | None,
+        entry: AccessEntry,
+    ) -> CommandResult:
+        """Run ``command`` on the plan for ``caller``: role rule (403), reach (404), item rule
+        (403), then the engine (If-Match → 412, lost race → 409, key reuse → 422)."""
+        action = type(command).__name__
+        entry.action = action
+        denial = command_denial(caller, command)
+        if denial is not None:
+            entry.plan_id = str(plan_id)
+            entry.outcome = "denied"
+            raise AccessDenied(denial)
+        found = self.reach(caller, plan_id, entry, action)
+        if caller.role == "clinician" and not can_write_plan(caller, found.clinician_id):
+            entry.outcome = "denied"  # unreachable today: a clinician only reaches their own plans
+            raise AccessDenied("only the plan's clinician changes it")
+        if isinstance(command, cmd.RevokeSignature):
+            signature = self.service.load(plan_id).signatures.get(command.signature_id)
+            if signature is not None:
+                reason = signature_revoke_denial(caller, found.clinician_id, signature.signer_id)
+                if reason is not None:
+                    entry.outcome = "denied"
+                    raise AccessDenied(reason)
+        if if_match is not None and not 1 <= if_match <= MAX_EXPECTED_VERSION:
+            raise StaleVersion(if_match, self.service.load(plan_id).version)
+        meta = parse_meta(
+            dict(envelope),
+            actor=caller.actor(),
+            command_id=self.command_id(caller, idempotency_key),
+            expected_version=if_match,
+        )
+        result = self.service.execute(plan_id, command, meta)
+        entry.outcome = "ok"
+        return result
+
+    @staticmethod
+    def command_id(caller: Principal, idempotency_key: str | None) -> str | None:
+        if idempotency_key is None:
+            return None
+        return f"http:{caller.user_id}:{idempotency_key}"

@@ -1,0 +1,174 @@
+"""The access-log, authentication and body-size middleware (pure ASGI, around the app).
+
+``AccessLogMiddleware`` gives every request an ``AccessEntry`` that the route policy and the data
+path fill in (who, which plan, which view or command, the outcome), and appends it to the access
+log *before* the response starts: if the log cannot be written the caller gets ``503`` instead of
+the data (no unaudited reads). It authenticates the bearer token before anything else is looked
+at, so a request without a valid token gets ``401`` however malformed its body or unknown its
+address (only ``/health`` and the schema are public). Requests with a body over the limit are
+refused with ``413``, whether they announce their length or stream it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from uuid import UUID
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from plantrail.api.http.context import ENTRY_KEY, PRINCIPAL_KEY
+from plantrail.api.http.errors import HTTPProblem, domain_problem, problem
+from plantrail.domain.errors import PlantrailError
+from plantrail.projections.access_log import AccessEntry, AccessLog, outcome_for
+from plantrail.projections.accounts import Accounts, Principal
+
+log = logging.getLogger("plantrail.http")
+
+UNLOGGED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+"""Requests that touch no record: public, and not logged."""
+
+UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="plantrail"'}
+
+
+class AccessLogMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        access_log: Callable[[], AccessLog],
+        accounts: Callable[[], Accounts],
+        max_body_bytes: int,
+    ) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.accounts = accounts
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLOGGED:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        entry = AccessEntry(
+            method=scope["method"],
+            route=scope["path"],
+            client_address=client[0] if client else None,
+        )
+        scope.setdefault("state", {})[ENTRY_KEY] = entry
+        started = False
+        replaced = False
+
+        async def record(status: int) -> bool:
+            route = scope.get("route")
+            entry.route = getattr(route, "path", None) or entry.route
+            name = getattr(route, "name", None)
+            if entry.action == "request" and name:
+                entry.action = f"route:{name}"  # refused before the data path named it
+            if entry.plan_id is None:
+                entry.plan_id = _plan_in(scope)
+            entry.status = status
+            if entry.outcome is None or (status >= 400 and entry.outcome == "ok"):
+                entry.outcome = outcome_for(status)
+            try:
+                await anyio.to_thread.run_sync(self.access_log().append, entry)
+            except Exception:
+                log.exception("could not write the access log")
+                return False
+            return True
+
+        async def send_logged(message: Message) -> None:
+            nonlocal started, replaced
+            if message["type"] == "http.response.start" and not started:
+                started = True
+                if not await record(int(message["status"])):
+                    replaced = True
+                    failed = problem(
+                        503, "the access log could not be written, so nothing is shown; try again"
+                    )
+                    await failed(scope, receive, send)
+                    return
+                await send(message)
+            elif not replaced:
+                await send(message)
+
+        token = _bearer(scope)
+        caller: Principal | None = None
+        if token is not None:
+            try:
+                caller = await anyio.to_thread.run_sync(self.accounts().authenticate, token)
+            except PlantrailError as error:
+                await domain_problem(error)(scope, receive, send_logged)
+                return
+        if caller is None:
+            detail = (
+                "send Authorization: Bearer <token>"
+                if token is None
+                else "the token is unknown, revoked or its user is disabled"
+            )
+            await problem(401, detail, headers=UNAUTHENTICATED)(scope, receive, send_logged)
+            return
+        entry.user_id, entry.role = caller.user_id, caller.role
+        scope["state"][PRINCIPAL_KEY] = caller
+
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            too_large = problem(413, f"the body is over the limit of {self.max_body_bytes} bytes")
+            await too_large(scope, receive, send_logged)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise HTTPProblem(
+                        413, f"the body is over the limit of {self.max_body_bytes} bytes"
+                    )
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_logged)
+        except Exception:
+            if not started:
+                entry.outcome = "error"
+                await record(500)
+            raise
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            token = token.strip()
+            return token if scheme.lower() == "bearer" and token else None
+    return None
+
+
+_PLAN_PATH = re.compile(r"^/plans/([0-9A-Fa-f-]{32,36})(?:/|$)")
+
+
+def _plan_in(scope: Scope) -> str | None:
+    """The plan a request addressed (from the matched route, else from its path), if any."""
+    found = scope.get("path_params", {}).get("plan_id")
+    if found is None and (match := _PLAN_PATH.match(scope.get("path", ""))):
+        found = match.group(1)
+    try:
+        return str(UUID(str(found))) if found is not None else None
+    except ValueError:
+        return None

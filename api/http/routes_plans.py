@@ -1,0 +1,138 @@
+"""The plans collection: open a plan, list the caseload, read one plan (now or in the past)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import AwareDatetime
+
+from plantrail.api.http.auth import OPEN_PLAN, READ_PLANS
+from plantrail.api.http.caseload_views import CaseloadFilters, caseload_source
+from plantrail.api.http.common import (
+    ETAG_HEADER,
+    WRITE_RESPONSES,
+    IdempotencyKey,
+    PlanId,
+    context,
+    etag,
+)
+from plantrail.api.http.context import access_entry
+from plantrail.api.http.errors import problem_responses
+from plantrail.api.http.schemas import (
+    WRITE_FIELDS,
+    CaseloadView,
+    FilterText,
+    OpenPlanBody,
+    PlanDocument,
+    Version,
+    WriteResult,
+)
+from plantrail.projections.accounts import Principal
+from plantrail.projections.document import plan_document
+
+router = APIRouter(prefix="/plans", tags=["plans"])
+
+Reader = Annotated[Principal, Depends(READ_PLANS)]
+Opener = Annotated[Principal, Depends(OPEN_PLAN)]
+
+READ_RESPONSES = problem_responses(401, 403, 404, 422, 503)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Open a plan in the caller's caseload",
+    responses={
+        201: {"description": "Opened", "headers": ETAG_HEADER},
+        **{k: v for k, v in WRITE_RESPONSES.items() if k not in (404, 409, 412)},
+    },
+)
+def open_plan(
+    request: Request,
+    response: Response,
+    body: OpenPlanBody,
+    caller: Opener,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    dumped = body.model_dump(exclude_unset=True)
+    envelope = {k: v for k, v in dumped.items() if k in WRITE_FIELDS}
+    fields = {k: v for k, v in dumped.items() if k not in WRITE_FIELDS}
+    result = context(request).gateway.open_plan(
+        caller, fields, envelope, idempotency_key=idempotency_key, entry=access_entry(request)
+    )
+    etag(response, result.version)
+    return WriteResult(plan_id=result.plan_id, version=result.version, id=result.plan_id)
+
+
+@router.get("", summary="The caseload the caller may see", responses=READ_RESPONSES)
+def list_plans(
+    request: Request,
+    caller: Reader,
+    clinician_id: Annotated[FilterText | None, Query(description="Only this clinician's")] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(draft|active|discharged)$", description="Plan status")
+    ] = None,
+    flag: Annotated[
+        str | None,
+        Query(
+            pattern="^[a-z_]{1,60}$",
+            description="Only plans with this flag or finding code, e.g. copied_forward, "
+            "review_overdue",
+        ),
+    ] = None,
+) -> CaseloadView:
+    ctx = context(request)
+    entry = access_entry(request)
+    entry.action = "view:caseload"
+    rows = caseload_source(ctx).caseload(
+        caller, CaseloadFilters(clinician_id=clinician_id, status=status, flag=flag)
+    )
+    return CaseloadView.model_validate({"plans": rows})
+
+
+@router.get(
+    "/{plan_id}",
+    summary="The plan now, or as it stood (as_of), was in effect (effective_on), or at a version",
+    responses={200: {"description": "The plan document", "headers": ETAG_HEADER}, **READ_RESPONSES},
+)
+def get_plan(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    caller: Reader,
+    as_of: Annotated[
+        AwareDatetime | None,
+        Query(description="Recorded axis: what the record showed at this instant (RFC 3339)"),
+    ] = None,
+    effective_on: Annotated[
+        date | None, Query(description="Clinical axis: the plan in effect on this date")
+    ] = None,
+    version: Annotated[Version | None, Query(description="The plan at this version")] = None,
+) -> PlanDocument:
+    ctx = context(request)
+    state = ctx.gateway.state(
+        caller,
+        plan_id,
+        access_entry(request),
+        as_of=as_of,
+        effective_on=effective_on,
+        version=version,
+    )
+    today = ctx.service.clock().date()
+    if as_of is not None:
+        today = min(today, utc_date(as_of))
+    if effective_on is not None:
+        today = min(today, effective_on)
+    document: dict[str, Any] = plan_document(state, today=today)
+    etag(response, state.version)
+    return PlanDocument.model_validate(document)
+
+
+def utc_date(moment: datetime) -> date:
+    """The UTC date of ``moment`` (its own date at the very ends of the calendar)."""
+    try:
+        return moment.astimezone(UTC).date()
+    except OverflowError:
+        return moment.date()

@@ -1,0 +1,46 @@
+"""Service endpoints: health (no authentication) and who the caller is."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import text
+
+from plantrail.api.http.auth import ANY_USER, HEALTH
+from plantrail.api.http.common import context
+from plantrail.api.http.context import access_entry
+from plantrail.api.http.errors import problem_responses
+from plantrail.api.http.schemas import Health, Me
+from plantrail.projections.accounts import Principal
+from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.store.failures import translated
+
+router = APIRouter(tags=["service"])
+
+
+@router.get(
+    "/health",
+    summary="Liveness: 200 once the store answers",
+    dependencies=[Depends(HEALTH)],
+    responses=problem_responses(503),
+)
+def health(request: Request) -> Health:
+    with (
+        translated("reach the store"),
+        recorder_of(context(request).service).engine.connect() as conn,
+    ):
+        conn.execute(text("SELECT 1"))
+    return Health(status="ok")
+
+
+@router.get("/me", summary="The caller's own account", responses=problem_responses(401, 503))
+def me(request: Request, caller: Annotated[Principal, Depends(ANY_USER)]) -> Me:
+    access_entry(request).action = "view:me"
+    return Me(
+        user_id=caller.user_id,
+        name=caller.name,
+        role=caller.role,
+        credentials=caller.credentials,
+        supervisees=sorted(caller.supervisees),
+    )

@@ -1,0 +1,205 @@
+"""A plan's workflow: reviews, signatures and co-signature requests, rationales and notes,
+discharge. Supervisors may sign (``supervisor``/``approved``), revoke their own signature and
+record rationale requests and comments; everything else is the plan's clinician's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+
+from plantrail.api.http.common import (
+    ETAG_HEADER,
+    WRITE_RESPONSES,
+    IdempotencyKey,
+    IfMatch,
+    ItemIdPath,
+    PlanId,
+    Signer,
+    Writer,
+    context,
+    write,
+)
+from plantrail.api.http.schemas import (
+    CompleteReviewBody,
+    DischargeBody,
+    RationaleBody,
+    SignatureBody,
+    SignatureRequestBody,
+    StartReviewBody,
+    WriteFields,
+    WriteResult,
+)
+from plantrail.domain import commands as cmd
+from plantrail.domain.errors import InvalidInput
+
+router = APIRouter(prefix="/plans/{plan_id}", tags=["plan workflow"], responses=WRITE_RESPONSES)
+
+CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "Created", "headers": ETAG_HEADER}}
+CHANGED: dict[int | str, dict[str, Any]] = {200: {"description": "Changed", "headers": ETAG_HEADER}}
+
+
+@router.post("/reviews", status_code=201, responses=CREATED, summary="Start a review")
+def start_review(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    caller: Writer,
+    body: Annotated[StartReviewBody | None, Body()] = None,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request, response, caller, plan_id, cmd.StartReview, body, if_match, idempotency_key
+    )
+
+
+@router.post("/reviews/{review_id}/complete", responses=CHANGED, summary="Complete a review")
+def complete_review(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    review_id: ItemIdPath,
+    body: CompleteReviewBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.CompleteReview,
+        body,
+        if_match,
+        idempotency_key,
+        review_id=review_id,
+    )
+
+
+@router.post(
+    "/signatures",
+    status_code=201,
+    responses=CREATED,
+    summary="Sign the plan (or record a client's or guardian's signature)",
+)
+def capture_signature(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    body: SignatureBody,
+    caller: Signer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    fields: dict[str, Any] = {}
+    if body.role in ("clinician", "supervisor"):
+        # The signer of a clinician's or supervisor's signature is the caller, always.
+        fields["signer_id"] = caller.user_id
+        if body.signer_name is None:
+            fields["signer_name"] = caller.name
+        if body.signer_credentials is None and caller.credentials is not None:
+            fields["signer_credentials"] = caller.credentials
+    elif body.signer_name is None:
+        raise InvalidInput.on("signer_name", f"is required for a {body.role}'s signature")
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.CaptureSignature,
+        body,
+        if_match,
+        idempotency_key,
+        **fields,
+    )
+
+
+@router.post("/signatures/{item_id}/revoke", responses=CHANGED, summary="Revoke a signature")
+def revoke_signature(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    item_id: ItemIdPath,
+    caller: Signer,
+    body: Annotated[WriteFields | None, Body()] = None,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.RevokeSignature,
+        body,
+        if_match,
+        idempotency_key,
+        signature_id=item_id,
+    )
+
+
+@router.post(
+    "/signature-requests",
+    status_code=201,
+    responses=CREATED,
+    summary="Request a co-signature (pending until that user signs)",
+)
+def request_signature(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    body: SignatureRequestBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    if body.role not in ("clinician", "supervisor"):
+        raise InvalidInput.on("role", "a co-signature is requested from a clinician or supervisor")
+    signer = context(request).accounts.get(body.signer_id)
+    if signer is None or signer.disabled or signer.role not in ("clinician", "supervisor"):
+        raise InvalidInput.on("signer_id", "is not an active clinician or supervisor")
+    if signer.role != body.role:
+        raise InvalidInput.on("signer_id", f"is a {signer.role}, not a {body.role}")
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.RequestSignature,
+        body,
+        if_match,
+        idempotency_key,
+        signer_name=signer.name,
+    )
+
+
+@router.post("/rationales", responses=CHANGED, summary="Record a rationale, request or comment")
+def record_rationale(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    body: RationaleBody,
+    caller: Signer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request, response, caller, plan_id, cmd.RecordRationale, body, if_match, idempotency_key
+    )
+
+
+@router.post("/discharge", responses=CHANGED, summary="Discharge the plan")
+def discharge(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    body: DischargeBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request, response, caller, plan_id, cmd.DischargePlan, body, if_match, idempotency_key
+    )

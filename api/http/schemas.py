@@ -1,0 +1,423 @@
+"""Request and response models of the HTTP API: the OpenAPI schema's components.
+
+Request bodies reuse the domain's input types (``ClinicalText``, ``ShortText``, ``ItemId``,
+``IcdCode``, ``Score``: lengths, no NUL, no lone surrogates, finite numbers), refuse unknown
+fields and carry the common write fields (``effective_date``, ``rationale``, ``entry_kind``).
+The same body is then turned into a domain command by ``plantrail.domain.parsing``, so the HTTP
+API cannot accept what the engine refuses. Response models name the contract's fields and allow
+more (projections may add detail without breaking clients).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from plantrail.domain.commands import IcdCode, ItemId
+from plantrail.domain.validation import ClinicalText, Score, ShortText, check_text
+from plantrail.domain.values import (
+    Direction,
+    EntryKind,
+    GoalStatus,
+    NoteKind,
+    ObjectiveStatus,
+    ReviewReason,
+    ServiceType,
+    SignatureMeaning,
+    SignerRole,
+)
+
+UserId = Annotated[
+    str,
+    Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$", examples=["dana-reyes"]),
+]
+"""A user id as ``plantrail users add`` makes it."""
+
+Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+FilterText = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(check_text)]
+
+
+def _iso_date(value: object) -> object:
+    """Only ``YYYY-MM-DD`` is a date here (no timestamps, no date-times), as the schema says."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("is not a valid date (use YYYY-MM-DD)") from None
+    raise ValueError("is not a valid date (use YYYY-MM-DD)")
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date written ``YYYY-MM-DD``."""
+
+
+class Body(BaseModel):
+    """Strict: a JSON type other than the schema's is refused, never coerced ("5" is no
+    number, 1772409600 no date)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class WriteFields(Body):
+    """Fields every write body accepts."""
+
+    effective_date: IsoDate | None = Field(
+        None, description="Clinical date the entry applies to (default today; never future)"
+    )
+    rationale: ClinicalText | None = Field(
+        None, description="Why: required for revisions, status changes and removals once active"
+    )
+    entry_kind: EntryKind | None = Field(
+        None, description="original (default), amendment, correction or delayed_entry"
+    )
+
+
+WRITE_FIELDS = frozenset(WriteFields.model_fields)
+
+
+# ---------------------------------------------------------------------------------- plans
+class ClientBody(Body):
+    id: ShortText = Field(description="The practice's client identifier (MRN)")
+    name: ShortText
+    date_of_birth: IsoDate
+
+
+class OpenPlanBody(WriteFields):
+    client: ClientBody
+    clinician_id: UserId | None = Field(None, description="Default: the caller")
+    supervisor_id: UserId | None = Field(
+        None, description="Default: the clinician's supervisor, when they have exactly one"
+    )
+    plan_end_date: IsoDate
+    review_interval_days: Annotated[int, Field(ge=7, le=365)] = 90
+    service_type: ServiceType = "individual"
+    session_minutes: Annotated[int, Field(ge=10, le=480)] = 53
+
+
+class DiagnosisBody(WriteFields):
+    code: IcdCode
+    description: ShortText
+    primary: bool = False
+
+
+class ProblemBody(WriteFields):
+    statement: ClinicalText
+    diagnosis_codes: Annotated[list[IcdCode], Field(max_length=20)] = []
+
+
+class ProblemPatch(WriteFields):
+    statement: ClinicalText | None = None
+    diagnosis_codes: Annotated[list[IcdCode], Field(max_length=20)] | None = None
+    status: Literal["resolved"] | None = None
+
+
+class GoalBody(WriteFields):
+    statement: ClinicalText
+    problem_ids: Annotated[list[ItemId], Field(max_length=20)] = []
+    client_words: ClinicalText | None = None
+
+
+class GoalPatch(WriteFields):
+    statement: ClinicalText | None = None
+    problem_ids: Annotated[list[ItemId], Field(max_length=20)] | None = None
+    client_words: ClinicalText | None = None
+    status: GoalStatus | None = None
+
+
+class MeasureBody(Body):
+    instrument: ShortText
+    baseline: Score | None = None
+    target: Score | None = None
+    direction: Direction = "decrease"
+    unit: ShortText | None = None
+
+
+class ObjectiveBody(WriteFields):
+    goal_id: ItemId
+    statement: ClinicalText
+    measure: MeasureBody | None = None
+    target_date: IsoDate | None = None
+
+
+class ObjectivePatch(WriteFields):
+    statement: ClinicalText | None = None
+    measure: MeasureBody | None = None
+    target_date: IsoDate | None = None
+
+
+class ObjectiveStatusBody(WriteFields):
+    status: ObjectiveStatus
+    evidence: ClinicalText | None = None
+
+
+class InterventionBody(WriteFields):
+    modality: ShortText
+    technique: ClinicalText
+    frequency: ShortText
+    objective_ids: Annotated[list[ItemId], Field(max_length=50)] = []
+
+
+class InterventionPatch(WriteFields):
+    modality: ShortText | None = None
+    technique: ClinicalText | None = None
+    frequency: ShortText | None = None
+    objective_ids: Annotated[list[ItemId], Field(max_length=50)] | None = None
+    status: Literal["discontinued"] | None = None
+
+
+class MeasurementBody(WriteFields):
+    instrument: ShortText
+    score: Score
+    administered_on: IsoDate
+    objective_id: ItemId | None = None
+
+
+class TextBody(WriteFields):
+    text: ClinicalText
+
+
+class TimelineBody(WriteFields):
+    estimated_sessions: Annotated[int, Field(ge=1, le=1000)]
+    session_frequency: ShortText
+
+
+class DischargeCriteriaBody(WriteFields):
+    criteria: Annotated[list[ClinicalText], Field(min_length=1, max_length=50)]
+
+
+class RationaleBody(WriteFields):
+    text: ClinicalText
+    explains_version: Version
+    kind: NoteKind = Field(
+        "rationale",
+        description="rationale (clinicians), rationale_request or comment (supervisors)",
+    )
+
+
+class StartReviewBody(WriteFields):
+    reason: ReviewReason = "scheduled"
+
+
+class AssessmentBody(Body):
+    objective_id: ItemId
+    status: ObjectiveStatus
+    note: ClinicalText | None = None
+
+
+class CompleteReviewBody(WriteFields):
+    assessments: Annotated[list[AssessmentBody], Field(max_length=200)]
+    progress_summary: ClinicalText
+    client_input: ClinicalText | None = None
+    next_review_date: IsoDate | None = None
+
+
+class SignatureBody(WriteFields):
+    role: SignerRole
+    meaning: SignatureMeaning
+    signer_name: ShortText | None = Field(
+        None, description="Required for a client or guardian; default the caller's own name"
+    )
+    signer_credentials: ShortText | None = Field(
+        None, description="Default the caller's credentials when the caller signs"
+    )
+
+
+class SignatureRequestBody(WriteFields):
+    role: SignerRole
+    meaning: SignatureMeaning
+    signer_id: UserId
+
+
+class DischargeBody(WriteFields):
+    reason: ClinicalText
+
+
+# ------------------------------------------------------------------------------ responses
+class Open(BaseModel):
+    """A response object that may carry more fields than those named here."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class WriteResult(Open):
+    """The answer to every write: the plan's new version, and a created item's id and label."""
+
+    plan_id: str
+    version: int
+    id: str | None = None
+    label: str | None = None
+
+
+class Person(Open):
+    user_id: str
+    name: str
+    credentials: str | None = None
+    license_number: str | None = None
+
+
+class Client(Open):
+    id: str
+    name: str
+    date_of_birth: str
+
+
+class PlanDocument(Open):
+    plan_id: str
+    version: int
+    content_hash: str
+    status: str
+    client: Client
+    clinician: Person
+    supervisor: Person | None = None
+    effective_date: str
+    plan_end_date: str | None = None
+    review_interval_days: int
+    next_review_due: str | None = None
+    diagnoses: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    goals: list[dict[str, Any]]
+    objectives: list[dict[str, Any]]
+    interventions: list[dict[str, Any]]
+    measurements: list[dict[str, Any]]
+    strengths: list[dict[str, Any]]
+    barriers: list[dict[str, Any]]
+    timeline: dict[str, Any] | None = None
+    discharge_criteria: list[str]
+    reviews: list[dict[str, Any]]
+    signatures: list[dict[str, Any]]
+
+
+class ActorOut(Open):
+    user_id: str
+    name: str
+    role: str
+
+
+class EventEntry(Open):
+    version: int
+    type: str
+    recorded_at: str
+    effective_date: str
+    actor: ActorOut
+    entry_kind: str
+    rationale: str | None = None
+    late_entry: bool
+    data: dict[str, Any]
+
+
+class EventsView(Open):
+    plan_id: str
+    version: int
+    events: list[EventEntry]
+
+
+class RevisionsView(Open):
+    plan_id: str
+    version: int
+    revisions: list[dict[str, Any]]
+
+
+class DiffView(Open):
+    plan_id: str
+    version: int
+    from_version: int
+    to_version: int
+
+
+class CopyForward(Open):
+    verdict: str
+    similarity: float
+    changes: list[dict[str, Any]]
+    streak: int
+    summary_repeated: bool
+
+
+class ReviewEntry(Open):
+    id: str
+    reason: str | None = None
+    effective_date: str
+    completed_at: str | None = None
+    assessments: list[dict[str, Any]]
+    progress_summary: str | None = None
+    copy_forward: CopyForward | None = None
+
+
+class ReviewsView(Open):
+    plan_id: str
+    version: int
+    reviews: list[ReviewEntry]
+
+
+class Finding(Open):
+    code: str
+    severity: str
+    message: str
+    item_id: str | None = None
+
+
+class FindingsView(Open):
+    plan_id: str
+    version: int
+    findings: list[Finding]
+
+
+class VerifyProblem(Open):
+    version: int | None = None
+    kind: str
+    message: str
+
+
+class VerifyView(Open):
+    plan_id: str
+    version: int
+    ok: bool
+    events_checked: int
+    problems: list[VerifyProblem]
+
+
+class CaseloadRow(Open):
+    plan_id: str
+    version: int
+    client: dict[str, Any]
+    clinician: dict[str, Any]
+    status: str
+    next_review_due: str | None = None
+    review_overdue: bool
+    findings_count: int
+    flags: list[str] = []
+
+
+class CaseloadView(Open):
+    plans: list[CaseloadRow]
+
+
+class CaseloadFinding(Finding):
+    plan_id: str
+
+
+class FindingsReport(Open):
+    findings: list[CaseloadFinding]
+
+
+class CopyForwardReport(Open):
+    plans: list[dict[str, Any]]
+    reused_objectives: list[dict[str, Any]]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Me(Open):
+    user_id: str
+    name: str
+    role: str
+    credentials: str | None = None
+    supervisees: list[str]

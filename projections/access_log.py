@@ -1,0 +1,302 @@
+"""The access log: every read, write and denial, append-only and hash-chained.
+
+One row per request: who (user and role, or nobody), when (the server's clock), which plan,
+which view or command, the HTTP method, route and status, the outcome (``ok``, ``denied``,
+``not_found``, ``rejected``, ``unauthenticated``, ``error``) and the client address. Rows are
+numbered 1, 2, 3… without gaps, and each carries an HMAC-SHA-256 (the plan chain's key, with its
+own domain prefix) over its content and the previous row's hash, written under a lock, so
+``verify_access_log`` detects a row that was edited, removed, reordered or inserted by hand.
+Database triggers refuse UPDATE and DELETE, like on the event table (HIPAA 164.312(b)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    insert,
+    select,
+    text,
+)
+
+from plantrail.domain.errors import StorageError
+from plantrail.projections.store.engine import WRITE, is_sqlite
+from plantrail.projections.store.failures import translated
+from plantrail.projections.store.recorder import from_micros, to_micros
+
+GENESIS_HASH = "0" * 64
+DOMAIN = b"plantrail-access-log-v1\x00"
+OUTCOMES = ("ok", "denied", "not_found", "rejected", "unauthenticated", "error")
+
+access_log_metadata = MetaData()
+
+access_log = Table(
+    "plantrail_access_log",
+    access_log_metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("recorded_at_us", BigInteger, nullable=False, comment="µs since 1970-01-01 UTC"),
+    Column("user_id", String(64), nullable=True),
+    Column("role", String(20), nullable=True),
+    Column("plan_id", String(36), nullable=True),
+    Column("action", String(100), nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("route", String(200), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("client_address", String(100), nullable=True),
+    Column("hash", String(64), nullable=False, comment="hex HMAC-SHA-256 chained to seq - 1"),
+    Index("plantrail_access_log_plan", "plan_id", "seq"),
+    Index("plantrail_access_log_user", "user_id", "seq"),
+)
+
+for _verb in ("UPDATE", "DELETE"):
+    event.listen(
+        access_log,
+        "after_create",
+        DDL(  # type: ignore[no-untyped-call]
+            f"CREATE TRIGGER IF NOT EXISTS plantrail_access_log_no_{_verb.lower()} BEFORE {_verb} "
+            "ON plantrail_access_log BEGIN "
+            "SELECT RAISE(ABORT, 'plantrail_access_log is append-only'); END"
+        ).execute_if(dialect="sqlite"),
+    )
+for _statement in (
+    """CREATE OR REPLACE FUNCTION plantrail_access_log_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'plantrail_access_log is append-only'; END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS plantrail_access_log_append_only ON plantrail_access_log",
+    """CREATE TRIGGER plantrail_access_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
+       ON plantrail_access_log FOR EACH STATEMENT
+       EXECUTE FUNCTION plantrail_access_log_append_only()""",
+):
+    _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
+    event.listen(access_log, "after_create", _ddl.execute_if(dialect="postgresql"))
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    """Text fit for any store: no NUL, no lone surrogate, at most ``limit`` characters."""
+    if value is None:
+        return None
+    value = value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+    return value[:limit]
+
+
+@dataclass
+class AccessEntry:
+    """One access, as the HTTP layer fills it in while handling a request."""
+
+    method: str
+    route: str
+    user_id: str | None = None
+    role: str | None = None
+    plan_id: str | None = None
+    action: str = "request"
+    status: int = 0
+    outcome: str | None = None
+    client_address: str | None = None
+
+    def cleaned(self) -> dict[str, Any]:
+        return {
+            "user_id": _clean(self.user_id, 64),
+            "role": _clean(self.role, 20),
+            "plan_id": _clean(self.plan_id, 36),
+            "action": _clean(self.action, 100) or "request",
+            "method": _clean(self.method, 10) or "?",
+            "route": _clean(self.route, 200) or "?",
+            "status": int(self.status),
+            "outcome": self.outcome if self.outcome in OUTCOMES else "error",
+            "client_address": _clean(self.client_address, 100),
+        }
+
+
+def outcome_for(status: int) -> str:
+    """The outcome a status means when the data path said nothing more precise."""
+    if status < 400:
+        return "ok"
+    if status == 401:
+        return "unauthenticated"
+    if status == 403:
+        return "denied"
+    if status == 404:
+        return "not_found"
+    if status < 500:
+        return "rejected"
+    return "error"
+
+
+def entry_hash(
+    key: bytes, previous: str, seq: int, recorded_at_us: int, row: dict[str, Any]
+) -> str:
+    body = {**row, "seq": seq, "recorded_at_us": recorded_at_us}
+    data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hmac.new(key, DOMAIN + bytes.fromhex(previous) + data, hashlib.sha256).hexdigest()
+
+
+_ROW_FIELDS = (
+    "user_id",
+    "role",
+    "plan_id",
+    "action",
+    "method",
+    "route",
+    "status",
+    "outcome",
+    "client_address",
+)
+
+
+def create_access_log_tables(engine: Engine) -> None:
+    with translated("create the access log"):
+        access_log_metadata.create_all(engine)
+
+
+class AccessLog:
+    """Appends to and reads the access log on ``engine``; ``key`` is the chain key."""
+
+    def __init__(self, engine: Engine, key: bytes | None, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.key = key
+        self.clock = clock
+
+    def create_tables(self) -> None:
+        create_access_log_tables(self.engine)
+
+    def append(self, entry: AccessEntry) -> int:
+        """Append ``entry`` (chained to the last row); returns its number."""
+        if self.key is None:
+            raise StorageError("no chain key is loaded: run 'plantrail init' to create the keys")
+        row = entry.cleaned()
+        with (
+            translated("write the access log"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            if not is_sqlite(self.engine):
+                # Serialise appenders: each row needs the hash of the one before it.
+                conn.execute(text("LOCK TABLE plantrail_access_log IN EXCLUSIVE MODE"))
+            last = conn.execute(
+                select(access_log.c.seq, access_log.c.hash)
+                .order_by(access_log.c.seq.desc())
+                .limit(1)
+            ).first()
+            seq, previous = (1, GENESIS_HASH) if last is None else (int(last[0]) + 1, last[1])
+            recorded = to_micros(self.clock())
+            digest = entry_hash(self.key, previous, seq, recorded, row)
+            conn.execute(
+                insert(access_log).values(seq=seq, recorded_at_us=recorded, hash=digest, **row)
+            )
+        return seq
+
+    def entries(
+        self,
+        *,
+        plan_id: str | None = None,
+        user_id: str | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows in order (optionally of one plan or one user), as plain dicts."""
+        query = select(access_log).order_by(access_log.c.seq)
+        if plan_id is not None:
+            query = query.where(access_log.c.plan_id == plan_id)
+        if user_id is not None:
+            query = query.where(access_log.c.user_id == user_id)
+        if after is not None:
+            query = query.where(access_log.c.seq > after)
+        if limit is not None:
+            query = query.order_by(None).order_by(access_log.c.seq.desc()).limit(limit)
+        with translated("read the access log"), self.engine.connect() as conn:
+            rows = [_as_dict(r) for r in conn.execute(query)]
+        return sorted(rows, key=lambda r: int(r["seq"]))
+
+    def last_seq(self) -> int:
+        with translated("read the access log"), self.engine.connect() as conn:
+            found = conn.execute(
+                select(access_log.c.seq).order_by(access_log.c.seq.desc()).limit(1)
+            ).scalar()
+        return 0 if found is None else int(found)
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    data["recorded_at"] = (
+        from_micros(int(data["recorded_at_us"])).isoformat().replace("+00:00", "Z")
+    )
+    return data
+
+
+# ------------------------------------------------------------------------------- verify
+@dataclass(frozen=True)
+class AccessLogProblem:
+    seq: int
+    kind: str
+    """edited | missing"""
+    message: str
+
+
+@dataclass
+class AccessLogReport:
+    ok: bool = True
+    entries_checked: int = 0
+    problems: list[AccessLogProblem] = field(default_factory=list)
+
+    def add(self, problem: AccessLogProblem) -> None:
+        self.ok = False
+        self.problems.append(problem)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries_checked": self.entries_checked,
+            "problems": [asdict(p) for p in self.problems],
+        }
+
+
+def _stream(engine: Engine) -> Iterator[Any]:
+    query = select(access_log).order_by(access_log.c.seq)
+    with translated("read the access log"), engine.connect() as conn:
+        yield from conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+
+
+def verify_access_log(engine: Engine, key: bytes) -> AccessLogReport:
+    """Recompute the access log's chain; report the first break (and keep checking after it,
+    re-anchored on the stored hash, so every altered row is located)."""
+    create_access_log_tables(engine)
+    report = AccessLogReport()
+    expected_seq = 1
+    previous = GENESIS_HASH
+    for row in _stream(engine):
+        report.entries_checked += 1
+        seq = int(row.seq)
+        if seq != expected_seq:
+            # A gap: the row after it cannot be checked against a hash that is gone; the
+            # chain is re-anchored on its stored hash so later edits are still located.
+            gap = f"{expected_seq}–{seq - 1}" if seq - 1 > expected_seq else str(expected_seq)
+            report.add(AccessLogProblem(expected_seq, "missing", f"entries {gap} are missing"))
+        else:
+            fields = {name: getattr(row, name) for name in _ROW_FIELDS}
+            fields["status"] = int(fields["status"])
+            digest = entry_hash(key, previous, seq, int(row.recorded_at_us), fields)
+            if not hmac.compare_digest(digest, str(row.hash)):
+                report.add(
+                    AccessLogProblem(seq, "edited", f"entry {seq} does not match its chain hash")
+                )
+        previous = str(row.hash)
+        expected_seq = seq + 1
+    return report

@@ -1,0 +1,483 @@
+"""Users, their API tokens, supervisor ↔ supervisee links, and what each role may do.
+
+Tables live on the plan store's engine (``create_account_tables``). Tokens are shown once and
+stored only as Argon2 hashes (argon2-cffi). A token reads ``pt_<token id>_<secret>``: the token
+id is a random public lookup key, so authenticating a request costs one indexed query and one
+Argon2 verification. Argon2 hashes are salted, so they cannot themselves be indexed, and Argon2 is
+deliberately slow (~0.15 s here), so trying every stored hash is not an option. After a token has
+verified once, the process remembers a SHA-256 digest of it beside the stored hash it verified
+against, and later requests compare digests in constant time: the database still holds nothing
+but Argon2 hashes, and a changed, revoked or disabled token is refused at once because the user
+and token rows are read on every request.
+
+The role rules (``can_read_plan``, ``command_denial``, ``signature_revoke_denial``) are here, in
+one place, and are applied in the data path (``plantrail.api.http.gateway``) on every access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, get_args
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    ForeignKey,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+
+from plantrail.domain import commands as cmd
+from plantrail.domain.errors import InvalidInput, NotFound
+from plantrail.domain.validation import check_text
+from plantrail.domain.values import Actor
+from plantrail.projections.store.engine import WRITE
+from plantrail.projections.store.failures import translated
+from plantrail.projections.store.recorder import to_micros
+
+Role = Literal["clinician", "supervisor", "auditor", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)
+CLINICAL_READERS = frozenset({"clinician", "supervisor", "auditor"})
+"""Roles that read plans at all (each within its own reach)."""
+
+USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+TOKEN = re.compile(r"^pt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+
+accounts_metadata = MetaData()
+
+users = Table(
+    "plantrail_users",
+    accounts_metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("credentials", String(200), nullable=True),
+    Column("license_number", String(200), nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "plantrail_tokens",
+    accounts_metadata,
+    Column("token_id", String(16), primary_key=True),
+    Column("user_id", String(64), ForeignKey("plantrail_users.user_id"), nullable=False),
+    Column("token_hash", String(200), nullable=False, comment="Argon2id, argon2-cffi encoding"),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("revoked_at_us", BigInteger, nullable=True),
+)
+
+supervision = Table(
+    "plantrail_supervision",
+    accounts_metadata,
+    Column("supervisor_id", String(64), ForeignKey("plantrail_users.user_id"), primary_key=True),
+    Column("supervisee_id", String(64), ForeignKey("plantrail_users.user_id"), primary_key=True),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the accounts table knows them."""
+
+    user_id: str
+    name: str
+    role: Role
+    credentials: str | None = None
+    license_number: str | None = None
+    disabled: bool = False
+    supervisor_ids: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "user_id": self.user_id,
+            "name": self.name,
+            "role": self.role,
+            "credentials": self.credentials,
+            "license_number": self.license_number,
+            "disabled": self.disabled,
+            "supervisor_ids": list(self.supervisor_ids),
+        }
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: who they are and whose plans they supervise."""
+
+    user_id: str
+    name: str
+    role: Role
+    credentials: str | None = None
+    license_number: str | None = None
+    supervisees: frozenset[str] = field(default_factory=frozenset)
+
+    def actor(self) -> Actor:
+        """The ``Actor`` stamped on every event this caller causes."""
+        return Actor(
+            user_id=self.user_id, name=self.name, role=self.role, credentials=self.credentials
+        )
+
+
+# ------------------------------------------------------------------------------ the rules
+def can_read_plan(caller: Principal, clinician_id: str, supervisor_id: str | None) -> bool:
+    """Whether ``caller`` may see a plan whose clinician and named supervisor are given.
+
+    clinician: the plans they are the clinician of. supervisor: their supervisees' plans and the
+    plans that name them as supervisor. auditor: every plan. admin: none."""
+    if caller.role == "auditor":
+        return True
+    if caller.role == "clinician":
+        return clinician_id == caller.user_id
+    if caller.role == "supervisor":
+        return clinician_id in caller.supervisees or supervisor_id == caller.user_id
+    return False
+
+
+def can_write_plan(caller: Principal, clinician_id: str) -> bool:
+    """Whether ``caller`` acts as the plan's own clinician (every write is open to them)."""
+    return caller.role == "clinician" and clinician_id == caller.user_id
+
+
+SUPERVISOR_NOTES = frozenset({"rationale_request", "comment"})
+
+
+def command_denial(caller: Principal, command: cmd.Command) -> str | None:
+    """Why ``caller``'s role may not make ``command`` on any plan, or None when it may.
+
+    Depends on the role and the command only (never on a plan), so a refusal reveals nothing
+    about which plans exist."""
+    if caller.role == "clinician":
+        if isinstance(command, cmd.CaptureSignature) and command.role == "supervisor":
+            return "a clinician cannot sign in the supervisor's role"
+        return None
+    if caller.role == "supervisor":
+        if isinstance(command, cmd.CaptureSignature):
+            if (command.role, command.meaning) != ("supervisor", "approved"):
+                return "a supervisor signs in the role 'supervisor' with the meaning 'approved'"
+            return None
+        if isinstance(command, cmd.RecordRationale):
+            if command.kind not in SUPERVISOR_NOTES:
+                return (
+                    "a supervisor records rationale requests and comments "
+                    "(kind 'rationale_request' or 'comment'), not rationales"
+                )
+            return None
+        if isinstance(command, cmd.RevokeSignature):
+            return None
+        return "a supervisor reads, co-signs and comments on plans but does not change them"
+    if caller.role == "auditor":
+        return "an auditor reads plans and writes nothing"
+    return "an admin manages users and does not read or change plans"
+
+
+def signature_revoke_denial(
+    caller: Principal, clinician_id: str, signer_id: str | None
+) -> str | None:
+    """Who may revoke a signature: its own signer, or the plan's clinician for a signature
+    given by someone who is not a user (the client or a guardian, captured in session)."""
+    if signer_id is not None and signer_id == caller.user_id:
+        return None
+    if signer_id is None and can_write_plan(caller, clinician_id):
+        return None
+    return "only the signer may revoke this signature"
+
+
+# --------------------------------------------------------------------------- the tables
+def create_account_tables(engine: Engine) -> None:
+    with translated("create the account tables"):
+        accounts_metadata.create_all(engine)
+
+
+def _now_us() -> int:
+    return to_micros(datetime.now(UTC))
+
+
+def new_token() -> tuple[str, str]:
+    """(token id, whole token): ``pt_<16 hex>_<43 url-safe characters, 256 random bits>``."""
+    token_id = secrets.token_hex(8)
+    return token_id, f"pt_{token_id}_{secrets.token_urlsafe(32)}"
+
+
+def slug(name: str) -> str:
+    """'Dana Reyes' → 'dana-reyes'."""
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return text[:64] or "user"
+
+
+class Accounts:
+    """Users, tokens and supervision links on ``engine``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        hasher: PasswordHasher | None = None,
+        clock_us: Callable[[], int] = _now_us,
+        cache_size: int = 1024,
+    ) -> None:
+        self.engine = engine
+        self.hasher = hasher or PasswordHasher()
+        self.clock_us = clock_us
+        self._verified: dict[tuple[str, str], bytes] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def create_tables(self) -> None:
+        create_account_tables(self.engine)
+
+    # ------------------------------------------------------------------------- users
+    def add_user(
+        self,
+        *,
+        name: str,
+        role: str,
+        credentials: str | None = None,
+        license_number: str | None = None,
+        supervisor_id: str | None = None,
+        user_id: str | None = None,
+    ) -> tuple[User, str]:
+        """Create a user and their first token; returns (user, token). The token is not kept."""
+        name = _text("name", name)
+        credentials = _text("credentials", credentials) if credentials is not None else None
+        license_number = _text("license", license_number) if license_number is not None else None
+        if role not in ROLES:
+            raise InvalidInput.on("role", f"must be one of {', '.join(ROLES)}")
+        wanted = user_id if user_id is not None else slug(name)
+        if not USER_ID.match(wanted):
+            raise InvalidInput.on(
+                "id",
+                "must be 1–64 lower-case letters, digits, '.', '_' or '-', starting with a "
+                "letter or digit",
+            )
+        if supervisor_id is not None:
+            if role not in ("clinician", "supervisor"):
+                raise InvalidInput.on("supervisor", f"a {role} has no clinical supervisor")
+            supervisor = self.get(supervisor_id)
+            if supervisor is None or supervisor.role != "supervisor" or supervisor.disabled:
+                raise InvalidInput.on(
+                    "supervisor", f"{supervisor_id!r} is not an active supervisor"
+                )
+        token_id, token = new_token()
+        digest = self.hasher.hash(token)
+        now = self.clock_us()
+        with (
+            translated("add the user"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            taken = conn.execute(select(users.c.user_id).where(users.c.user_id == wanted)).first()
+            if taken is not None:
+                if user_id is not None:
+                    raise InvalidInput.on("id", f"{wanted!r} is already taken")
+                wanted = self._free_id(conn, wanted)
+            conn.execute(
+                insert(users).values(
+                    user_id=wanted,
+                    name=name,
+                    role=role,
+                    credentials=credentials,
+                    license_number=license_number,
+                    disabled=False,
+                    created_at_us=now,
+                )
+            )
+            conn.execute(
+                insert(tokens).values(
+                    token_id=token_id, user_id=wanted, token_hash=digest, created_at_us=now
+                )
+            )
+            if supervisor_id is not None:
+                conn.execute(
+                    insert(supervision).values(
+                        supervisor_id=supervisor_id, supervisee_id=wanted, created_at_us=now
+                    )
+                )
+        user = self.get(wanted)
+        assert user is not None
+        return user, token
+
+    @staticmethod
+    def _free_id(conn: object, base: str) -> str:
+        for n in range(2, 10_000):
+            candidate = f"{base[:58]}-{n}"
+            found = conn.execute(  # type: ignore[attr-defined]
+                select(users.c.user_id).where(users.c.user_id == candidate)
+            ).first()
+            if found is None:
+                return candidate
+        raise InvalidInput.on("id", "no free id: give one with --id")
+
+    def issue_token(self, user_id: str) -> str:
+        """A new token for ``user_id``; earlier tokens are revoked."""
+        user = self.get(user_id)
+        if user is None:
+            raise NotFound(f"no user {user_id}")
+        token_id, token = new_token()
+        digest = self.hasher.hash(token)
+        now = self.clock_us()
+        with (
+            translated("issue a token"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            conn.execute(
+                update(tokens)
+                .where(tokens.c.user_id == user_id, tokens.c.revoked_at_us.is_(None))
+                .values(revoked_at_us=now)
+            )
+            conn.execute(
+                insert(tokens).values(
+                    token_id=token_id, user_id=user_id, token_hash=digest, created_at_us=now
+                )
+            )
+        return token
+
+    def link(self, supervisor_id: str, supervisee_id: str) -> None:
+        """Make ``supervisor_id`` the supervisor of ``supervisee_id`` (idempotent)."""
+        supervisor = self.get(supervisor_id)
+        supervisee = self.get(supervisee_id)
+        if supervisor is None or supervisor.role != "supervisor":
+            raise InvalidInput.on("supervisor", f"{supervisor_id!r} is not a supervisor")
+        if supervisee is None or supervisee.role not in ("clinician", "supervisor"):
+            raise InvalidInput.on("supervisee", f"{supervisee_id!r} is not a clinician")
+        if supervisor_id == supervisee_id:
+            raise InvalidInput.on("supervisee", "a supervisor cannot supervise themselves")
+        if supervisor_id in supervisee.supervisor_ids:
+            return
+        with (
+            translated("link the users"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            conn.execute(
+                insert(supervision).values(
+                    supervisor_id=supervisor_id,
+                    supervisee_id=supervisee_id,
+                    created_at_us=self.clock_us(),
+                )
+            )
+
+    def disable(self, user_id: str) -> User:
+        """Disable ``user_id``: every token of theirs stops working at once."""
+        with (
+            translated("disable the user"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            done = conn.execute(
+                update(users).where(users.c.user_id == user_id).values(disabled=True)
+            )
+        if done.rowcount == 0:
+            raise NotFound(f"no user {user_id}")
+        user = self.get(user_id)
+        assert user is not None
+        return user
+
+    def get(self, user_id: str) -> User | None:
+        found = self.list_users(user_id=user_id)
+        return found[0] if found else None
+
+    def list_users(self, *, user_id: str | None = None) -> list[User]:
+        query = select(users).order_by(users.c.user_id)
+        links = select(supervision.c.supervisee_id, supervision.c.supervisor_id).order_by(
+            supervision.c.supervisor_id
+        )
+        if user_id is not None:
+            query = query.where(users.c.user_id == user_id)
+            links = links.where(supervision.c.supervisee_id == user_id)
+        with translated("read the users"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            pairs = conn.execute(links).all()
+        supervisors: dict[str, list[str]] = {}
+        for supervisee, supervisor in pairs:
+            supervisors.setdefault(supervisee, []).append(supervisor)
+        return [
+            User(
+                user_id=r.user_id,
+                name=r.name,
+                role=r.role,
+                credentials=r.credentials,
+                license_number=r.license_number,
+                disabled=bool(r.disabled),
+                supervisor_ids=tuple(supervisors.get(r.user_id, ())),
+            )
+            for r in rows
+        ]
+
+    # -------------------------------------------------------------------- authentication
+    def authenticate(self, token: str) -> Principal | None:
+        """The enabled user ``token`` belongs to, or None (unknown, revoked, disabled, bad)."""
+        match = TOKEN.match(token)
+        if match is None:
+            return None
+        token_id = match.group(1)
+        query = (
+            select(tokens.c.token_hash, users)
+            .join(users, users.c.user_id == tokens.c.user_id)
+            .where(tokens.c.token_id == token_id, tokens.c.revoked_at_us.is_(None))
+        )
+        with translated("check the token"), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+            if row is None or row.disabled:
+                return None
+            if not self._verify(token_id, row.token_hash, token):
+                return None
+            supervisees: frozenset[str] = frozenset()
+            if row.role == "supervisor":
+                supervisees = frozenset(
+                    conn.execute(
+                        select(supervision.c.supervisee_id).where(
+                            supervision.c.supervisor_id == row.user_id
+                        )
+                    ).scalars()
+                )
+        return Principal(
+            user_id=row.user_id,
+            name=row.name,
+            role=row.role,
+            credentials=row.credentials,
+            license_number=row.license_number,
+            supervisees=supervisees,
+        )
+
+    def _verify(self, token_id: str, stored: str, token: str) -> bool:
+        digest = hashlib.sha256(token.encode()).digest()
+        key = (token_id, stored)
+        with self._lock:
+            known = self._verified.get(key)
+        if known is not None:
+            return hmac.compare_digest(known, digest)
+        try:
+            self.hasher.verify(stored, token)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        with self._lock:
+            if len(self._verified) >= self._cache_size:
+                self._verified.clear()
+            self._verified[key] = digest
+        return True
+
+
+def _text(field_name: str, value: str) -> str:
+    try:
+        text = check_text(value)
+    except ValueError as error:
+        raise InvalidInput.on(field_name, str(error)) from None
+    if len(text) > 200:
+        raise InvalidInput.on(field_name, "must be at most 200 characters")
+    return text

@@ -1,0 +1,333 @@
+"""Who may do what to which plan, over HTTP: every route × method × role × relationship.
+
+One declarative table (``ROUTES`` with each route's policy, and ``EXPECTED`` per policy, role and
+relationship) drives every cell. A plan outside the caller's reach must answer a 404 byte-identical
+to a plan that does not exist; a write the role may not make answers 403; no token 401; and
+every cell, allowed or denied, leaves one access-log entry naming the caller, the plan and the
+outcome. ``test_route_inventory`` fails when a route is added without a policy or a row here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from plantrail.api.http import auth
+from plantrail.api.http.app import create_app
+from plantrail.domain import commands as c
+from tests.conftest import BACKENDS
+from tests.e2e.http_support import USERS, Practice, full_plan, meta, practice
+from tests.support import postgres_schema_url, sqlite_url
+
+READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "list", "me", "health"
+
+POLICIES = {
+    READ: auth.READ_PLANS,
+    LIST: auth.READ_PLANS,
+    WRITE: auth.WRITE_PLAN,
+    SIGN: auth.SIGN_OR_NOTE,
+    OPEN: auth.OPEN_PLAN,
+    ME: auth.ANY_USER,
+    HEALTH: auth.HEALTH,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    policy: str
+    success: int = 200
+    body: dict[str, Any] | None = None
+    body_for: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fill: dict[str, str] = field(default_factory=dict)
+    """path parameter → key of the plan's ids (``=literal`` for a literal value)"""
+    fill_for: dict[str, dict[str, str]] = field(default_factory=dict)
+    query: str = ""
+    open_review: bool = False
+
+    @property
+    def plan_scoped(self) -> bool:
+        return "{plan_id}" in self.path
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+P = "/plans/{plan_id}"
+WHY = {"rationale": "clinical change agreed in session"}
+ROUTES: list[Route] = [
+    Route("GET", "/health", HEALTH),
+    Route("GET", "/me", ME),
+    Route("POST", "/plans", OPEN, 201, {
+        "client": {"id": "MRN-9", "name": "Robin Vale", "date_of_birth": "1979-02-03"},
+        "plan_end_date": "2026-12-01",
+    }),
+    Route("GET", "/plans", LIST),
+    Route("GET", "/reports/copy-forward", LIST),
+    Route("GET", "/reports/findings", LIST),
+    Route("GET", P, READ),
+    Route("GET", P + "/events", READ),
+    Route("GET", P + "/revisions", READ),
+    Route("GET", P + "/diff", READ, query="?from=1"),
+    Route("GET", P + "/reviews", READ),
+    Route("GET", P + "/findings", READ),
+    Route("GET", P + "/verify", READ),
+    Route("POST", P + "/diagnoses", WRITE, 201, {"code": "F41.1", "description": "GAD"}),
+    Route("DELETE", P + "/diagnoses/{code}", WRITE, 200, WHY, fill={"code": "=F32.1"}),
+    Route("POST", P + "/problems", WRITE, 201, {"statement": "Poor sleep, 4 h a night"}),
+    Route("PATCH", P + "/problems/{item_id}", WRITE, 200,
+          {"statement": "Low mood; PHQ-9 15", **WHY}, fill={"item_id": "problem"}),
+    Route("POST", P + "/goals", WRITE, 201, {"statement": "Sleep 7 hours"}),
+    Route("PATCH", P + "/goals/{item_id}", WRITE, 200, {"status": "achieved", **WHY},
+          fill={"item_id": "goal"}),
+    Route("POST", P + "/objectives", WRITE, 201,
+          {"goal_id": "{goal}", "statement": "Five activities a week"}),
+    Route("PATCH", P + "/objectives/{item_id}", WRITE, 200,
+          {"statement": "PHQ-9 below 8", **WHY}, fill={"item_id": "objective"}),
+    Route("POST", P + "/objectives/{item_id}/status", WRITE, 200,
+          {"status": "partially_met", **WHY}, fill={"item_id": "objective"}),
+    Route("POST", P + "/interventions", WRITE, 201,
+          {"modality": "DBT", "technique": "Distress tolerance", "frequency": "weekly"}),
+    Route("PATCH", P + "/interventions/{item_id}", WRITE, 200,
+          {"status": "discontinued", **WHY}, fill={"item_id": "intervention"}),
+    Route("POST", P + "/measurements", WRITE, 201,
+          {"instrument": "PHQ-9", "score": 12, "administered_on": "2026-03-01"}),
+    Route("POST", P + "/measurements/{item_id}/void", WRITE, 200, WHY,
+          fill={"item_id": "measurement"}),
+    Route("POST", P + "/strengths", WRITE, 201, {"text": "Keeps appointments"}),
+    Route("POST", P + "/barriers", WRITE, 201, {"text": "No car"}),
+    Route("PUT", P + "/timeline", WRITE, 200,
+          {"estimated_sessions": 20, "session_frequency": "weekly", **WHY}),
+    Route("PUT", P + "/discharge-criteria", WRITE, 200, {"criteria": ["Back at work"], **WHY}),
+    Route("POST", P + "/rationales", SIGN, 200,
+          {"text": "Dose of therapy raised", "explains_version": 2},
+          body_for={"sam": {"text": "Why weekly?", "explains_version": 2,
+                            "kind": "rationale_request"}}),
+    Route("POST", P + "/reviews", WRITE, 201, {"reason": "scheduled"}),
+    Route("POST", P + "/reviews/{review_id}/complete", WRITE, 200,
+          {"assessments": [{"objective_id": "{objective}", "status": "partially_met"}],
+           "progress_summary": "PHQ-9 down from 16 to 12"},
+          fill={"review_id": "review"}, open_review=True),
+    Route("POST", P + "/signatures", SIGN, 201, {"role": "clinician", "meaning": "reviewed"},
+          body_for={"sam": {"role": "supervisor", "meaning": "approved"}}),
+    Route("POST", P + "/signatures/{item_id}/revoke", SIGN, 200, {"rationale": "signed in error"},
+          fill={"item_id": "signature"},
+          fill_for={"sam": {"item_id": "supervisor_signature"}}),
+    Route("POST", P + "/signature-requests", WRITE, 201,
+          {"role": "supervisor", "meaning": "approved", "signer_id": "sam-okafor"}),
+    Route("POST", P + "/discharge", WRITE, 200, {"reason": "Goals met"}),
+]  # fmt: skip
+
+# Who calls: the practice's users, one per role, and nobody.
+ROLES = {"clinician": "dana", "supervisor": "sam", "auditor": "alex", "admin": "admin",
+         "anonymous": None}  # fmt: skip
+# Which plan: Dana's (Sam supervises her), Marcus's (nobody here supervises him), or none.
+TARGETS = ("dana", "marcus", "missing")
+RELATION = {
+    ("dana", "dana"): "own caseload",
+    ("sam", "dana"): "supervisee's",
+}
+
+
+def relation(who: str | None, target: str) -> str:
+    if target == "missing":
+        return "nonexistent"
+    return RELATION.get((who or "", target), "another clinician's")
+
+
+OK = "success"
+# policy → role → relationship → expected status ("success": the route's own 200/201).
+_HIDDEN = {"another clinician's": 404, "nonexistent": 404}
+EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
+    READ: {
+        "clinician": {"own caseload": 200, **_HIDDEN},
+        "supervisor": {"supervisee's": 200, **_HIDDEN},
+        "auditor": {"another clinician's": 200, "nonexistent": 404},
+        "admin": {"*": 403},
+        "anonymous": {"*": 401},
+    },
+    WRITE: {
+        "clinician": {"own caseload": OK, **_HIDDEN},
+        "supervisor": {"*": 403},
+        "auditor": {"*": 403},
+        "admin": {"*": 403},
+        "anonymous": {"*": 401},
+    },
+    SIGN: {
+        "clinician": {"own caseload": OK, **_HIDDEN},
+        "supervisor": {"supervisee's": OK, **_HIDDEN},
+        "auditor": {"*": 403},
+        "admin": {"*": 403},
+        "anonymous": {"*": 401},
+    },
+    OPEN: {"clinician": {"*": OK}, "supervisor": {"*": 403}, "auditor": {"*": 403},
+           "admin": {"*": 403}, "anonymous": {"*": 401}},
+    LIST: {"clinician": {"*": 200}, "supervisor": {"*": 200}, "auditor": {"*": 200},
+           "admin": {"*": 403}, "anonymous": {"*": 401}},
+    ME: {"clinician": {"*": 200}, "supervisor": {"*": 200}, "auditor": {"*": 200},
+         "admin": {"*": 200}, "anonymous": {"*": 401}},
+    HEALTH: {role: {"*": 200} for role in ROLES},
+}  # fmt: skip
+
+
+def expected(route: Route, role: str, rel: str) -> int:
+    cells = EXPECTED[route.policy][role]
+    found = cells.get(rel, cells.get("*"))
+    assert found is not None, f"no expectation for {route} {role} {rel}"
+    return route.success if found == OK else int(found)
+
+
+def cells() -> Iterator[Any]:
+    for route in ROUTES:
+        for role in ROLES:
+            targets = TARGETS if route.plan_scoped else ("-",)
+            for target in targets:
+                yield pytest.param(route, role, target, id=f"{route}|{role}|{target}")
+
+
+@dataclass
+class World:
+    practice: Practice
+    plans: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+    pg_database: str | None,
+) -> Iterator[World]:  # fmt: skip
+    directory = tmp_path_factory.mktemp("matrix")
+    url = (
+        sqlite_url(directory)
+        if request.param == "sqlite"
+        else postgres_schema_url(pg_database or "")
+    )
+    with practice(url, directory) as running:
+        plans = {
+            "dana": full_plan(running.service, "dana"),
+            "marcus": full_plan(running.service, "marcus"),
+        }
+        for owner in ("dana", "marcus"):  # an open review, for the refused completions
+            plans[owner]["review"] = running.service.execute(
+                plans[owner]["plan_id"], c.StartReview(reason="scheduled"), meta(owner)
+            ).item_id
+        missing = dict(plans["dana"], plan_id=uuid.uuid4())
+        plans["missing"] = missing
+        yield World(running, plans)
+
+
+def _fill(value: Any, ids: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return str(ids[value[1:-1]])
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    return value
+
+
+def call(world: World, route: Route, who: str | None, ids: dict[str, Any]) -> Any:
+    params = {"plan_id": str(ids["plan_id"])}
+    for name, source in {**route.fill, **route.fill_for.get(who or "", {})}.items():
+        params[name] = source[1:] if source.startswith("=") else str(ids.get(source, "none"))
+    path = route.path.format(**params) + route.query
+    body = route.body_for.get(who or "", route.body)
+    kwargs = {"json": _fill(body, ids)} if body is not None else {}
+    return world.practice.request(who, route.method, path, **kwargs)
+
+
+@pytest.mark.parametrize(("route", "role", "target"), list(cells()))
+def test_access(world: World, route: Route, role: str, target: str) -> None:
+    who = ROLES[role]
+    rel = relation(who, target) if route.plan_scoped else "-"
+    want = expected(route, role, rel)
+    ids = world.plans.get(target, world.plans["dana"])
+    if 200 <= want < 300 and route.plan_scoped and route.method != "GET":
+        # An allowed write changes the plan: give it a fresh one of the same caseload.
+        ids = full_plan(world.practice.service, target)
+        if route.open_review:
+            ids["review"] = world.practice.service.execute(
+                ids["plan_id"], c.StartReview(reason="scheduled"), meta(target)
+            ).item_id
+    before = world.practice.access_log()[-1]["seq"] if world.practice.access_log() else 0
+
+    response = call(world, route, who, ids)
+
+    assert response.status_code == want, (route, role, target, response.text)
+    if want >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == want
+    if want == 404 and target != "missing":
+        hidden = call(world, route, who, world.plans["missing"])
+        assert response.content == hidden.content  # no existence oracle
+        assert dict(response.headers) == dict(hidden.headers)
+    if 200 <= want < 300 and route.plan_scoped:
+        assert response.headers["ETag"] == f'"{response.json()["version"]}"'
+    if route.policy == HEALTH:
+        return
+    logged = world.practice.access_log(after=before)
+    assert logged, "every request leaves an access-log entry"
+    entry = logged[0]
+    assert entry["status"] == want
+    assert entry["user_id"] == (USERS[who]["user_id"] if who else None)
+    if route.plan_scoped:
+        assert entry["plan_id"] == str(ids["plan_id"])
+    outcome = {401: "unauthenticated", 403: "denied"}.get(want, "ok")
+    if want == 404:
+        outcome = "not_found" if target == "missing" else "denied"
+    assert entry["outcome"] == outcome
+
+
+def test_matrix_covers_every_role_and_relationship() -> None:
+    """The table names the four relationships and every role on every plan-scoped route."""
+    for route in (r for r in ROUTES if r.plan_scoped):
+        relations = {(role, relation(ROLES[role], t)) for role in ROLES for t in TARGETS}
+        assert {rel for _, rel in relations} == {
+            "own caseload",
+            "supervisee's",
+            "another clinician's",
+            "nonexistent",
+        }
+        for role, rel in relations:
+            expected(route, role, rel)  # raises when the table has no answer
+
+
+def test_route_inventory(tmp_path: Path) -> None:
+    """Every route of the app has exactly one access policy and a row in ``ROUTES`` with it."""
+    from plantrail.projections.integrity.keys import create_keys
+    from plantrail.projections.store.factory import open_service
+
+    create_keys(tmp_path / "keys")
+    service = open_service(sqlite_url(tmp_path), tmp_path / "keys")
+    try:
+        app = create_app(service)
+        declared = {(r.method, r.path): POLICIES[r.policy] for r in ROUTES}
+        found: dict[tuple[str, str], Any] = {}
+        for route in iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, APIRoute):
+                continue  # the schema and its viewers: public, not records
+            policies = [
+                d.call for d in _dependencies(route.dependant)
+                if isinstance(d.call, auth.RoutePolicy)
+            ]  # fmt: skip
+            assert len(policies) == 1, f"{route.path} declares {len(policies)} access policies"
+            for method in route.methods or ():
+                found[(method, route.path)] = policies[0]
+        assert set(found) == set(declared), "routes and the access table differ"
+        for key, policy in found.items():
+            assert policy is declared[key], f"{key} declares {policy.name}"
+    finally:
+        service.close()
+
+
+def _dependencies(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)

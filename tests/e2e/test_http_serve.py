@@ -1,0 +1,175 @@
+"""``plantrail serve`` as a real server: two uvicorn workers on one store under concurrent
+writers and readers (no "database is locked" ever reaches a caller), and ``serve --demo`` whose
+printed ``curl`` lines all work."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cli(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "plantrail.api.cli", *args],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@contextmanager
+def server(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
+    """``plantrail serve ARGS`` in its own process group, stopped (the whole group) afterwards."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "plantrail.api.cli", "serve", *args],
+            env=env, stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+
+
+def wait_healthy(base: str, process: subprocess.Popen[str], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the server did not come up:\n" + log.read_text())
+
+
+def test_two_workers_share_one_store_without_lock_errors(store_url: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    env = {**os.environ, "PLANTRAIL_DATABASE_URL": store_url, "PLANTRAIL_KEY_DIR": str(keys)}
+    cli("init", env=env)
+    token = json.loads(
+        cli("users", "add", "--name", "Dana Reyes", "--role", "clinician", "--json", env=env)
+    )["token"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with server(["--port", str(port), "--workers", "2"], env, log) as process:
+        wait_healthy(base, process, log)
+        auth = {"Authorization": f"Bearer {token}"}
+        end = (datetime.now(UTC).date() + timedelta(days=200)).isoformat()
+        body = {"client": {"id": "MRN-5", "name": "Lee Park", "date_of_birth": "1970-07-07"},
+                "plan_end_date": end}  # fmt: skip
+        plan = httpx.post(base + "/plans", json=body, headers=auth, timeout=30).json()["plan_id"]
+        # Writers without If-Match go to another plan: on the raced plan they could win first.
+        other = httpx.post(base + "/plans", json=body, headers=auth, timeout=30).json()["plan_id"]
+        writers, rounds = 6, 8
+        answers: list[tuple[str, int, str]] = []
+        lock = threading.Lock()
+        local = threading.local()
+
+        def client() -> httpx.Client:
+            if not hasattr(local, "client"):
+                local.client = httpx.Client(base_url=base, headers=auth, timeout=60)
+            return local.client  # type: ignore[no-any-return]
+
+        def act(job: tuple[str, int, str]) -> None:
+            kind, n, etag = job
+            if kind == "race":
+                r = client().post(f"/plans/{plan}/strengths", json={"text": f"race {n}"},
+                                  headers={"If-Match": etag})  # fmt: skip
+            elif kind == "free":
+                r = client().post(f"/plans/{other}/barriers", json={"text": f"free {n}"})
+            else:
+                r = client().get(f"/plans/{plan}/events")
+            with lock:
+                answers.append((kind, r.status_code, r.text))
+
+        with ThreadPoolExecutor(writers * 2) as pool:
+            for round_no in range(rounds):
+                etag = httpx.get(f"{base}/plans/{plan}", headers=auth, timeout=30).headers["ETag"]
+                jobs = [("race", round_no * 100 + i, etag) for i in range(writers)]
+                jobs += [("free", round_no * 100 + i, "") for i in range(2)]
+                jobs += [("read", i, "") for i in range(4)]
+                list(pool.map(act, jobs))
+        statuses = Counter((kind, status) for kind, status, _ in answers)
+        assert all(status < 500 for _, status, _ in answers), statuses
+        assert not [text for *_, text in answers if "locked" in text.lower()]
+        assert statuses[("race", 201)] == rounds, statuses
+        assert {s for k, s in statuses if k == "race"} <= {201, 409, 412}
+        assert {s for k, s in statuses if k == "free"} <= {201, 409}
+        assert statuses[("read", 200)] == rounds * 4
+        final = httpx.get(f"{base}/plans/{plan}", headers=auth, timeout=30).json()
+        assert final["version"] == 1 + rounds
+        assert len(final["strengths"]) == rounds
+        barriers = httpx.get(f"{base}/plans/{other}", headers=auth, timeout=30).json()
+        assert len(barriers["barriers"]) == statuses[("free", 201)]
+        stored = 2 + rounds + statuses[("free", 201)]
+    verified = json.loads(cli("verify", "--json", env=env))
+    assert verified["ok"] is True
+    assert verified["events_checked"] == stored
+    assert verified["access_log"]["ok"] is True
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl program")
+def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLANTRAIL_")}
+    env["HOME"] = str(tmp_path)  # the demo must not need or touch the user's own keys
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with server(["--demo", "--port", str(port)], env, log) as process:
+        wait_healthy(f"http://127.0.0.1:{port}", process, log)
+        printed = log.read_text()
+        lines = [line.strip() for line in printed.splitlines() if line.strip().startswith("curl ")]
+        tokens = re.findall(r"token: (pt_\S+)", printed)
+        assert len(lines) == len(tokens) == 6, printed
+        outputs: dict[str, Any] = {}
+        for line in lines:
+            done = subprocess.run(
+                ["bash", "-c", line + " -w '\\n%{http_code}'"],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            body, _, status = done.stdout.rpartition("\n")
+            assert status == "200", (line, done.stdout, done.stderr)
+            outputs[line.rsplit(" ", 1)[-1]] = json.loads(body)
+    documents = [v for k, v in outputs.items() if "/plans/" in k]
+    assert len(documents) == 3
+    assert {d["clinician"]["user_id"] for d in documents} == {
+        "dana-reyes", "marcus-hill", "priya-shah"
+    }  # fmt: skip
+    reports = [v for k, v in outputs.items() if "/reports/" in k]
+    assert any(r.get("plans") for r in reports)
+    assert any(r.get("findings") for r in reports)
