@@ -17,7 +17,6 @@ from plantrail.domain import commands as cmd
 from plantrail.domain import events as ev
 from plantrail.domain.content import content_hash
 from plantrail.domain.errors import (
-    FieldProblem,
     ItemNotFound,
     PlanDischargedError,
     RuleViolation,
@@ -121,13 +120,6 @@ def _require_rationale(ctx: Context, state: PlanState, what: str) -> None:
         )
 
 
-def _unknown(kind: str, field: str, value: str) -> ItemNotFound:
-    """Not found, naming the input field that holds the unknown id (like every input error)."""
-    error = ItemNotFound(kind, value)
-    error.errors = (FieldProblem(field, error.message),)
-    return error
-
-
 def _nothing_changed(field: str, label: str) -> RuleViolation:
     return RuleViolation.on(field, f"the revision changes nothing in {label}")
 
@@ -202,7 +194,7 @@ def _add_diagnosis(state: PlanState, c: cmd.AddDiagnosis, ctx: Context) -> list[
 def _remove_diagnosis(state: PlanState, c: cmd.RemoveDiagnosis, ctx: Context) -> list[ev.PlanEvent]:
     diagnosis = state.diagnoses.get(c.code)
     if diagnosis is None or diagnosis.removed_version is not None:
-        raise _unknown("diagnosis", "code", c.code)
+        raise ItemNotFound("diagnosis", c.code, "code")
     _require_rationale(ctx, state, "remove a diagnosis")
     out = _simple(state, ctx, not_before=(diagnosis.effective_date, f"diagnosis {c.code}"))
     out.add(ev.DiagnosisRemoved, code=c.code)
@@ -235,7 +227,7 @@ def _add_problem(state: PlanState, c: cmd.AddProblem, ctx: Context) -> list[ev.P
 def _revise_problem(state: PlanState, c: cmd.ReviseProblem, ctx: Context) -> list[ev.PlanEvent]:
     problem = state.problems.get(c.problem_id)
     if problem is None:
-        raise _unknown("problem", "problem_id", c.problem_id)
+        raise ItemNotFound("problem", c.problem_id, "problem_id")
     changes: dict[str, Any] = {}
     if c.statement is not None and c.statement != problem.statement:
         changes["statement"] = c.statement
@@ -282,7 +274,7 @@ def _add_goal(state: PlanState, c: cmd.AddGoal, ctx: Context) -> list[ev.PlanEve
 def _revise_goal(state: PlanState, c: cmd.ReviseGoal, ctx: Context) -> list[ev.PlanEvent]:
     goal = state.goals.get(c.goal_id)
     if goal is None:
-        raise _unknown("goal", "goal_id", c.goal_id)
+        raise ItemNotFound("goal", c.goal_id, "goal_id")
     changes: dict[str, Any] = {}
     if c.statement is not None and c.statement != goal.statement:
         changes["statement"] = c.statement
@@ -333,7 +325,7 @@ def _add_objective(state: PlanState, c: cmd.AddObjective, ctx: Context) -> list[
 def _revise_objective(state: PlanState, c: cmd.ReviseObjective, ctx: Context) -> list[ev.PlanEvent]:
     objective = state.objectives.get(c.objective_id)
     if objective is None:
-        raise _unknown("objective", "objective_id", c.objective_id)
+        raise ItemNotFound("objective", c.objective_id, "objective_id")
     changes: dict[str, Any] = {}
     if c.statement is not None and c.statement != objective.statement:
         changes["statement"] = c.statement
@@ -361,7 +353,7 @@ def _mark_objective(
 ) -> list[ev.PlanEvent]:
     objective = state.objectives.get(c.objective_id)
     if objective is None:
-        raise _unknown("objective", "objective_id", c.objective_id)
+        raise ItemNotFound("objective", c.objective_id, "objective_id")
     if c.status == objective.status:
         raise RuleViolation.on("status", f"{objective.label} is already {c.status}")
     _require_rationale(ctx, state, f"change the status of {objective.label}")
@@ -401,7 +393,7 @@ def _revise_intervention(
 ) -> list[ev.PlanEvent]:
     intervention = state.interventions.get(c.intervention_id)
     if intervention is None:
-        raise _unknown("intervention", "intervention_id", c.intervention_id)
+        raise ItemNotFound("intervention", c.intervention_id, "intervention_id")
     changes: dict[str, Any] = {}
     for field in ("modality", "technique", "frequency"):
         value = getattr(c, field)
@@ -453,7 +445,7 @@ def _record_measurement(
 def _void_measurement(state: PlanState, c: cmd.VoidMeasurement, ctx: Context) -> list[ev.PlanEvent]:
     measurement = state.measurements.get(c.measurement_id)
     if measurement is None:
-        raise _unknown("measurement", "measurement_id", c.measurement_id)
+        raise ItemNotFound("measurement", c.measurement_id, "measurement_id")
     if measurement.voided_version is not None:
         raise RuleViolation.on("measurement_id", f"{measurement.label} is already voided")
     _require_rationale(ctx, state, f"void {measurement.label}")
@@ -551,7 +543,7 @@ def _start_review(state: PlanState, c: cmd.StartReview, ctx: Context) -> list[ev
 def _complete_review(state: PlanState, c: cmd.CompleteReview, ctx: Context) -> list[ev.PlanEvent]:
     review = state.reviews.get(c.review_id)
     if review is None:
-        raise _unknown("review", "review_id", c.review_id)
+        raise ItemNotFound("review", c.review_id, "review_id")
     if review.completed_version is not None:
         raise RuleViolation.on("review_id", f"{review.label} is already completed")
     seen: set[str] = set()
@@ -623,7 +615,7 @@ def _capture_signature(
     if request_id is not None:
         request = state.signature_requests.get(request_id)
         if request is None:
-            raise _unknown("signature request", "request_id", request_id)
+            raise ItemNotFound("signature request", request_id, "request_id")
         if request.signature_id is not None:
             raise RuleViolation.on("request_id", "this signature request was already signed")
         if (request.role, request.meaning) != (c.role, c.meaning):
@@ -665,7 +657,7 @@ def _capture_signature(
 def _revoke_signature(state: PlanState, c: cmd.RevokeSignature, ctx: Context) -> list[ev.PlanEvent]:
     signature = state.signatures.get(c.signature_id)
     if signature is None:
-        raise _unknown("signature", "signature_id", c.signature_id)
+        raise ItemNotFound("signature", c.signature_id, "signature_id")
     if signature.revoked_version is not None:
         raise RuleViolation.on("signature_id", "this signature is already revoked")
     _require_rationale(ctx, state, "revoke a signature")

@@ -69,8 +69,9 @@ class PlanNotFound(NotFound):
 
 
 class ItemNotFound(NotFound):
-    def __init__(self, kind: str, item_id: object) -> None:
-        super().__init__(f"no {kind} {item_id} in this plan")
+    def __init__(self, kind: str, item_id: object, field: str | None = None) -> None:
+        message = f"no {kind} {item_id} in this plan"
+        super().__init__(message, errors=(FieldProblem(field, message),) if field else ())
         self.kind = kind
 
 

@@ -18,7 +18,6 @@ import orjson
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from plantrail.domain.events import PlanEvent, event_class_for_topic, upcast
-from plantrail.domain.plan import PlanState
 
 
 class PlanEventMapper(Mapper[UUID]):
@@ -59,21 +58,6 @@ class SnapshotRecord:
     plan_id: UUID
     version: int
     state: bytes
-
-
-@dataclass(frozen=True)
-class EventIndexRow:
-    """What the store's index columns say about one event (no payload decoding needed)."""
-
-    version: int
-    recorded_at: datetime
-    effective_date: date
-
-
-class InlineProjection(Protocol):
-    """A read model updated in the same transaction as the events it reflects."""
-
-    def __call__(self, connection: Any, events: Sequence[PlanEvent], state: PlanState) -> None: ...
 
 
 class PlanRecorder(Protocol):

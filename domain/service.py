@@ -182,9 +182,7 @@ class PlanService(Application[UUID]):
             snapshot = SnapshotRecord(plan_id, state.version, self.snapshot_bytes(state))
         record = CommandRecord(meta.command_id, plan_id, payload, asdict(result))
         try:
-            self.save(
-                *events, command=record, snapshot=snapshot, plan_state=state, plan_events=events
-            )
+            self.save(*events, command=record, snapshot=snapshot)
         except IntegrityError:
             # Either another writer took this version, or the same command raced itself.
             if (known := self._known_answer(meta.command_id, payload)) is not None:

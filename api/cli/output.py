@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID
 
 from rich.console import Console
@@ -28,7 +28,7 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=_default, indent=2, ensure_ascii=False) + "\n")
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print one readable error line and exit non-zero."""
     errors.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
     raise SystemExit(code)

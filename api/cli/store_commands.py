@@ -18,6 +18,7 @@ from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
 from plantrail.api.cli.output import errors as errors_console
 from plantrail.domain.errors import InvalidInput, PlanNotFound
+from plantrail.domain.service import PlanService
 from plantrail.projections.history import event_history
 from plantrail.projections.integrity.checkpoint import (
     latest_checkpoint,
@@ -25,7 +26,7 @@ from plantrail.projections.integrity.checkpoint import (
     sign_checkpoint,
     write_checkpoint,
 )
-from plantrail.projections.integrity.keys import create_keys, load_keys
+from plantrail.projections.integrity.keys import Keys, create_keys, load_keys
 from plantrail.projections.integrity.verify import Report, verify
 from plantrail.projections.store.factory import recorder_of
 from plantrail.projections.store.transfer import export_lines, import_lines
@@ -83,11 +84,8 @@ def events_command(
 
 
 def _run_verify(
-    db: str | None, keys: Path | None, plan: str | None, checkpoint: Path | None
+    service: PlanService, loaded: Keys, plan: str | None, checkpoint: Path | None
 ) -> Report:
-    key_dir = resolve_keys(keys)
-    loaded = load_keys(key_dir)
-    service = service_for(db, key_dir)
     recorder = recorder_of(service)
     plan_id = parse_plan_id(plan) if plan else None
     if plan_id is not None and not recorder.plan_exists(plan_id):
@@ -124,7 +122,8 @@ def verify_command(
     json: Json = False,
 ) -> None:
     """Recompute every plan's hash chain; report the first bad event of each plan."""
-    report = _run_verify(db, keys, plan, checkpoint)
+    key_dir = resolve_keys(keys)
+    report = _run_verify(service_for(db, key_dir), load_keys(key_dir), plan, checkpoint)
     log_report = access_log_report(db, keys)
     if json:
         print_json({**report.as_dict(), "access_log": log_report.as_dict()})
@@ -164,15 +163,14 @@ def checkpoint_command(
     folder = out or key_dir.parent / "checkpoints"
     previous = latest_checkpoint(folder)
     # Never sign over a rewrite: the store must still agree with the last checkpoint.
-    report = _run_verify(db, key_dir, None, previous)
+    service = service_for(db, key_dir)
+    report = _run_verify(service, loaded, None, previous)
     if not report.ok:
         fail(
             f"refusing to sign: verify found {len(report.problems)} problem(s) "
             f"(run 'plantrail verify{' --checkpoint ' + str(previous) if previous else ''}')",
             1,
         )
-    service = service_for(db, key_dir)
-    assert loaded.signing_key is not None
     signed = sign_checkpoint(recorder_of(service).heads(), loaded.signing_key)
     path = write_checkpoint(signed, folder)
     if json:

@@ -24,10 +24,8 @@ from eventsourcing.persistence import (
 from sqlalchemy import Engine, and_, func, insert, select
 
 from plantrail.domain.errors import StorageError
-from plantrail.domain.events import PlanEvent
 from plantrail.domain.integrity import GENESIS, chain_hash
-from plantrail.domain.persistence import CommandRecord, InlineProjection, SnapshotRecord
-from plantrail.domain.plan import PlanState
+from plantrail.domain.persistence import CommandRecord, SnapshotRecord
 from plantrail.projections.store.engine import WRITE, check_durability
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.schema import commands, events, metadata, snapshots
@@ -77,7 +75,6 @@ class SqlPlanRecorder(ApplicationRecorder):
     def __init__(self, engine: Engine, chain_key: bytes | None) -> None:
         self.engine = engine
         self.chain_key = chain_key
-        self.inline_projections: list[InlineProjection] = []
         # Chain hash of each plan's newest committed event, so a write need not read it back.
         # Only filled after a commit: a committed (plan, version) hash never changes.
         self._heads: dict[UUID, tuple[int, bytes]] = {}
@@ -97,8 +94,6 @@ class SqlPlanRecorder(ApplicationRecorder):
         *,
         command: CommandRecord | None = None,
         snapshot: SnapshotRecord | None = None,
-        plan_state: PlanState | None = None,
-        plan_events: Sequence[PlanEvent] = (),
         **_: Any,
     ) -> Sequence[int]:
         if self.chain_key is None:
@@ -128,9 +123,6 @@ class SqlPlanRecorder(ApplicationRecorder):
                         plan_id=snapshot.plan_id, version=snapshot.version, state=snapshot.state
                     )
                 )
-            if plan_state is not None:
-                for projection in self.inline_projections:
-                    projection(conn, plan_events, plan_state)
         if len(self._heads) > 100_000:
             self._heads.clear()
         for row in rows:

@@ -113,7 +113,8 @@ def import_lines(
     heads: dict[UUID, tuple[int, bytes]] = {}
     with (
         translated("import the events"),
-        recorder.engine.connect().execution_options(**WRITE) as conn,conn.begin()
+        recorder.engine.connect().execution_options(**WRITE) as conn,
+        conn.begin(),
     ):
         existing = {p: (v, bytes.fromhex(h)) for p, v, h in read_heads(conn)}
         batch: list[dict[str, Any]] = []
@@ -204,7 +205,8 @@ def _snapshot_long_plans(
         # Many snapshots per transaction: one commit (one fsync) per batch, not per plan.
         with (
             translated("write a snapshot"),
-            recorder.engine.connect().execution_options(**WRITE) as conn,conn.begin()
+            recorder.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
         ):
             conn.execute(insert(snapshots), pending)
         pending.clear()

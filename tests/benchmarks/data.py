@@ -221,7 +221,7 @@ class DirectRunner:
             else None
         )
         self.recorder.insert_events(
-            stored, snapshot=record, plan_state=self.state, plan_events=list(self.pending)
+            stored, snapshot=record
         )
         self.pending = []
 
