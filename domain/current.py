@@ -1,10 +1,13 @@
 """An in-process cache of each plan's latest state, for the command path and current reads.
 
 Decoding a large plan's snapshot costs milliseconds, and deep-copying a state costs more, so
-the latest state of recently used plans is kept in memory and *caught up from the store* on
-every use (one indexed query for events after the cached version). It is never trusted blindly:
-other processes may have written since. Each plan has a lock: a state is only read or mutated
-while it is held, and a write whose save fails evicts the state (it may hold unsaved events).
+the latest state of recently used plans is kept in memory. It is never trusted blindly, since
+other processes may have written since. A read catches it up from the store first (one indexed
+query for events after the cached version). A write decides on it directly: the store's unique
+(plan, version) constraint refuses a write that chose a version another process already took.
+The service then reloads the plan and decides again, and it catches the state up before it
+lets a refusal stand. Each plan has a lock: a state is only read or mutated while it is held,
+and a write whose save fails evicts the state (it may hold unsaved events).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """``PlanService``: the one application service that runs commands and loads plans.
 
-Command pipeline: look up the command id (a retry returns the first answer), load the plan
-(snapshot plus the events after it), check the version the caller read, decide, fold, and save
-events, command record, snapshot and inline read models in one transaction. The store's
-unique (plan, version) constraint makes exactly one of several concurrent writers win.
+Command pipeline: take the plan's state (kept in memory per plan, else loaded from the nearest
+snapshot plus the events after it), check the version the caller read, decide, fold, and save
+events, command record and snapshot in one transaction. The store's unique (plan, version)
+constraint makes exactly one of several concurrent writers win, and the command record's
+primary key makes a retried command store nothing: it gets its first answer, which is looked
+up only when a command is refused or collides (so a new command costs no read at all).
 
 Reads: the plan at a version, ``as_of`` a recorded instant, ``effective_on`` a clinical date, or
 both, each from the store's index columns plus the nearest snapshot, so the cost stays flat as a
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
@@ -31,7 +33,9 @@ from plantrail.domain.decide import DEFAULT_LATE_ENTRY_DAYS, Context, decide, op
 from plantrail.domain.errors import (
     CommandReused,
     ConcurrentWrite,
+    InvalidInput,
     NotFound,
+    PlanDischargedError,
     PlanNotFound,
     StaleVersion,
 )
@@ -80,6 +84,17 @@ class CommandResult:
     events: int = 1
     created: bool = False
 
+    def as_dict(self) -> dict[str, Any]:
+        """The stored form (what ``dataclasses.asdict`` gives, without its deep copying)."""
+        return {
+            "plan_id": self.plan_id,
+            "version": self.version,
+            "item_id": self.item_id,
+            "label": self.label,
+            "events": self.events,
+            "created": self.created,
+        }
+
 
 class PlanService(Application[UUID]):
     """Runs plan commands and loads plans; persistence comes from ``PERSISTENCE_MODULE``."""
@@ -112,8 +127,9 @@ class PlanService(Application[UUID]):
     def open_plan(self, command: cmd.OpenPlan, meta: cmd.CommandMeta) -> CommandResult:
         """Open a new plan; answers with its id at version 1."""
         payload = self._payload_hash(None, command, meta)
-        if (known := self._known_answer(meta.command_id, payload)) is not None:
-            return known
+        return self._answered(meta, payload, lambda: self._open(command, meta, payload))
+
+    def _open(self, command: cmd.OpenPlan, meta: cmd.CommandMeta, payload: str) -> CommandResult:
         plan_id = uuid4()
         ctx = Context(plan_id, meta, self.clock(), self.late_entry_days)
         events = open_plan(command, ctx)
@@ -127,29 +143,86 @@ class PlanService(Application[UUID]):
     ) -> CommandResult:
         """Run ``command`` on the plan; answers with the new version (and any new item)."""
         payload = self._payload_hash(plan_id, command, meta)
-        if (known := self._known_answer(meta.command_id, payload)) is not None:
-            return known
+        return self._answered(meta, payload, lambda: self._execute(plan_id, command, meta, payload))
+
+    def _answered(
+        self, meta: cmd.CommandMeta, payload: str, run: Callable[[], CommandResult]
+    ) -> CommandResult:
+        """Run a new command, or give a retried one its first answer.
+
+        The command id is looked up only when the command is refused: a new command costs no
+        lookup, and a retry of a stored one is either refused (its change is already in the
+        plan, or the version moved on), or its command record collides with the stored one on
+        the primary key, which rolls the whole write back (``_save``).
+        """
+        try:
+            return run()
+        except _REFUSALS:
+            if (known := self._known_answer(meta.command_id, payload)) is not None:
+                return known
+            raise
+
+    def _execute(
+        self, plan_id: UUID, command: cmd.PlanCommand, meta: cmd.CommandMeta, payload: str
+    ) -> CommandResult:
         with self.current_states.lock(plan_id):
+            state = self.current_states.get(plan_id)
+            if state is not None:
+                try:
+                    return self._decide_and_save(plan_id, state, command, meta, payload)
+                except _REFUSALS:
+                    # The cached state may lag behind writes of other processes: a refusal
+                    # counts only once the state is caught up with the store.
+                    if not self._catch_up(plan_id):
+                        raise
+                except _Collided:
+                    pass  # another process had written the version: reload and try once more
             state = self._caught_up(plan_id)
-            if meta.expected_version is not None and meta.expected_version != state.version:
-                raise StaleVersion(meta.expected_version, state.version)
-            # The recorded time never goes backwards within a plan, so "as of" stays a prefix.
-            now = max(self.clock(), state.last_recorded_at)
-            events = decide(state, command, Context(plan_id, meta, now, self.late_entry_days))
             try:
-                for event in events:
-                    apply(state, event)
-                item_id, label = _created_item(events)
-                result = CommandResult(
-                    str(plan_id), state.version, item_id, label, len(events), item_id is not None
-                )
-                saved = self._save(plan_id, events, state, meta, payload, result)
-            except BaseException:
-                self.current_states.evict(plan_id)  # it may hold events that were not stored
-                raise
-            if saved is not result:  # the command had raced itself: ours were not stored
-                self.current_states.evict(plan_id)
-            return saved
+                return self._decide_and_save(plan_id, state, command, meta, payload)
+            except _Collided as collided:
+                raise ConcurrentWrite(collided.version) from None
+
+    def _decide_and_save(
+        self,
+        plan_id: UUID,
+        state: PlanState,
+        command: cmd.PlanCommand,
+        meta: cmd.CommandMeta,
+        payload: str,
+    ) -> CommandResult:
+        """Decide on ``state`` (held under the plan's lock), fold and save; the cache keeps the
+        new state, or loses it when the save did not store these events."""
+        if meta.expected_version is not None and meta.expected_version != state.version:
+            raise StaleVersion(meta.expected_version, state.version)
+        # The recorded time never goes backwards within a plan, so "as of" stays a prefix.
+        now = max(self.clock(), state.last_recorded_at)
+        events = decide(state, command, Context(plan_id, meta, now, self.late_entry_days))
+        try:
+            for event in events:
+                apply(state, event)
+            item_id, label = _created_item(events)
+            result = CommandResult(
+                str(plan_id), state.version, item_id, label, len(events), item_id is not None
+            )
+            saved = self._save(plan_id, events, state, meta, payload, result)
+        except BaseException:
+            self.current_states.evict(plan_id)  # it may hold events that were not stored
+            raise
+        if saved is not result:  # a retry of a stored command: ours were not stored
+            self.current_states.evict(plan_id)
+        else:
+            self.current_states.put(plan_id, state)
+        return saved
+
+    def _catch_up(self, plan_id: UUID) -> bool:
+        """Fold the events stored since the cached state into it; True if there were any."""
+        state = self.current_states.get(plan_id)
+        if state is None:
+            return True
+        newer = self.events_of(plan_id, gt=state.version)
+        fold(newer, state)
+        return bool(newer)
 
     def _caught_up(self, plan_id: UUID) -> PlanState:
         """The plan's latest state: the cached one plus any events stored since (hold the lock)."""
@@ -180,14 +253,17 @@ class PlanService(Application[UUID]):
         first = events[0].originator_version
         if any(v % self.snapshot_interval == 0 for v in range(first, state.version + 1)):
             snapshot = SnapshotRecord(plan_id, state.version, self.snapshot_bytes(state))
-        record = CommandRecord(meta.command_id, plan_id, payload, asdict(result))
+        record = CommandRecord(meta.command_id, plan_id, payload, result.as_dict())
         try:
-            self.save(*events, command=record, snapshot=snapshot)
+            # The event store directly: ``Application.save`` would first collect the events
+            # through runtime Protocol checks that cost more than the rest of the mapping.
+            self.events.put(events, command=record, snapshot=snapshot)
         except IntegrityError:
-            # Either another writer took this version, or the same command raced itself.
+            # Either another writer took this version, or the command was stored before (a
+            # retry, or the same command racing itself): nothing of ours was stored.
             if (known := self._known_answer(meta.command_id, payload)) is not None:
                 return known
-            raise ConcurrentWrite(first) from None
+            raise _Collided(first) from None
         return result
 
     def _known_answer(self, command_id: str, payload: str) -> CommandResult | None:
@@ -277,6 +353,16 @@ class PlanService(Application[UUID]):
         if body.get("format") != SNAPSHOT_FORMAT:
             return None
         return PlanState.model_validate(body["state"])
+
+
+class _Collided(ConcurrentWrite):
+    """The store already holds the version this write chose (raised inside the service only:
+    callers see ``ConcurrentWrite`` once a retry on the caught-up state has collided too)."""
+
+
+_REFUSALS = (InvalidInput, NotFound, PlanDischargedError, StaleVersion)
+"""Errors that refuse a command because of the plan's state: a retried command that was
+stored before gets these, and a state cached in memory may cause them until it is caught up."""
 
 
 def _created_item(events: Sequence[ev.PlanEvent]) -> tuple[str | None, str | None]:

@@ -7,9 +7,11 @@ with a one-line explanation. Nothing is stored in any of these cases: the transa
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy import exc
 
@@ -26,9 +28,11 @@ def translated(action: str) -> Iterator[None]:
     """Run a database action, translating failures into plantrail errors."""
     try:
         yield
-    except exc.IntegrityError as error:
+    # The hot paths run on the DBAPI connection itself (``driver.py``), so the drivers' own
+    # exceptions are translated alike.
+    except (exc.IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError) as error:
         raise IntegrityError(_first_line(error)) from error
-    except exc.DBAPIError as error:
+    except (exc.DBAPIError, sqlite3.Error, psycopg.Error) as error:
         message = _first_line(error)
         lowered = message.lower()
         if "disk is full" in lowered or "no space left" in lowered or "could not extend" in lowered:

@@ -21,16 +21,37 @@ from eventsourcing.persistence import (
     StoredEvent,
     Subscription,
 )
-from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy import Engine, and_, func, select
 
 from plantrail.domain.errors import StorageError
 from plantrail.domain.integrity import GENESIS, chain_hash
 from plantrail.domain.persistence import CommandRecord, SnapshotRecord
-from plantrail.projections.store.engine import WRITE, check_durability
+from plantrail.projections.store.driver import Driver
+from plantrail.projections.store.engine import check_durability
 from plantrail.projections.store.failures import translated
-from plantrail.projections.store.schema import commands, events, metadata, snapshots
+from plantrail.projections.store.schema import events, metadata
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The hot-path statements, run on the DBAPI connection (``driver.py``); ``?`` is the marker.
+_INSERT_EVENT = (
+    "INSERT INTO plantrail_events (originator_id, originator_version, topic, state, "
+    "recorded_at_us, effective_date, command_id, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_COMMAND = (
+    "INSERT INTO plantrail_commands (command_id, plan_id, payload_hash, result, recorded_at_us) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_SNAPSHOT = "INSERT INTO plantrail_snapshots (plan_id, version, state) VALUES (?, ?, ?)"
+_HASH_AT = (
+    "SELECT chain_hash FROM plantrail_events WHERE originator_id = ? AND originator_version = ?"
+)
+_SELECT_EVENTS = (
+    "SELECT originator_version, topic, state FROM plantrail_events WHERE originator_id = ?"
+)
+_FIND_COMMAND = (
+    "SELECT plan_id, payload_hash, result FROM plantrail_commands WHERE command_id = ?"
+)
 
 
 def to_micros(moment: datetime) -> int:
@@ -79,6 +100,7 @@ class SqlPlanRecorder(ApplicationRecorder):
         # Only filled after a commit: a committed (plan, version) hash never changes.
         self._heads: dict[UUID, tuple[int, bytes]] = {}
         self.extra_metadata: list[Any] = []
+        self.driver = Driver(engine)
 
     def create_tables(self) -> None:
         with translated("create the tables"):
@@ -100,44 +122,50 @@ class SqlPlanRecorder(ApplicationRecorder):
             raise StorageError("no chain key is loaded: run 'plantrail init' to create the keys")
         if not stored_events:
             return []
-        with (
-            translated("save the change"),
-            self.engine.connect().execution_options(**WRITE) as conn,
-            conn.begin(),
-        ):
-            rows = self._chained_rows(conn, stored_events)
-            ids = list(conn.execute(insert(events).returning(events.c.id), rows).scalars())
+        driver = self.driver
+        with translated("save the change"), driver.transaction() as cursor:
+            rows = self._chained_rows(cursor, stored_events)
+            inserted = [self._insert_event(cursor, row) for row in rows]
             if command is not None:
-                conn.execute(
-                    insert(commands).values(
-                        command_id=command.command_id,
-                        plan_id=command.plan_id,
-                        payload_hash=command.payload_hash,
-                        result=orjson.dumps(command.result).decode(),
-                        recorded_at_us=rows[-1]["recorded_at_us"],
-                    )
+                cursor.execute(
+                    driver.sql(_INSERT_COMMAND),
+                    (
+                        command.command_id,
+                        driver.uuid(command.plan_id),
+                        command.payload_hash,
+                        orjson.dumps(command.result).decode(),
+                        rows[-1][4],
+                    ),
                 )
             if snapshot is not None:
-                conn.execute(
-                    insert(snapshots).values(
-                        plan_id=snapshot.plan_id, version=snapshot.version, state=snapshot.state
-                    )
+                cursor.execute(
+                    driver.sql(_INSERT_SNAPSHOT),
+                    (driver.uuid(snapshot.plan_id), snapshot.version, snapshot.state),
                 )
         if len(self._heads) > 100_000:
             self._heads.clear()
-        for row in rows:
-            self._heads[row["originator_id"]] = (
-                row["originator_version"],
-                bytes.fromhex(row["chain_hash"]),
-            )
-        return ids
+        for stored, row in zip(stored_events, rows, strict=True):
+            self._heads[UUID(str(stored.originator_id))] = (row[1], bytes.fromhex(row[7]))
+        return [found if isinstance(found, int) else int(found.fetchone()[0]) for found in inserted]
+
+    def _insert_event(self, cursor: Any, row: tuple[Any, ...]) -> Any:
+        """The new row's notification id on SQLite; on PostgreSQL the cursor that will hold it
+        once the pipelined transaction has been sent (each insert gets its own cursor)."""
+        if self.driver.sqlite:
+            cursor.execute(_INSERT_EVENT, row)
+            return int(cursor.lastrowid)
+        returning = cursor.connection.cursor()
+        returning.execute(self.driver.sql(_INSERT_EVENT + " RETURNING id"), row)
+        return returning
 
     def _chained_rows(
-        self, conn: Any, stored_events: Sequence[StoredEvent]
-    ) -> list[dict[str, Any]]:
+        self, cursor: Any, stored_events: Sequence[StoredEvent]
+    ) -> list[tuple[Any, ...]]:
+        """The event rows in ``_INSERT_EVENT`` order, each chained to the one before it."""
         assert self.chain_key is not None
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         previous: dict[UUID, bytes] = {}
+        driver = self.driver
         for stored in stored_events:
             plan_id = UUID(str(stored.originator_id))
             version = stored.originator_version
@@ -147,34 +175,31 @@ class SqlPlanRecorder(ApplicationRecorder):
                 if known is not None and known[0] == version - 1:
                     prior = known[1]
             if prior is None:
-                prior = GENESIS if version == 1 else self._hash_at(conn, plan_id, version - 1)
+                prior = GENESIS if version == 1 else self._hash_at(cursor, plan_id, version - 1)
             digest = chain_hash(self.chain_key, prior, plan_id, version, stored.topic, stored.state)
             previous[plan_id] = digest
             recorded_us, effective, command_id = index_columns(stored)
             rows.append(
-                {
-                    "originator_id": plan_id,
-                    "originator_version": version,
-                    "topic": stored.topic,
-                    "state": stored.state,
-                    "recorded_at_us": recorded_us,
-                    "effective_date": effective,
-                    "command_id": command_id,
-                    "chain_hash": digest.hex(),
-                }
+                (
+                    driver.uuid(plan_id),
+                    version,
+                    stored.topic,
+                    stored.state,
+                    recorded_us,
+                    driver.day(effective),
+                    command_id,
+                    digest.hex(),
+                )
             )
         return rows
 
-    def _hash_at(self, conn: Any, plan_id: UUID, version: int) -> bytes:
-        found = conn.execute(
-            select(events.c.chain_hash).where(
-                events.c.originator_id == plan_id, events.c.originator_version == version
-            )
-        ).scalar()
+    def _hash_at(self, cursor: Any, plan_id: UUID, version: int) -> bytes:
+        cursor.execute(self.driver.sql(_HASH_AT), (self.driver.uuid(plan_id), version))
+        found = cursor.fetchone()
         if found is None:
             # The version before ours is not there: the caller's view of the plan is wrong.
             raise IntegrityError(f"plan {plan_id} has no version {version} to chain to")
-        return bytes.fromhex(found)
+        return bytes.fromhex(found[0])
 
     # ----------------------------------------------------------------------------- read
     def select_events(
@@ -187,78 +212,81 @@ class SqlPlanRecorder(ApplicationRecorder):
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
         plan_id = UUID(str(originator_id))
-        query = select(events.c.originator_version, events.c.topic, events.c.state).where(
-            events.c.originator_id == plan_id
-        )
+        statement = _SELECT_EVENTS
+        params: list[Any] = [self.driver.uuid(plan_id)]
         if gt is not None:
-            query = query.where(events.c.originator_version > gt)
+            statement += " AND originator_version > ?"
+            params.append(gt)
         if lte is not None:
-            query = query.where(events.c.originator_version <= lte)
-        order = events.c.originator_version.desc() if desc else events.c.originator_version
-        query = query.order_by(order)
+            statement += " AND originator_version <= ?"
+            params.append(lte)
+        statement += " ORDER BY originator_version DESC" if desc else " ORDER BY originator_version"
         if limit is not None:
-            query = query.limit(limit)
-        with translated("read the plan"), self.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            statement += " LIMIT ?"
+            params.append(limit)
+        with translated("read the plan"):
+            rows = self.driver.all(statement, params)
         return [StoredEvent(plan_id, v, topic, bytes(state)) for v, topic, state in rows]
 
     def select_snapshot(self, plan_id: UUID, lte: int | None) -> SnapshotRecord | None:
-        query = select(snapshots.c.version, snapshots.c.state).where(snapshots.c.plan_id == plan_id)
+        statement = "SELECT version, state FROM plantrail_snapshots WHERE plan_id = ?"
+        params: list[Any] = [self.driver.uuid(plan_id)]
         if lte is not None:
-            query = query.where(snapshots.c.version <= lte)
-        query = query.order_by(snapshots.c.version.desc()).limit(1)
-        with translated("read the plan"), self.engine.connect() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else SnapshotRecord(plan_id, row[0], bytes(row[1]))
+            statement += " AND version <= ?"
+            params.append(lte)
+        with translated("read the plan"):
+            row = self.driver.first(statement + " ORDER BY version DESC LIMIT 1", params)
+        return None if row is None else SnapshotRecord(plan_id, int(row[0]), bytes(row[1]))
 
     def find_command(self, command_id: str) -> CommandRecord | None:
-        query = select(commands.c.plan_id, commands.c.payload_hash, commands.c.result).where(
-            commands.c.command_id == command_id
-        )
-        with translated("look up the command"), self.engine.connect() as conn:
-            row = conn.execute(query).first()
+        with translated("look up the command"):
+            row = self.driver.first(_FIND_COMMAND, (command_id,))
         if row is None:
             return None
-        return CommandRecord(command_id, row[0], row[1], orjson.loads(row[2]))
+        return CommandRecord(command_id, UUID(str(row[0])), row[1], orjson.loads(row[2]))
 
     def version_recorded_by(self, plan_id: UUID, at: datetime) -> int | None:
-        query = select(func.max(events.c.originator_version)).where(
-            events.c.originator_id == plan_id, events.c.recorded_at_us <= to_micros(at)
-        )
-        with translated("read the plan"), self.engine.connect() as conn:
-            found = conn.execute(query).scalar()
-        return None if found is None else int(found)
+        with translated("read the plan"):
+            row = self.driver.first(
+                "SELECT MAX(originator_version) FROM plantrail_events "
+                "WHERE originator_id = ? AND recorded_at_us <= ?",
+                (self.driver.uuid(plan_id), to_micros(at)),
+            )
+        return None if row is None or row[0] is None else int(row[0])
 
     def first_version_effective_after(self, plan_id: UUID, on: date, lte: int | None) -> int | None:
-        query = select(func.min(events.c.originator_version)).where(
-            events.c.originator_id == plan_id, events.c.effective_date > on
+        statement = (
+            "SELECT MIN(originator_version) FROM plantrail_events "
+            "WHERE originator_id = ? AND effective_date > ?"
         )
+        params: list[Any] = [self.driver.uuid(plan_id), self.driver.day(on)]
         if lte is not None:
-            query = query.where(events.c.originator_version <= lte)
-        with translated("read the plan"), self.engine.connect() as conn:
-            found = conn.execute(query).scalar()
-        return None if found is None else int(found)
+            statement += " AND originator_version <= ?"
+            params.append(lte)
+        with translated("read the plan"):
+            row = self.driver.first(statement, params)
+        return None if row is None or row[0] is None else int(row[0])
 
     def select_events_effective_by(
         self, plan_id: UUID, on: date, gt: int, lte: int | None
     ) -> Sequence[StoredEvent]:
-        query = select(events.c.originator_version, events.c.topic, events.c.state).where(
-            events.c.originator_id == plan_id,
-            events.c.originator_version > gt,
-            events.c.effective_date <= on,
-        )
+        statement = _SELECT_EVENTS + " AND originator_version > ? AND effective_date <= ?"
+        params: list[Any] = [self.driver.uuid(plan_id), gt, self.driver.day(on)]
         if lte is not None:
-            query = query.where(events.c.originator_version <= lte)
-        with translated("read the plan"), self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(events.c.originator_version)).all()
+            statement += " AND originator_version <= ?"
+            params.append(lte)
+        with translated("read the plan"):
+            rows = self.driver.all(statement + " ORDER BY originator_version", params)
         return [StoredEvent(plan_id, v, topic, bytes(state)) for v, topic, state in rows]
 
     def plan_exists(self, plan_id: UUID) -> bool:
-        query = select(events.c.id).where(
-            events.c.originator_id == plan_id, events.c.originator_version == 1
-        )
-        with translated("read the plan"), self.engine.connect() as conn:
-            return conn.execute(query).first() is not None
+        with translated("read the plan"):
+            row = self.driver.first(
+                "SELECT id FROM plantrail_events "
+                "WHERE originator_id = ? AND originator_version = 1",
+                (self.driver.uuid(plan_id),),
+            )
+        return row is not None
 
     def plan_ids(self) -> list[UUID]:
         query = (
@@ -320,4 +348,5 @@ class SqlPlanRecorder(ApplicationRecorder):
         raise StorageError("live subscriptions are not offered: page through the notification log")
 
     def close(self) -> None:
+        self.driver.close()
         self.engine.dispose()

@@ -1,0 +1,165 @@
+"""Driver-level access for the store's hot paths: one command, one plan read.
+
+A command used to cost six SQLAlchemy Core statements on four pool check-outs, and Core's
+per-statement work (cache keys, coercion, result set-up, pool events, ``pool_pre_ping`` and
+reset-on-return round trips on PostgreSQL) was most of its time: several times the cost of
+the fsync'd commit itself. The statements on these paths are few and fixed, so they are
+written here once as plain SQL and run on the DBAPI connection directly.
+
+The connections come from the engine (so SQLite gets the same ``connect`` configuration:
+WAL, ``synchronous=FULL``, busy timeout, no implicit transactions) and are then detached from
+its pool and kept in autocommit mode in a small pool of our own: a single statement is its own
+transaction, and writes open theirs explicitly with ``BEGIN IMMEDIATE`` (SQLite) or ``BEGIN``
+(PostgreSQL). A connection that fails is rolled back if it can be and dropped if it cannot, so
+a lost PostgreSQL connection costs one failed call (a command can be retried with its id),
+never a wrong answer. Both databases run these same statements: only the parameter markers
+and the way a UUID and a date are bound differ.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Engine
+
+from plantrail.projections.store.engine import is_sqlite
+
+MAX_IDLE = 8
+"""Connections kept open between calls (per process); more are opened when threads need them."""
+
+
+class Driver:
+    """Plain SQL on detached DBAPI connections of ``engine`` (see module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sqlite = is_sqlite(engine)
+        self._idle: list[Any] = []
+        self._guard = threading.Lock()
+        self._pid = os.getpid()
+        self._sql: dict[str, str] = {}
+
+    # ------------------------------------------------------------------------ binding
+    def sql(self, statement: str) -> str:
+        """``statement`` with ``?`` markers in the driver's own parameter style."""
+        found = self._sql.get(statement)
+        if found is None:
+            found = statement if self.sqlite else statement.replace("?", "%s")
+            self._sql[statement] = found
+        return found
+
+    def uuid(self, value: UUID) -> Any:
+        """How SQLAlchemy's ``Uuid`` column stores a UUID: 32 hex digits on SQLite."""
+        return value.hex if self.sqlite else value
+
+    def day(self, value: date) -> Any:
+        """How SQLAlchemy's ``Date`` column stores a date: ISO text on SQLite."""
+        return value.isoformat() if self.sqlite else value
+
+    # -------------------------------------------------------------------- connections
+    def _open(self) -> Any:
+        proxied = self.engine.raw_connection()  # runs the engine's connect configuration
+        proxied.detach()
+        connection: Any = proxied.dbapi_connection
+        if not self.sqlite:
+            connection.rollback()  # the pool's pre-ping may have opened a transaction
+            connection.autocommit = True
+            # psycopg prepares a statement on its fifth use; when a pipelined transaction
+            # fails (a lost race) the PREPARE sent with it is discarded but psycopg still
+            # counts it as prepared, and the next use fails with 'prepared statement does
+            # not exist'. These statements are tiny: parsing them each time costs little.
+            connection.prepare_threshold = None
+        return connection
+
+    def _checkout(self) -> Any:
+        with self._guard:
+            if self._pid != os.getpid():  # a forked child must not share its parent's sockets
+                self._idle.clear()
+                self._pid = os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return self._open()
+
+    def _checkin(self, connection: Any) -> None:
+        with self._guard:
+            if len(self._idle) < MAX_IDLE and self._pid == os.getpid():
+                self._idle.append(connection)
+                return
+        with suppress(Exception):
+            connection.close()
+
+    def _recover(self, connection: Any) -> bool:
+        """Roll back what a failed call left open; False when the connection is unusable."""
+        try:
+            if self.sqlite:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+            elif connection.closed or connection.broken:
+                return False
+            elif connection.info.transaction_status != 0:  # not IDLE
+                connection.execute("ROLLBACK")
+        except Exception:
+            return False
+        return True
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """A connection in autocommit mode, returned to the pool after use."""
+        connection = self._checkout()
+        try:
+            yield connection
+        except BaseException:
+            if self._recover(connection):
+                self._checkin(connection)
+            else:
+                with suppress(Exception):
+                    connection.close()
+            raise
+        self._checkin(connection)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A cursor inside a write transaction, committed when the block ends without error.
+
+        On PostgreSQL the transaction runs in pipeline mode: its statements travel in one round
+        trip, and a result read inside the block (``fetchone``) waits for what was sent before
+        it. Results of statements whose answer is not needed before the commit are best read
+        after the block (see ``SqlPlanRecorder.insert_events``)."""
+        with self.connection() as connection:
+            if self.sqlite:
+                cursor = connection.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                yield cursor
+                cursor.execute("COMMIT")
+                return
+            with connection.pipeline():
+                cursor = connection.cursor()
+                cursor.execute("BEGIN")
+                yield cursor
+                cursor.execute("COMMIT")
+
+    # ------------------------------------------------------------------------- reads
+    def all(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        with self.connection() as connection:
+            cursor = connection.cursor()
+            cursor.execute(self.sql(statement), params)
+            rows: list[Any] = cursor.fetchall()
+            cursor.close()
+            return rows
+
+    def first(self, statement: str, params: Sequence[Any]) -> Any:
+        rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        with self._guard:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            with suppress(Exception):
+                connection.close()
