@@ -10,10 +10,11 @@ The connections come from the engine (so SQLite gets the same ``connect`` config
 WAL, ``synchronous=FULL``, busy timeout, no implicit transactions) and are then detached from
 its pool and kept in autocommit mode in a small pool of our own: a single statement is its own
 transaction, and writes open theirs explicitly with ``BEGIN IMMEDIATE`` (SQLite) or ``BEGIN``
-(PostgreSQL). A connection that fails is rolled back if it can be and dropped if it cannot, so
-a lost PostgreSQL connection costs one failed call (a command can be retried with its id),
-never a wrong answer. Both databases run these same statements: only the parameter markers
-and the way a UUID and a date are bound differ.
+(PostgreSQL). A connection that fails is rolled back if it can be and dropped if it cannot.
+Connections are not pinged before use: a read that finds its PostgreSQL connection lost is
+retried once on a new one, and a write that does fails with a clear error (a command is retried
+safely with its id), never with a wrong answer. Both databases run these same statements: only
+the parameter markers and the way a UUID and a date are bound differ.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from sqlalchemy import Engine
 
 from plantrail.projections.store.engine import is_sqlite
@@ -144,8 +146,26 @@ class Driver:
                 yield cursor
                 cursor.execute("COMMIT")
 
+    def _lost(self, error: BaseException) -> bool:
+        """True when ``error`` says the server connection is gone (PostgreSQL restarted, or
+        the connection was terminated): every idle connection is then suspect too."""
+        if self.sqlite or not isinstance(error, psycopg.OperationalError):
+            return False
+        self.close()
+        return True
+
     # ------------------------------------------------------------------------- reads
     def all(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """Every row of a read. A read is retried once on a fresh connection when the one it
+        used had been lost (the pool does not ping connections before use)."""
+        try:
+            return self._all(statement, params)
+        except Exception as error:
+            if not self._lost(error):
+                raise
+        return self._all(statement, params)
+
+    def _all(self, statement: str, params: Sequence[Any]) -> list[Any]:
         with self.connection() as connection:
             cursor = connection.cursor()
             cursor.execute(self.sql(statement), params)

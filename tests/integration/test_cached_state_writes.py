@@ -18,7 +18,7 @@ from uuid import UUID
 import pytest
 
 from plantrail.domain import commands as c
-from plantrail.domain.errors import CommandReused, StaleVersion
+from plantrail.domain.errors import CommandReused, StaleVersion, StorageError
 from plantrail.domain.service import PlanService
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
@@ -157,3 +157,31 @@ def test_a_retry_that_passes_every_rule_stores_nothing(service: PlanService) -> 
     assert service.execute(plan_id, _strength("Walks daily"), envelope) == first
     assert len(_versions(service, plan_id)) == count
     assert service.load(plan_id).version == first.version
+
+
+def test_reads_and_writes_survive_lost_server_connections(
+    service: PlanService, store_url: str
+) -> None:
+    """PostgreSQL restarted or an administrator ended our sessions: the hot path's pooled
+    connections are dead. A read goes through on a new connection; a write that meets a dead
+    connection fails cleanly, stores nothing, and goes through when retried with its id."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server connections to lose")
+    plan_id = build_signed_plan(service)["plan_id"]
+    version = service.load(plan_id).version
+    recorder = recorder_of(service)
+    with recorder.engine.connect() as admin:
+        admin.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        admin.commit()
+
+    assert service.load_at(plan_id, version=version).version == version
+    envelope = meta()
+    try:
+        result = service.execute(plan_id, _strength("Walks daily"), envelope)
+    except StorageError:
+        result = service.execute(plan_id, _strength("Walks daily"), envelope)
+    assert result.version == version + 1
+    assert _versions(service, plan_id) == list(range(1, version + 2))
