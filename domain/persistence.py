@@ -36,11 +36,24 @@ class PlanEventMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> PlanEvent:
-        cls = event_class_for_topic(stored_event.topic)
-        state = upcast(cls, orjson.loads(stored_event.state))
-        state["originator_id"] = stored_event.originator_id
-        state["originator_version"] = stored_event.originator_version
-        return cls.model_validate(state)
+        return decode_event(
+            stored_event.originator_id,
+            stored_event.originator_version,
+            stored_event.topic,
+            stored_event.state,
+        )
+
+
+def decode_event(plan_id: UUID | str, version: int, topic: str, state: bytes) -> PlanEvent:
+    """The event stored as ``state`` under ``topic``, upcast to its class's current shape.
+
+    A module function (the mapper delegates to it) so that a rebuild can decode in a helper
+    process, which cannot be handed the application's mapper (it does not pickle)."""
+    cls = event_class_for_topic(topic)
+    fields = upcast(cls, orjson.loads(state))
+    fields["originator_id"] = plan_id
+    fields["originator_version"] = version
+    return cls.model_validate(fields)
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,10 @@ class PlanRecorder(Protocol):
     def find_command(self, command_id: str) -> CommandRecord | None: ...
 
     def select_snapshot(self, plan_id: UUID, lte: int | None) -> SnapshotRecord | None: ...
+
+    def snapshot_version(self, plan_id: UUID, lte: int | None) -> int | None:
+        """The version of the snapshot ``select_snapshot`` would return, without its bytes."""
+        ...
 
     def version_recorded_by(self, plan_id: UUID, at: datetime) -> int | None: ...
 

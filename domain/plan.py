@@ -518,8 +518,11 @@ def _measurement_recorded(state: PlanState, e: ev.MeasurementRecorded) -> bool:
 def _measurement_voided(state: PlanState, e: ev.MeasurementVoided) -> bool:
     measurement = state.measurements.get(e.measurement_id)
     if measurement is not None:
-        measurement.voided_version = e.originator_version
-        measurement.changed_version = e.originator_version
+        # Replaced, never changed in place: states loaded from one decoded snapshot share
+        # their measurements (``PlanService``), so a measurement is immutable once recorded.
+        state.measurements[e.measurement_id] = measurement.model_copy(
+            update={"voided_version": e.originator_version, "changed_version": e.originator_version}
+        )
     return False
 
 

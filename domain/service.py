@@ -46,6 +46,7 @@ from plantrail.domain.persistence import (
     SnapshotRecord,
 )
 from plantrail.domain.plan import PlanState, apply, fold
+from plantrail.domain.snapshots import DecodedSnapshots, working_copy
 
 T = TypeVar("T")
 
@@ -115,6 +116,7 @@ class PlanService(Application[UUID]):
         self.late_entry_days = late_entry_days
         self.snapshot_interval = snapshot_interval
         self.current_states = CurrentStates()
+        self.decoded_snapshots = DecodedSnapshots()
 
     def construct_mapper(self) -> Mapper[UUID]:
         return PlanEventMapper(transcoder=self.factory.transcoder())
@@ -296,9 +298,8 @@ class PlanService(Application[UUID]):
         """The plan at ``version`` (default: current), from the nearest snapshot."""
         if version is not None and version < 1:
             raise NotFound(f"plan {plan_id} has no version {version}")
-        snapshot = self.store.select_snapshot(plan_id, lte=version)
-        state = self.state_from_snapshot(snapshot.state) if snapshot else None
-        gt = snapshot.version if snapshot and state else None
+        state = self._from_snapshot(plan_id, version)
+        gt = state.version if state is not None else None
         state = fold(self.events_of(plan_id, gt=gt, lte=version), state)
         if state is None:
             raise PlanNotFound(plan_id)
@@ -337,6 +338,20 @@ class PlanService(Application[UUID]):
                 raise PlanNotFound(plan_id)
             raise NotFound(f"plan {plan_id} was not yet in effect on {effective_on}")
         return state
+
+    def _from_snapshot(self, plan_id: UUID, lte: int | None) -> PlanState | None:
+        """A working copy of the nearest snapshot's state at or below ``lte``, or None."""
+        version = self.store.snapshot_version(plan_id, lte)
+        if version is None:
+            return None
+        decoded = self.decoded_snapshots.get(plan_id, version)
+        if decoded is None:
+            snapshot = self.store.select_snapshot(plan_id, lte=version)
+            decoded = self.state_from_snapshot(snapshot.state) if snapshot else None
+            if decoded is None or decoded.version != version:
+                return None  # an older format, or gone: fold from the events instead
+            self.decoded_snapshots.put(plan_id, version, decoded)
+        return working_copy(decoded)
 
     @staticmethod
     def snapshot_bytes(state: PlanState) -> bytes:

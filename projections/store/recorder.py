@@ -238,6 +238,16 @@ class SqlPlanRecorder(ApplicationRecorder):
             row = self.driver.first(statement + " ORDER BY version DESC LIMIT 1", params)
         return None if row is None else SnapshotRecord(plan_id, int(row[0]), bytes(row[1]))
 
+    def snapshot_version(self, plan_id: UUID, lte: int | None) -> int | None:
+        statement = "SELECT MAX(version) FROM plantrail_snapshots WHERE plan_id = ?"
+        params: list[Any] = [self.driver.uuid(plan_id)]
+        if lte is not None:
+            statement += " AND version <= ?"
+            params.append(lte)
+        with translated("read the plan"):
+            row = self.driver.first(statement, params)
+        return None if row is None or row[0] is None else int(row[0])
+
     def find_command(self, command_id: str) -> CommandRecord | None:
         with translated("look up the command"):
             row = self.driver.first(_FIND_COMMAND, (command_id,))
