@@ -13,8 +13,9 @@ transaction, and writes open theirs explicitly with ``BEGIN IMMEDIATE`` (SQLite)
 (PostgreSQL). A connection that fails is rolled back if it can be and dropped if it cannot.
 Connections are not pinged before use: a read that finds its PostgreSQL connection lost is
 retried once on a new one, and a write that does fails with a clear error (a command is retried
-safely with its id), never with a wrong answer. Both databases run these same statements: only
-the parameter markers and the way a UUID and a date are bound differ.
+safely with its id), never with a wrong answer. Both databases run the same SQL where they can
+(the write's shape differs: see ``SqlPlanRecorder.insert_events``); only the parameter markers
+and the way a UUID and a date are bound differ.
 """
 
 from __future__ import annotations
@@ -72,11 +73,6 @@ class Driver:
         if not self.sqlite:
             connection.rollback()  # the pool's pre-ping may have opened a transaction
             connection.autocommit = True
-            # psycopg prepares a statement on its fifth use; when a pipelined transaction
-            # fails (a lost race) the PREPARE sent with it is discarded but psycopg still
-            # counts it as prepared, and the next use fails with 'prepared statement does
-            # not exist'. These statements are tiny: parsing them each time costs little.
-            connection.prepare_threshold = None
         return connection
 
     def _checkout(self) -> Any:
@@ -127,24 +123,13 @@ class Driver:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        """A cursor inside a write transaction, committed when the block ends without error.
-
-        On PostgreSQL the transaction runs in pipeline mode: its statements travel in one round
-        trip, and a result read inside the block (``fetchone``) waits for what was sent before
-        it. Results of statements whose answer is not needed before the commit are best read
-        after the block (see ``SqlPlanRecorder.insert_events``)."""
+        """A cursor inside a write transaction (``BEGIN IMMEDIATE`` on SQLite, ``BEGIN`` on
+        PostgreSQL), committed when the block ends without error."""
         with self.connection() as connection:
-            if self.sqlite:
-                cursor = connection.cursor()
-                cursor.execute("BEGIN IMMEDIATE")
-                yield cursor
-                cursor.execute("COMMIT")
-                return
-            with connection.pipeline():
-                cursor = connection.cursor()
-                cursor.execute("BEGIN")
-                yield cursor
-                cursor.execute("COMMIT")
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
+            yield cursor
+            cursor.execute("COMMIT")
 
     def _lost(self, error: BaseException) -> bool:
         """True when ``error`` says the server connection is gone (PostgreSQL restarted, or

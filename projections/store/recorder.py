@@ -34,15 +34,18 @@ from plantrail.projections.store.schema import events, metadata
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # The hot-path statements, run on the DBAPI connection (``driver.py``); ``?`` is the marker.
-_INSERT_EVENT = (
+_INSERT_EVENT_HEAD = (
     "INSERT INTO plantrail_events (originator_id, originator_version, topic, state, "
-    "recorded_at_us, effective_date, command_id, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "recorded_at_us, effective_date, command_id, chain_hash) VALUES"
 )
-_INSERT_COMMAND = (
+_INSERT_COMMAND_HEAD = (
     "INSERT INTO plantrail_commands (command_id, plan_id, payload_hash, result, recorded_at_us) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "VALUES"
 )
-_INSERT_SNAPSHOT = "INSERT INTO plantrail_snapshots (plan_id, version, state) VALUES (?, ?, ?)"
+_INSERT_SNAPSHOT_HEAD = "INSERT INTO plantrail_snapshots (plan_id, version, state) VALUES"
+_INSERT_EVENT = _INSERT_EVENT_HEAD + " (?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_COMMAND = _INSERT_COMMAND_HEAD + " (?, ?, ?, ?, ?)"
+_INSERT_SNAPSHOT = _INSERT_SNAPSHOT_HEAD + " (?, ?, ?)"
 _HASH_AT = (
     "SELECT chain_hash FROM plantrail_events WHERE originator_id = ? AND originator_version = ?"
 )
@@ -122,41 +125,79 @@ class SqlPlanRecorder(ApplicationRecorder):
             raise StorageError("no chain key is loaded: run 'plantrail init' to create the keys")
         if not stored_events:
             return []
-        driver = self.driver
-        with translated("save the change"), driver.transaction() as cursor:
-            rows = self._chained_rows(cursor, stored_events)
-            inserted = [self._insert_event(cursor, row) for row in rows]
-            if command is not None:
-                cursor.execute(
-                    driver.sql(_INSERT_COMMAND),
-                    (
-                        command.command_id,
-                        driver.uuid(command.plan_id),
-                        command.payload_hash,
-                        orjson.dumps(command.result).decode(),
-                        rows[-1][4],
-                    ),
-                )
-            if snapshot is not None:
-                cursor.execute(
-                    driver.sql(_INSERT_SNAPSHOT),
-                    (driver.uuid(snapshot.plan_id), snapshot.version, snapshot.state),
-                )
+        command_row = None
+        if command is not None:
+            command_row = (
+                command.command_id,
+                self.driver.uuid(command.plan_id),
+                command.payload_hash,
+                orjson.dumps(command.result).decode(),
+            )
+        snapshot_row = None
+        if snapshot is not None:
+            snapshot_row = (self.driver.uuid(snapshot.plan_id), snapshot.version, snapshot.state)
+        with translated("save the change"):
+            if self.driver.sqlite:
+                rows, ids = self._write_sqlite(stored_events, command_row, snapshot_row)
+            else:
+                rows, ids = self._write_postgresql(stored_events, command_row, snapshot_row)
         if len(self._heads) > 100_000:
             self._heads.clear()
         for stored, row in zip(stored_events, rows, strict=True):
             self._heads[UUID(str(stored.originator_id))] = (row[1], bytes.fromhex(row[7]))
-        return [found if isinstance(found, int) else int(found.fetchone()[0]) for found in inserted]
+        return ids
 
-    def _insert_event(self, cursor: Any, row: tuple[Any, ...]) -> Any:
-        """The new row's notification id on SQLite; on PostgreSQL the cursor that will hold it
-        once the pipelined transaction has been sent (each insert gets its own cursor)."""
-        if self.driver.sqlite:
-            cursor.execute(_INSERT_EVENT, row)
-            return int(cursor.lastrowid)
-        returning = cursor.connection.cursor()
-        returning.execute(self.driver.sql(_INSERT_EVENT + " RETURNING id"), row)
-        return returning
+    def _write_sqlite(
+        self,
+        stored_events: Sequence[StoredEvent],
+        command_row: tuple[Any, ...] | None,
+        snapshot_row: tuple[Any, ...] | None,
+    ) -> tuple[list[tuple[Any, ...]], list[int]]:
+        """``BEGIN IMMEDIATE``, one statement per row, ``COMMIT``: each is a cheap call into
+        SQLite, and the write lock held from the start makes the chain read consistent."""
+        with self.driver.transaction() as cursor:
+            rows = self._chained_rows(cursor, stored_events)
+            ids = []
+            for row in rows:
+                cursor.execute(_INSERT_EVENT, row)
+                ids.append(int(cursor.lastrowid))
+            if command_row is not None:
+                cursor.execute(_INSERT_COMMAND, (*command_row, rows[-1][4]))
+            if snapshot_row is not None:
+                cursor.execute(_INSERT_SNAPSHOT, snapshot_row)
+        return rows, ids
+
+    def _write_postgresql(
+        self,
+        stored_events: Sequence[StoredEvent],
+        command_row: tuple[Any, ...] | None,
+        snapshot_row: tuple[Any, ...] | None,
+    ) -> tuple[list[tuple[Any, ...]], list[int]]:
+        """One statement, so one round trip and its own transaction: the inserts are
+        data-modifying CTEs, which PostgreSQL runs atomically (a unique violation in any of
+        them stores nothing). The previous chain hash, when it is not remembered, is read
+        first: a committed event's hash never changes, and a wrong view of the plan's head
+        collides on (plan, version) anyway."""
+        with self.driver.connection() as connection:
+            cursor = connection.cursor()
+            rows = self._chained_rows(cursor, stored_events)
+            marks = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+            parts = [
+                f"WITH inserted AS ({_INSERT_EVENT_HEAD} "
+                + ", ".join([marks] * len(rows))
+                + " RETURNING id)"
+            ]
+            params: list[Any] = [value for row in rows for value in row]
+            if command_row is not None:
+                parts.append(f", command AS ({_INSERT_COMMAND_HEAD} (%s, %s, %s, %s, %s))")
+                params.extend((*command_row, rows[-1][4]))
+            if snapshot_row is not None:
+                parts.append(f", snapshot AS ({_INSERT_SNAPSHOT_HEAD} (%s, %s, %s))")
+                params.extend(snapshot_row)
+            parts.append(" SELECT id FROM inserted ORDER BY id")
+            cursor.execute("".join(parts), params)
+            ids = [int(found[0]) for found in cursor.fetchall()]
+        return rows, ids
 
     def _chained_rows(
         self, cursor: Any, stored_events: Sequence[StoredEvent]
