@@ -159,6 +159,8 @@ class PlanService(Application[UUID]):
         """
         try:
             return run()
+        except _Collided as collided:  # internal to the service: callers see the public error
+            raise ConcurrentWrite(collided.version) from None
         except _REFUSALS:
             if (known := self._known_answer(meta.command_id, payload)) is not None:
                 return known
@@ -179,11 +181,8 @@ class PlanService(Application[UUID]):
                         raise
                 except _Collided:
                     pass  # another process had written the version: reload and try once more
-            state = self._caught_up(plan_id)
-            try:
-                return self._decide_and_save(plan_id, state, command, meta, payload)
-            except _Collided as collided:
-                raise ConcurrentWrite(collided.version) from None
+            # A second collision is a real race: ``_answered`` makes it ``ConcurrentWrite``.
+            return self._decide_and_save(plan_id, self._caught_up(plan_id), command, meta, payload)
 
     def _decide_and_save(
         self,
