@@ -171,7 +171,10 @@ class PlanService(Application[UUID]):
     ) -> CommandResult:
         with self.current_states.lock(plan_id):
             state = self.current_states.get(plan_id)
-            if state is not None:
+            # A write that names the version its caller read is decided on a caught-up state:
+            # a collision is then a race it lost (ConcurrentWrite), never a stale cache, and a
+            # version that moved on before it started is StaleVersion, as the caller expects.
+            if state is not None and meta.expected_version is None:
                 try:
                     return self._decide_and_save(plan_id, state, command, meta, payload)
                 except _REFUSALS:
@@ -181,7 +184,7 @@ class PlanService(Application[UUID]):
                         raise
                 except _Collided:
                     pass  # another process had written the version: reload and try once more
-            # A second collision is a real race: ``_answered`` makes it ``ConcurrentWrite``.
+            # A collision now is a real race: ``_answered`` makes it ``ConcurrentWrite``.
             return self._decide_and_save(plan_id, self._caught_up(plan_id), command, meta, payload)
 
     def _decide_and_save(
