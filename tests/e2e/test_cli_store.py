@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from plantrail.projections.store.schema import events
+from tests.support import PG_ENV, postgres_schema_url
 
 
 def plantrail(
@@ -168,3 +169,85 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     mysql = plantrail("verify", db="mysql://nobody@localhost/x", keys=keys, check=False)
     assert mysql.returncode == 2
     assert "unsupported database" in mysql.stderr
+
+
+def _empty_store_like(db: str, tmp_path: Path, name: str, pg_database: str | None) -> str:
+    """A new, empty store on the same database as ``db``."""
+    if db.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / (name + '.db')}"
+    assert pg_database is not None
+    return postgres_schema_url(pg_database)
+
+
+def _refused_one_line(
+    source: Path, db: str, keys: Path, *expected: str
+) -> subprocess.CompletedProcess[str]:
+    refused = plantrail("import", str(source), db=db, keys=keys, check=False)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.startswith("error:")
+    assert refused.stderr.strip().count("\n") == 0, refused.stderr
+    assert "nothing was imported" in refused.stderr
+    for part in expected:
+        assert part in refused.stderr
+    return refused
+
+
+def test_import_refusals_are_one_line_and_store_nothing(
+    demo_store: tuple[str, Path, list[dict[str, str]]], tmp_path: Path, pg_database: str | None
+) -> None:
+    db, keys, _ = demo_store
+    dump = tmp_path / "events.jsonl"
+    plantrail("export", str(dump), db=db, keys=keys)
+    lines = dump.read_text().splitlines()
+    before = json.loads(plantrail("verify", "--json", db=db, keys=keys).stdout)
+
+    # The store already holds these plans: a conflicting plan, refused whole.
+    _refused_one_line(dump, db, keys, "line 2", "already exists in this store")
+    after = json.loads(plantrail("verify", "--json", db=db, keys=keys).stdout)
+    assert after["events_checked"] == before["events_checked"]
+
+    broken = json.loads(lines[40])
+    broken["chain_hash"] = "f" * 64
+    duplicated = [*lines[:31], lines[30], *lines[31:]]
+    cases = {
+        "broken": ([*lines[:40], json.dumps(broken), *lines[41:]], ("line 41", "hash chain")),
+        "duplicate": (duplicated, ("line 32", "expected version")),
+    }
+    for name, (content, expected) in cases.items():
+        bad = tmp_path / f"{name}.jsonl"
+        bad.write_text("\n".join(content) + "\n")
+        target = _empty_store_like(db, tmp_path, name, pg_database)
+        _refused_one_line(bad, target, keys, *expected)
+        empty = json.loads(plantrail("verify", "--json", db=target, keys=keys).stdout)
+        assert empty["events_checked"] == 0
+
+
+@pytest.mark.skipif(not os.environ.get(PG_ENV), reason="needs PostgreSQL")
+def test_migration_sqlite_to_postgresql_and_back(tmp_path: Path, pg_database: str | None) -> None:
+    assert pg_database is not None
+    keys = tmp_path / "keys"
+    sqlite_db = f"sqlite:///{tmp_path / 'first.db'}"
+    plantrail("init", db=sqlite_db, keys=keys)
+    plans = json.loads(plantrail("demo", "--json", db=sqlite_db, keys=keys).stdout)
+    first = tmp_path / "first.jsonl"
+    plantrail("export", str(first), db=sqlite_db, keys=keys)
+
+    postgres_db = postgres_schema_url(pg_database)
+    plantrail("init", db=postgres_db, keys=keys)
+    imported = plantrail("import", str(first), db=postgres_db, keys=keys)
+    assert "chains verified" in imported.stdout
+    assert json.loads(plantrail("verify", "--json", db=postgres_db, keys=keys).stdout)["ok"]
+    second = tmp_path / "second.jsonl"
+    plantrail("export", str(second), db=postgres_db, keys=keys)
+    assert second.read_bytes() == first.read_bytes()
+
+    back_db = f"sqlite:///{tmp_path / 'back.db'}"
+    plantrail("import", str(second), db=back_db, keys=keys)
+    report = json.loads(plantrail("verify", "--json", db=back_db, keys=keys).stdout)
+    assert report["ok"]
+    assert report["events_checked"] == len(first.read_text().splitlines()) - 1
+    for plan in plans:
+        original = plantrail("events", plan["plan_id"], "--json", db=sqlite_db, keys=keys).stdout
+        assert plantrail("events", plan["plan_id"], "--json", db=back_db, keys=keys).stdout == (
+            original
+        )
