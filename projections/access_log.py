@@ -4,8 +4,9 @@ One row per request: who (user and role, or nobody), when (the server's clock), 
 which view or command, the HTTP method, route and status, the outcome (``ok``, ``denied``,
 ``not_found``, ``rejected``, ``unauthenticated``, ``error``) and the client address. Rows are
 numbered 1, 2, 3… without gaps, and each carries an HMAC-SHA-256 (the plan chain's key, with its
-own domain prefix) over its content and the previous row's hash, written under a lock, so
-``verify_access_log`` detects a row that was edited, removed, reordered or inserted by hand.
+own domain prefix) over its content and the previous row's hash, written under a lock (rows are
+group-committed, see ``AccessLog``), so ``verify_access_log`` detects a row that was edited,
+removed, reordered or inserted by hand.
 Database triggers refuse UPDATE and DELETE, like on the event table (HIPAA 164.312(b)).
 """
 
@@ -14,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,13 +33,11 @@ from sqlalchemy import (
     String,
     Table,
     event,
-    insert,
     select,
-    text,
 )
 
 from plantrail.domain.errors import StorageError
-from plantrail.projections.store.engine import WRITE, is_sqlite
+from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import from_micros, to_micros
 
@@ -161,47 +162,141 @@ _ROW_FIELDS = (
 )
 
 
+_LAST_ROW = "SELECT seq, hash FROM plantrail_access_log ORDER BY seq DESC LIMIT 1"
+_INSERT_ROW = (
+    "INSERT INTO plantrail_access_log (seq, recorded_at_us, "
+    + ", ".join(_ROW_FIELDS)
+    + ", hash) VALUES ("
+    + ", ".join("?" * (len(_ROW_FIELDS) + 3))
+    + ")"
+)
+
+
 def create_access_log_tables(engine: Engine) -> None:
     with translated("create the access log"):
         access_log_metadata.create_all(engine)
 
 
 class AccessLog:
-    """Appends to and reads the access log on ``engine``; ``key`` is the chain key."""
+    """Appends to and reads the access log on ``engine``; ``key`` is the chain key.
+
+    Appends are group-committed: ``submit`` queues a row and returns a future, and one writer
+    thread per process takes every queued row, chains them and stores them in one transaction
+    (one fsync), then resolves each row's future with its number, or with the error that kept
+    the batch from being stored. A caller that waits for its future before answering therefore
+    never answers before its row is durable, while concurrent requests share one commit instead
+    of queueing for the lock one by one. Several processes still write one chain: each batch
+    takes the table lock (PostgreSQL) or ``BEGIN IMMEDIATE`` (SQLite) and reads the last row
+    inside it.
+    """
+
+    MAX_BATCH = 1000
+    """Rows per transaction at most (bounds one commit's size and its waiters' latency)."""
 
     def __init__(self, engine: Engine, key: bytes | None, clock: Callable[[], datetime]) -> None:
         self.engine = engine
         self.key = key
         self.clock = clock
+        self._queue: list[tuple[dict[str, Any], Future[int]]] = []
+        self._wake = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._closing = False
+        self._driver = Driver(engine)
 
     def create_tables(self) -> None:
         create_access_log_tables(self.engine)
 
     def append(self, entry: AccessEntry) -> int:
-        """Append ``entry`` (chained to the last row); returns its number."""
+        """Append ``entry`` (chained to the last row) and wait until it is committed; returns
+        its number."""
+        return self.submit(entry).result()
+
+    def submit(self, entry: AccessEntry) -> Future[int]:
+        """Queue ``entry`` for the next group commit; the future gives its number once the row
+        is committed, or raises ``StorageError`` if it was not stored."""
+        future: Future[int] = Future()
         if self.key is None:
-            raise StorageError("no chain key is loaded: run 'plantrail init' to create the keys")
-        row = entry.cleaned()
-        with (
-            translated("write the access log"),
-            self.engine.connect().execution_options(**WRITE) as conn,
-            conn.begin(),
-        ):
-            if not is_sqlite(self.engine):
-                # Serialise appenders: each row needs the hash of the one before it.
-                conn.execute(text("LOCK TABLE plantrail_access_log IN EXCLUSIVE MODE"))
-            last = conn.execute(
-                select(access_log.c.seq, access_log.c.hash)
-                .order_by(access_log.c.seq.desc())
-                .limit(1)
-            ).first()
-            seq, previous = (1, GENESIS_HASH) if last is None else (int(last[0]) + 1, last[1])
-            recorded = to_micros(self.clock())
-            digest = entry_hash(self.key, previous, seq, recorded, row)
-            conn.execute(
-                insert(access_log).values(seq=seq, recorded_at_us=recorded, hash=digest, **row)
+            future.set_exception(
+                StorageError("no chain key is loaded: run 'plantrail init' to create the keys")
             )
-        return seq
+            return future
+        row = entry.cleaned()
+        with self._wake:
+            self._queue.append((row, future))
+            self._start_writer()
+            self._wake.notify()
+        return future
+
+    def close(self) -> None:
+        """Store what is queued, then stop the writer thread (a later ``submit`` starts a new
+        one, so an app that is started again keeps logging)."""
+        with self._wake:
+            self._closing = True
+            writer = self._writer
+            self._wake.notify()
+        if writer is not None and writer is not threading.current_thread():
+            writer.join()
+        with self._wake:
+            self._closing = False
+        self._driver.close()
+
+    def _start_writer(self) -> None:
+        # Called with ``_wake`` held. A writer is also started anew after a fork (threads do
+        # not survive one) or a ``close``, so queued rows always have one.
+        if self._writer is None or not self._writer.is_alive():
+            self._writer = threading.Thread(
+                target=self._write_forever, name="plantrail-access-log", daemon=True
+            )
+            self._writer.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            with self._wake:
+                while not self._queue and not self._closing:
+                    self._wake.wait()
+                if not self._queue:
+                    self._writer = None  # under the lock: the next submit starts a writer
+                    return
+                batch = self._queue[: self.MAX_BATCH]
+                del self._queue[: self.MAX_BATCH]
+            self._commit(batch)
+
+    def _commit(self, batch: list[tuple[dict[str, Any], Future[int]]]) -> None:
+        """Store ``batch`` in one transaction and release its waiters; on failure none of its
+        rows is stored, so every one of its waiters gets the error."""
+        try:
+            numbers = self._store([row for row, _ in batch])
+        except Exception as error:
+            _fail(batch, error)
+            return
+        except BaseException:
+            _fail(batch, StorageError("the access log writer stopped; nothing was stored"))
+            raise
+        for (_, future), seq in zip(batch, numbers, strict=True):
+            future.set_result(seq)
+
+    def _store(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Chain ``rows`` to the last stored row and insert them in one transaction.
+
+        Plain SQL on the driver (``store/driver.py``): the writer shares the server's core, and
+        through SQLAlchemy Core its statements cost several times what they do here."""
+        assert self.key is not None
+        driver = self._driver
+        with translated("write the access log"), driver.transaction() as cursor:
+            if not driver.sqlite:
+                # Serialise appenders: each row needs the hash of the one before it.
+                cursor.execute("LOCK TABLE plantrail_access_log IN EXCLUSIVE MODE")
+            cursor.execute(_LAST_ROW)
+            last = cursor.fetchone()
+            seq, previous = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
+            values = []
+            for row in rows:
+                seq += 1
+                recorded = to_micros(self.clock())
+                previous = entry_hash(self.key, previous, seq, recorded, row)
+                values.append((seq, recorded, *(row[name] for name in _ROW_FIELDS), previous))
+            cursor.executemany(driver.sql(_INSERT_ROW), values)
+        return [int(v[0]) for v in values]
 
     def entries(
         self,
@@ -231,6 +326,11 @@ class AccessLog:
                 select(access_log.c.seq).order_by(access_log.c.seq.desc()).limit(1)
             ).scalar()
         return 0 if found is None else int(found)
+
+
+def _fail(batch: list[tuple[dict[str, Any], Future[int]]], error: Exception) -> None:
+    for _, future in batch:
+        future.set_exception(error)
 
 
 def _as_dict(row: Any) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.validation import check_text
 from plantrail.domain.values import Actor
+from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import to_micros
@@ -59,6 +60,16 @@ USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TOKEN = re.compile(r"^pt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 
 accounts_metadata = MetaData()
+
+# The look-ups every request makes, as plain SQL on the driver (``store/driver.py``): through
+# SQLAlchemy Core they cost 0.5–0.6 ms (pool check-out, pre-ping, BEGIN/ROLLBACK, statement
+# set-up), on the driver 20 µs on SQLite and 70 µs on PostgreSQL. ``?`` is the marker.
+_TOKEN_ROW = (
+    "SELECT t.token_hash, u.user_id, u.name, u.role, u.credentials, u.license_number, u.disabled"
+    " FROM plantrail_tokens t JOIN plantrail_users u ON u.user_id = t.user_id"
+    " WHERE t.token_id = ? AND t.revoked_at_us IS NULL"
+)
+_SUPERVISEES = "SELECT supervisee_id FROM plantrail_supervision WHERE supervisor_id = ?"
 
 users = Table(
     "plantrail_users",
@@ -234,6 +245,8 @@ class Accounts:
         self.hasher = hasher or PasswordHasher()
         self.clock_us = clock_us
         self._verified: dict[tuple[str, str], bytes] = {}
+        self._verifying: dict[tuple[str, str], threading.Lock] = {}
+        self._driver = Driver(engine)
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -421,55 +434,63 @@ class Accounts:
 
     # -------------------------------------------------------------------- authentication
     def authenticate(self, token: str) -> Principal | None:
-        """The enabled user ``token`` belongs to, or None (unknown, revoked, disabled, bad)."""
+        """The enabled user ``token`` belongs to, or None (unknown, revoked, disabled, bad).
+
+        The token and user rows are read on every call, so revoking the token or disabling the
+        user takes effect on the next request; only the Argon2 verification is remembered."""
         match = TOKEN.match(token)
         if match is None:
             return None
         token_id = match.group(1)
-        query = (
-            select(tokens.c.token_hash, users)
-            .join(users, users.c.user_id == tokens.c.user_id)
-            .where(tokens.c.token_id == token_id, tokens.c.revoked_at_us.is_(None))
-        )
-        with translated("check the token"), self.engine.connect() as conn:
-            row = conn.execute(query).first()
-            if row is None or row.disabled:
-                return None
-            if not self._verify(token_id, row.token_hash, token):
-                return None
-            supervisees: frozenset[str] = frozenset()
-            if row.role == "supervisor":
-                supervisees = frozenset(
-                    conn.execute(
-                        select(supervision.c.supervisee_id).where(
-                            supervision.c.supervisor_id == row.user_id
-                        )
-                    ).scalars()
-                )
+        with translated("check the token"):
+            row = self._driver.first(_TOKEN_ROW, (token_id,))
+        if row is None:
+            return None
+        stored, user_id, name, role, credentials, license_number, disabled = row
+        if disabled or not self._verify(token_id, stored, token):
+            return None
+        supervisees: frozenset[str] = frozenset()
+        if role == "supervisor":
+            with translated("check the token"):
+                rows = self._driver.all(_SUPERVISEES, (user_id,))
+            supervisees = frozenset(r[0] for r in rows)
         return Principal(
-            user_id=row.user_id,
-            name=row.name,
-            role=row.role,
-            credentials=row.credentials,
-            license_number=row.license_number,
+            user_id=user_id,
+            name=name,
+            role=role,
+            credentials=credentials,
+            license_number=license_number,
             supervisees=supervisees,
         )
+
+    def close(self) -> None:
+        """Close the connections kept for authentication (they reopen when needed)."""
+        self._driver.close()
 
     def _verify(self, token_id: str, stored: str, token: str) -> bool:
         digest = hashlib.sha256(token.encode()).digest()
         key = (token_id, stored)
         with self._lock:
             known = self._verified.get(key)
+            verifying = self._verifying.setdefault(key, threading.Lock())
         if known is not None:
             return hmac.compare_digest(known, digest)
-        try:
-            self.hasher.verify(stored, token)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False
-        with self._lock:
-            if len(self._verified) >= self._cache_size:
-                self._verified.clear()
-            self._verified[key] = digest
+        # One Argon2 verification per token at a time: concurrent first requests with the same
+        # token wait for it and then compare digests, instead of each spending ~0.15 s of CPU.
+        with verifying:
+            with self._lock:
+                known = self._verified.get(key)
+            if known is not None:
+                return hmac.compare_digest(known, digest)
+            try:
+                self.hasher.verify(stored, token)
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
+            with self._lock:
+                if len(self._verified) >= self._cache_size:
+                    self._verified.clear()
+                    self._verifying.clear()
+                self._verified[key] = digest
         return True
 
 

@@ -24,6 +24,7 @@ from plantrail.api.http import (
     routes_workflow,
 )
 from plantrail.api.http.context import AppContext, Settings
+from plantrail.api.http.documents import RenderedDocuments
 from plantrail.api.http.errors import FieldError, Problem, install_error_handlers, route_table
 from plantrail.api.http.gateway import PlanGateway
 from plantrail.api.http.middleware import AccessLogMiddleware
@@ -59,12 +60,15 @@ def create_app(
         accounts=accounts,
         access_log=access_log,
         gateway=PlanGateway(service, accounts),
+        documents=RenderedDocuments(),
         settings=settings,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        context.access_log.close()  # stores what is queued: no request is left waiting
+        context.accounts.close()
         if close_service:
             service.close()
             recorder.close()
@@ -81,6 +85,7 @@ def create_app(
         AccessLogMiddleware,
         access_log=lambda: context.access_log,
         accounts=lambda: context.accounts,
+        limiter=lambda: context.limiter,
         max_body_bytes=settings.max_body_bytes,
     )
     for module in (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -62,7 +63,9 @@ class AccessPolicy(RoutePolicy):
     def __repr__(self) -> str:
         return f"AccessPolicy({self.name!r})"
 
-    def __call__(self, request: Request, credentials: Credentials) -> Principal:
+    async def __call__(self, request: Request, credentials: Credentials) -> Principal:
+        # async: the middleware has normally authenticated already, so this is a few attribute
+        # look-ups, not worth a hop to the thread pool for every request.
         entry = access_entry(request)
         found = request.scope.get("state", {}).get(PRINCIPAL_KEY)
         caller = found if isinstance(found, Principal) else None
@@ -74,7 +77,7 @@ class AccessPolicy(RoutePolicy):
                 raise HTTPProblem(
                     401, "send Authorization: Bearer <token>", headers=UNAUTHENTICATED
                 )
-            caller = context.accounts.authenticate(token)
+            caller = await anyio.to_thread.run_sync(context.accounts.authenticate, token)
         if caller is None:
             raise HTTPProblem(
                 401,

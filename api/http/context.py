@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import anyio
 from fastapi import Request
 
 from plantrail.domain.service import PlanService
@@ -13,7 +14,13 @@ from plantrail.projections.access_log import AccessEntry, AccessLog
 from plantrail.projections.accounts import Accounts
 
 if TYPE_CHECKING:
+    from plantrail.api.http.documents import RenderedDocuments
     from plantrail.api.http.gateway import PlanGateway
+
+BLOCKING_THREADS = 4
+"""Worker threads for the blocking work of the hot paths (authentication, plan reads). On one
+core more threads only contend: for the plan's lock and the GIL, and for database connections
+(the driver keeps a few open and opens a new one, a PostgreSQL backend start, beyond them)."""
 
 ENTRY_KEY = "plantrail_access"
 PRINCIPAL_KEY = "plantrail_principal"
@@ -34,7 +41,11 @@ class AppContext:
     accounts: Accounts
     access_log: AccessLog
     gateway: PlanGateway
+    documents: RenderedDocuments
     settings: Settings = field(default_factory=Settings)
+    limiter: anyio.CapacityLimiter = field(
+        default_factory=lambda: anyio.CapacityLimiter(BLOCKING_THREADS)
+    )
 
 
 def access_entry(request: Request) -> AccessEntry:

@@ -16,10 +16,10 @@ The ``Idempotency-Key`` header becomes the engine's command id, scoped to the ca
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from plantrail.domain import commands as cmd
@@ -40,6 +40,7 @@ from plantrail.projections.accounts import (
 from plantrail.projections.store.factory import recorder_of
 
 MAX_EXPECTED_VERSION = 2**31
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,21 @@ class PlanGateway:
         return self.service.load_at(
             plan_id, as_of=as_of, effective_on=effective_on, version=version
         )
+
+    def current(
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        entry: AccessEntry,
+        reader: Callable[[PlanState], T],
+        *,
+        view: str = "plan",
+    ) -> T:
+        """``reader`` run on the plan's latest state: the service's in-process state, caught up
+        with the store by one indexed query (``PlanService.read_current``) instead of a load
+        from the snapshot. ``reader`` must not keep or change the state."""
+        self.reach(caller, plan_id, entry, f"view:{view}")
+        return self.service.read_current(plan_id, reader)
 
     def events(
         self, caller: Principal, plan_id: UUID, entry: AccessEntry, *, view: str

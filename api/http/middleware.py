@@ -2,20 +2,23 @@
 
 ``AccessLogMiddleware`` gives every request an ``AccessEntry`` that the route policy and the data
 path fill in (who, which plan, which view or command, the outcome), and appends it to the access
-log *before* the response starts: if the log cannot be written the caller gets ``503`` instead of
-the data (no unaudited reads). It authenticates the bearer token before anything else is looked
-at, so a request without a valid token gets ``401`` however malformed its body or unknown its
-address (only ``/health`` and the schema are public). Requests with a body over the limit are
-refused with ``413``, whether they announce their length or stream it.
+log *before* the response starts, and waits until the row is committed: if the log cannot be
+written the caller gets ``503`` instead of the data (no unaudited reads). It authenticates the
+bearer token before anything else is looked at, so a request without a valid token gets ``401``
+however malformed its body or unknown its address (only ``/health`` and the schema are public).
+Requests with a body over the limit are refused with ``413``, whether they announce their length
+or stream it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
 from uuid import UUID
 
+import anyio
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,11 +43,13 @@ class AccessLogMiddleware:
         *,
         access_log: Callable[[], AccessLog],
         accounts: Callable[[], Accounts],
+        limiter: Callable[[], anyio.CapacityLimiter],
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.access_log = access_log
         self.accounts = accounts
+        self.limiter = limiter
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,7 +78,9 @@ class AccessLogMiddleware:
             if entry.outcome is None or (status >= 400 and entry.outcome == "ok"):
                 entry.outcome = outcome_for(status)
             try:
-                await anyio.to_thread.run_sync(self.access_log().append, entry)
+                # Group commit (``AccessLog.submit``): waits, without holding a thread, until
+                # the row is durable together with those of concurrent requests.
+                await asyncio.wrap_future(self.access_log().submit(entry))
             except Exception:
                 log.exception("could not write the access log")
                 return False
@@ -98,7 +105,7 @@ class AccessLogMiddleware:
         caller: Principal | None = None
         if token is not None:
             try:
-                caller = await anyio.to_thread.run_sync(self.accounts().authenticate, token)
+                caller = await self._authenticate(token)
             except PlantrailError as error:
                 await domain_problem(error)(scope, receive, send_logged)
                 return
@@ -139,6 +146,14 @@ class AccessLogMiddleware:
                 entry.outcome = "error"
                 await record(500)
             raise
+
+    async def _authenticate(self, token: str) -> Principal | None:
+        # In a worker thread (the first use of a token costs an Argon2 verification, ~0.15 s of
+        # CPU, and on PostgreSQL each look-up is a round trip the event loop should not wait
+        # for), on the app's few blocking threads (``AppContext.limiter``).
+        return await anyio.to_thread.run_sync(
+            self.accounts().authenticate, token, limiter=self.limiter()
+        )
 
 
 def _content_length(scope: Scope) -> int | None:

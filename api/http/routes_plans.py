@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
@@ -19,6 +20,7 @@ from plantrail.api.http.common import (
     etag,
 )
 from plantrail.api.http.context import access_entry
+from plantrail.api.http.documents import render_document
 from plantrail.api.http.errors import problem_responses
 from plantrail.api.http.schemas import (
     WRITE_FIELDS,
@@ -30,7 +32,6 @@ from plantrail.api.http.schemas import (
     WriteResult,
 )
 from plantrail.projections.accounts import Principal
-from plantrail.projections.document import plan_document
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -95,11 +96,11 @@ def list_plans(
 @router.get(
     "/{plan_id}",
     summary="The plan now, or as it stood (as_of), was in effect (effective_on), or at a version",
+    response_model=PlanDocument,
     responses={200: {"description": "The plan document", "headers": ETAG_HEADER}, **READ_RESPONSES},
 )
-def get_plan(
+async def get_plan(
     request: Request,
-    response: Response,
     plan_id: PlanId,
     caller: Reader,
     as_of: Annotated[
@@ -110,24 +111,36 @@ def get_plan(
         date | None, Query(description="Clinical axis: the plan in effect on this date")
     ] = None,
     version: Annotated[Version | None, Query(description="The plan at this version")] = None,
-) -> PlanDocument:
+) -> Response:
     ctx = context(request)
-    state = ctx.gateway.state(
-        caller,
-        plan_id,
-        access_entry(request),
-        as_of=as_of,
-        effective_on=effective_on,
-        version=version,
-    )
+    entry = access_entry(request)
     today = ctx.service.clock().date()
-    if as_of is not None:
-        today = min(today, utc_date(as_of))
-    if effective_on is not None:
-        today = min(today, effective_on)
-    document: dict[str, Any] = plan_document(state, today=today)
-    etag(response, state.version)
-    return PlanDocument.model_validate(document)
+
+    def current() -> Response:
+        plan_version, body = ctx.gateway.current(
+            caller,
+            plan_id,
+            entry,
+            lambda state: (state.version, ctx.documents.document(plan_id, state, today)),
+        )
+        return document_response(body, plan_version)
+
+    def past() -> Response:
+        state = ctx.gateway.state(
+            caller, plan_id, entry, as_of=as_of, effective_on=effective_on, version=version
+        )
+        day = today if as_of is None else min(today, utc_date(as_of))
+        day = day if effective_on is None else min(day, effective_on)
+        return document_response(render_document(state, day), state.version)
+
+    now = as_of is None and effective_on is None and version is None
+    # async, with the blocking read on the app's few threads rather than FastAPI's pool of 40.
+    return await anyio.to_thread.run_sync(current if now else past, limiter=ctx.limiter)
+
+
+def document_response(body: bytes, version: int) -> Response:
+    """The plan document's bytes (already serialised as ``PlanDocument``) with its ETag."""
+    return Response(body, media_type="application/json", headers={"ETag": f'"{version}"'})
 
 
 def utc_date(moment: datetime) -> date:

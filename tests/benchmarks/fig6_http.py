@@ -6,8 +6,9 @@ uvloop, HTTP/1.1 keep-alive, loopback only, bounded by time and by request count
 process pinned to CPU 1. Each round loads plantrail, then the bare endpoint, for the same time;
 a round's figures are requests/s and the p50/p99 latency.
 
-Until ``plantrail.api.http.app.create_app`` exists in this tree, only the bare endpoint is
-measured (to show the harness and what the server reaches), serving the JSON of a loaded plan.
+The plantrail side is the whole app (``create_app``): every request authenticates its token,
+reads the plan and waits until its access-log row is committed (group commit) before the
+response starts. Without ``create_app`` (an older tree) only the bare endpoint is measured.
 """
 
 from __future__ import annotations

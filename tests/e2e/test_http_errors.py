@@ -235,7 +235,8 @@ def test_no_read_without_an_access_log_entry(
     def broken(*_: Any, **__: Any) -> Any:
         raise StorageError("disk full")
 
-    monkeypatch.setattr(log, "append", broken)
+    # The group-commit writer's store step: the row cannot be made durable.
+    monkeypatch.setattr(log, "_store", broken)
     withheld = running.request("dana", "GET", f"/plans/{plan['plan_id']}")
     problem(withheld, 503)
     assert "Alex Moreno" not in withheld.text
@@ -248,6 +249,7 @@ def test_unexpected_errors_are_500_problems_without_details(
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(running.service, "load_at", bug)
+    monkeypatch.setattr(running.service, "read_current", bug)  # the current read's path
     found = problem(running.request("dana", "GET", f"/plans/{plan['plan_id']}"), 500)
     assert "secret" not in found["detail"]
     assert running.access_log()[-1]["outcome"] == "error"
