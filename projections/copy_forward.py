@@ -19,7 +19,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -202,6 +202,22 @@ def _explain(key: str, before: Any, after: Any) -> list[dict[str, Any]]:
     return changes
 
 
+@lru_cache(maxsize=4_096)
+def _explained_bytes(key: str, before: bytes, after: bytes) -> bytes:
+    return orjson.dumps(_explain(key, orjson.loads(before), orjson.loads(after)))
+
+
+def _explained(key: str, before: Any, after: Any) -> list[dict[str, Any]]:
+    """``_explain``, remembered by the items' bytes: DeepDiff is most of a verdict's cost, and
+    the same revision is compared again whenever a plan's history is read (document, reviews,
+    findings, read models). Items are plain JSON values in insertion order, so the round trip
+    through orjson gives equal values in the same order, and each caller gets its own copy."""
+    return cast(
+        list[dict[str, Any]],
+        orjson.loads(_explained_bytes(key, orjson.dumps(before), orjson.dumps(after))),
+    )
+
+
 def verdict_between(
     previous: PlanLanguage,
     current: PlanLanguage,
@@ -232,7 +248,7 @@ def verdict_between(
                 }
             )
         else:
-            explained = _explain(key, previous.items[key], current.items[key])
+            explained = _explained(key, previous.items[key], current.items[key])
             changed = sum(max(_leaves(c["before"]), _leaves(c["after"])) for c in explained)
             unchanged += max(weight - changed, 0)
             changes.extend(explained)

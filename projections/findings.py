@@ -14,21 +14,27 @@ clinician has signed. Findings about the plan's structure apply whatever its sta
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from plantrail.domain import events as ev
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, Signature
 from plantrail.domain.values import OPEN_OBJECTIVE_STATUSES
 from plantrail.projections.document import last_completed_review, next_review_due
+from plantrail.projections.history import is_late
 from plantrail.projections.profile import RuleProfile, Severity
-from plantrail.projections.reviews import review_history
-from plantrail.projections.revisions import revision_log
-from plantrail.projections.signatures import signer_text
+from plantrail.projections.reviews import JudgedReview, judged_reviews
 
-__all__ = ["FINDINGS", "FindingKind", "plan_findings"]
+# The revision log's own wording of one event, so that a finding quotes the log exactly; only
+# the few flagged events are worded here (see ``_FlaggedRevisions``).
+from plantrail.projections.revisions import describe_event, describe_opening, needs_rationale
+from plantrail.projections.signatures import rfc3339, signer_text
+
+__all__ = ["FINDINGS", "FindingKind", "PlanScan", "plan_findings", "scan_plan"]
 
 
 @dataclass(frozen=True)
@@ -313,32 +319,34 @@ def _structure(state: PlanState, out: _Collector) -> None:
 
 def _reviews(
     state: PlanState,
-    events: Sequence[PlanEvent],
+    judged: Sequence[JudgedReview],
+    final: PlanState | None,
     profile: RuleProfile,
     today: date,
     out: _Collector,
 ) -> None:
-    history = review_history(events, late_entry_days=profile.late_entry_days)
-    if history:
-        last = history[-1]
-        streak = last["copy_forward"]["streak"]
+    if judged and final is not None:
+        last = judged[-1].event
+        review = final.reviews.get(last.review_id)
+        label = review.label if review else None
+        streak = judged[-1].verdict["streak"]
         if streak >= profile.copy_forward_streak_threshold:
             out.add(
                 "REVIEW_COPIED_FORWARD",
-                f"{last['label']} on {last['effective_date']} changed nothing in the plan "
+                f"{label} on {last.effective_date.isoformat()} changed nothing in the plan "
                 f"({streak} copied-forward review{'s' if streak > 1 else ''} in a row)",
-                last["id"],
-                last["label"],
+                last.review_id,
+                label,
             )
     needed = profile.stalled_reviews
     for o in state.objectives.values():
         if o.status != "not_met":
             continue
         verdicts = [
-            (a["status"], review["completed_version"])
-            for review in history
-            for a in review["assessments"]
-            if a["objective_id"] == o.id
+            (a.status, review.event.originator_version)
+            for review in judged
+            for a in review.event.assessments
+            if a.objective_id == o.id
         ][-needed:]
         if len(verdicts) < needed or any(status != "not_met" for status, _ in verdicts):
             continue
@@ -387,8 +395,87 @@ def _reviews(
             )
 
 
-def _log(events: Sequence[PlanEvent], profile: RuleProfile, out: _Collector) -> None:
-    for entry in revision_log(events, late_entry_days=profile.late_entry_days):
+class _FlaggedRevisions:
+    """The revision-log entries (``revision_log``) that findings report: a missing or requested
+    rationale, or a late entry without a reason. It watches a fold (each event with the plan just
+    before it) and words only the flagged events: wording every event cost more than all the
+    rest of a plan's findings. The flags are computed exactly as ``revision_log`` computes them
+    (an equivalence test holds them together)."""
+
+    def __init__(self, events: Sequence[PlanEvent], late_entry_days: int) -> None:
+        self.late_entry_days = late_entry_days
+        self.notes: dict[int, list[ev.RationaleRecorded]] = defaultdict(list)
+        for event in events:
+            if isinstance(event, ev.RationaleRecorded):
+                self.notes[event.explains_version].append(event)
+        self.entries: list[dict[str, Any]] = []
+
+    def _flags_with_notes(
+        self, state: PlanState | None, event: PlanEvent, later: list[ev.RationaleRecorded]
+    ) -> tuple[bool, bool, bool]:
+        """The three flags of an entry with a rationale of its own or later notes about it."""
+        answered = [n.originator_version for n in later if n.kind == "rationale"]
+        requested = [n.originator_version for n in later if n.kind == "rationale_request"]
+        missing = (
+            not event.rationale
+            and not answered
+            and not isinstance(event, ev.PlanOpened)
+            and needs_rationale(state, event)
+        )
+        asked = bool(requested) and not any(v > max(requested) for v in answered)
+        unexplained = not (event.rationale or later) and is_late(event, self.late_entry_days)
+        return missing, asked, unexplained
+
+    def __call__(self, state: PlanState | None, event: PlanEvent) -> None:
+        later = self.notes.get(event.originator_version)
+        if not later and not event.rationale:
+            # The common case, nothing explains the entry: the flags below without the lists.
+            missing = not isinstance(event, ev.PlanOpened) and needs_rationale(state, event)
+            asked = False
+            unexplained = is_late(event, self.late_entry_days)
+        else:
+            missing, asked, unexplained = self._flags_with_notes(state, event, later or [])
+        if not (missing or asked or unexplained):
+            return
+        if isinstance(event, ev.PlanOpened):
+            summary, item_id, label = describe_opening(event)
+        else:
+            assert state is not None  # the fold shows every later event with its plan
+            summary, item_id, label = describe_event(state, event)
+        self.entries.append(
+            {
+                "version": event.originator_version,
+                "summary": summary,
+                "item_id": item_id,
+                "label": label,
+                "recorded_at": rfc3339(event.recorded_at),
+                "effective_date": event.effective_date.isoformat(),
+                "missing_rationale": missing,
+                "rationale_requested": asked,
+                "unexplained_late_entry": unexplained,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class PlanScan:
+    """What one fold of a plan's history yields for its findings: the final state, the judged
+    reviews and the flagged revision-log entries."""
+
+    state: PlanState | None
+    reviews: list[JudgedReview] = field(default_factory=list)
+    flagged: list[dict[str, Any]] = field(default_factory=list)
+
+
+def scan_plan(events: Sequence[PlanEvent], profile: RuleProfile) -> PlanScan:
+    """Fold ``events`` once, judging the reviews and flagging the revision log on the way."""
+    flagged = _FlaggedRevisions(events, profile.late_entry_days)
+    state, judged = judged_reviews(events, before=flagged)
+    return PlanScan(state, judged, flagged.entries)
+
+
+def _log(flagged: Sequence[dict[str, Any]], out: _Collector) -> None:
+    for entry in flagged:
         where = f"Version {entry['version']} ({entry['summary']})"
         if entry["missing_rationale"]:
             out.add(
@@ -405,7 +492,7 @@ def _log(events: Sequence[PlanEvent], profile: RuleProfile, out: _Collector) -> 
                 entry["item_id"],
                 entry["label"],
             )
-        if entry["late_entry"] and not entry["rationales"]:
+        if entry["unexplained_late_entry"]:
             out.add(
                 "LATE_ENTRY",
                 f"{where} was recorded on {entry['recorded_at'][:10]} for "
@@ -416,16 +503,22 @@ def _log(events: Sequence[PlanEvent], profile: RuleProfile, out: _Collector) -> 
 
 
 def plan_findings(
-    state: PlanState, events: Sequence[PlanEvent], profile: RuleProfile, today: date
+    state: PlanState,
+    events: Sequence[PlanEvent],
+    profile: RuleProfile,
+    today: date,
+    *,
+    scan: PlanScan | None = None,
 ) -> list[dict[str, Any]]:
     """Every finding of the plan ``state`` (folded from ``events``) as of ``today``, in the
-    order of ``FINDINGS``."""
+    order of ``FINDINGS``. ``scan`` is ``scan_plan(events, profile)`` when the caller has it."""
+    scan = scan or scan_plan(events, profile)
     out = _Collector(profile)
     if state.status == "active":
         _deadlines(state, profile, today, out)
     _signatures(state, out)
     _structure(state, out)
-    _reviews(state, events, profile, today, out)
-    _log(events, profile, out)
+    _reviews(state, scan.reviews, scan.state, profile, today, out)
+    _log(scan.flagged, out)
     order = {code: rank for rank, code in enumerate(FINDINGS)}
     return sorted(out.found, key=lambda f: order[f["code"]])

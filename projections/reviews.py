@@ -15,7 +15,7 @@ out, because it was entered in error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -27,7 +27,7 @@ from plantrail.projections.diff import SECTIONS, plan_diff
 from plantrail.projections.history import is_late
 from plantrail.projections.signatures import rfc3339
 
-__all__ = ["review_history"]
+__all__ = ["JudgedReview", "ReviewJudge", "fold_judging", "judged_reviews", "review_history"]
 
 _CHANGE_SECTIONS = tuple(s for s in SECTIONS if s not in ("measurements", "reviews"))
 """Measurements are reported on their own; the reviews themselves are the rows of the history."""
@@ -41,7 +41,8 @@ class _Point:
     label: str | None
     version: int
     effective: date
-    state: PlanState
+    state: PlanState | None
+    """A copy of the plan then; None when only the verdicts are wanted (no tables, no changes)."""
     language: PlanLanguage
     summary: str | None
 
@@ -58,18 +59,107 @@ def _snapshot(state: PlanState) -> PlanState:
         state.measurements = measurements
 
 
-def _point(
-    kind: str, label: str | None, event: ev.PlanEvent, state: PlanState, summary: str | None
-) -> _Point:
-    return _Point(
-        kind,
-        label,
-        event.originator_version,
-        event.effective_date,
-        _snapshot(state),
-        plan_language(state),
-        summary,
-    )
+@dataclass(frozen=True)
+class JudgedReview:
+    """One completed review, the point it was compared with, and its copy-forward verdict."""
+
+    event: ev.ReviewCompleted
+    against: _Point
+    current: _Point
+    verdict: dict[str, Any]
+
+
+class ReviewJudge:
+    """Judges each completed review as a fold passes it: feed it the opening, then every later
+    event right after it is applied. The caseload read models need only the verdicts, so the
+    states compared are copied only when ``keep_states`` (the history's tables and changes)."""
+
+    def __init__(self, *, keep_states: bool) -> None:
+        self.keep_states = keep_states
+        self.opening: _Point | None = None
+        self.previous: _Point | None = None
+        self.streak = 0
+        self.judged: list[JudgedReview] = []
+
+    def _point(
+        self,
+        kind: str,
+        label: str | None,
+        event: ev.PlanEvent,
+        state: PlanState,
+        summary: str | None,
+    ) -> _Point:
+        return _Point(
+            kind,
+            label,
+            event.originator_version,
+            event.effective_date,
+            _snapshot(state) if self.keep_states else None,
+            plan_language(state),
+            summary,
+        )
+
+    def opened(self, event: ev.PlanOpened, state: PlanState) -> None:
+        self.opening = self._point("opening", None, event, state, None)
+
+    def applied(self, event: ev.PlanEvent, state: PlanState) -> None:
+        if (
+            isinstance(event, ev.SignatureCaptured)
+            and event.role == "clinician"
+            and self.previous is None
+        ):
+            self.previous = self._point("first_signature", None, event, state, None)
+        elif isinstance(event, ev.ReviewCompleted):
+            review = state.reviews.get(event.review_id)
+            label = review.label if review else None
+            current = self._point("review", label, event, state, event.progress_summary)
+            # Without a signature the plan could not be reviewed; an imported or filtered
+            # history still gets a verdict, against the plan as opened.
+            against = self.previous or self.opening
+            assert against is not None
+            verdict = verdict_between(
+                against.language, current.language, against.summary, current.summary, self.streak
+            )
+            self.streak = verdict["streak"]
+            self.judged.append(JudgedReview(event, against, current, verdict))
+            self.previous = current
+
+
+Watcher = Callable[[PlanState | None, ev.PlanEvent], None]
+"""Sees each event with the plan as it stood just before it (None before the opening)."""
+
+
+def fold_judging(
+    events: Iterable[ev.PlanEvent], judge: ReviewJudge, before: Watcher | None = None
+) -> PlanState | None:
+    """Fold ``events`` once, letting ``judge`` judge the reviews and ``before`` see each event
+    against the plan before it; returns the final state. Other passes over the same history
+    (the revision log's flags) ride on this fold instead of folding again."""
+    state: PlanState | None = None
+    for event in events:
+        if isinstance(event, ev.PlanOpened):
+            if before is not None:
+                before(None, event)
+            state = start(event)
+            judge.opened(event, state)
+            continue
+        if state is None:
+            continue  # a filtered history can lack its opening
+        if before is not None:
+            before(state, event)
+        apply(state, event)
+        judge.applied(event, state)
+    return state
+
+
+def judged_reviews(
+    events: Iterable[ev.PlanEvent], before: Watcher | None = None
+) -> tuple[PlanState | None, list[JudgedReview]]:
+    """The final state and every completed review with its verdict, without the history's
+    tables (the same verdicts as ``review_history``, at a fraction of its cost)."""
+    judge = ReviewJudge(keep_states=False)
+    state = fold_judging(events, judge, before)
+    return state, judge.judged
 
 
 def _reached(latest: float | None, target: float | None, direction: str) -> bool | None:
@@ -95,6 +185,7 @@ def _measurements(
     )
     by_instrument: dict[str, list[Measurement]] = {}
     names: dict[str, str] = {}
+    assert current.state is not None  # review_history keeps the states it compares
     objectives = current.state.objectives
     for objective_id in assessed:
         objective = objectives.get(objective_id)
@@ -154,43 +245,21 @@ def review_history(
     events: Sequence[ev.PlanEvent], *, late_entry_days: int = 7
 ) -> list[dict[str, Any]]:
     """Every completed review of one plan, in order of completion, with its verdict."""
-    state: PlanState | None = None
-    opening: _Point | None = None
-    previous: _Point | None = None
-    streak = 0
-    done: list[tuple[ev.ReviewCompleted, _Point, _Point, dict[str, Any]]] = []
-    for event in events:
-        if isinstance(event, ev.PlanOpened):
-            state = start(event)
-            opening = _point("opening", None, event, state, None)
-            continue
-        if state is None:
-            continue  # a filtered history can lack its opening
-        apply(state, event)
-        if (
-            isinstance(event, ev.SignatureCaptured)
-            and event.role == "clinician"
-            and previous is None
-        ):
-            previous = _point("first_signature", None, event, state, None)
-        elif isinstance(event, ev.ReviewCompleted):
-            review = state.reviews.get(event.review_id)
-            label = review.label if review else None
-            current = _point("review", label, event, state, event.progress_summary)
-            # Without a signature the plan could not be reviewed; an imported or filtered
-            # history still gets a verdict, against the plan as opened.
-            against = previous or opening
-            assert against is not None
-            verdict = verdict_between(
-                against.language, current.language, against.summary, current.summary, streak
-            )
-            streak = verdict["streak"]
-            done.append((event, against, current, verdict))
-            previous = current
+    judge = ReviewJudge(keep_states=True)
+    state = fold_judging(events, judge)
     if state is None:
         return []
     history = []
-    for event, against, current, verdict in done:
+    for judged in judge.judged:
+        event, against, current, verdict = (
+            judged.event,
+            judged.against,
+            judged.current,
+            judged.verdict,
+        )
+        # Kept: this judge copies the states it compares.
+        assert against.state is not None
+        assert current.state is not None
         review = state.reviews.get(event.review_id)
         objectives = current.state.objectives
         assessed = [a.objective_id for a in event.assessments]

@@ -24,7 +24,7 @@ from plantrail.projections.diff import field_summary, fmt, quote, words
 from plantrail.projections.history import is_late
 from plantrail.projections.signatures import rfc3339, signer_text
 
-__all__ = ["needs_rationale", "revision_log"]
+__all__ = ["describe_event", "describe_opening", "needs_rationale", "revision_log"]
 
 Subject = tuple[str, str | None, str | None]
 """(summary, item id, item label) of one event."""
@@ -82,7 +82,7 @@ def _revised(
     return "; ".join(parts) or f"{label} revised (no visible change)"
 
 
-def _opened(e: ev.PlanOpened) -> Subject:
+def describe_opening(e: ev.PlanOpened) -> Subject:
     return (
         f"Plan opened for {e.client.name} ({e.client.id}) by "
         f"{signer_text(e.clinician.name, e.clinician.credentials)}: {e.service_type}, "
@@ -93,7 +93,7 @@ def _opened(e: ev.PlanOpened) -> Subject:
     )
 
 
-def _describe(state: PlanState, e: ev.PlanEvent) -> Subject:
+def describe_event(state: PlanState, e: ev.PlanEvent) -> Subject:
     """The sentence for ``e`` against ``state``, the plan just before it."""
     if isinstance(e, ev.DiagnosisAdded):
         primary = " (primary)" if e.primary else ""
@@ -310,12 +310,12 @@ def revision_log(
     log: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, ev.PlanOpened):
-            (summary, item_id, label), required = _opened(event), False
+            (summary, item_id, label), required = describe_opening(event), False
             state = start(event)
         elif state is None:
             continue  # a filtered history can lack its opening: nothing to word it against
         else:
-            summary, item_id, label = _describe(state, event)
+            summary, item_id, label = describe_event(state, event)
             required = needs_rationale(state, event)
             apply(state, event)
         later = notes.get(event.originator_version, [])

@@ -12,6 +12,7 @@ import pytest
 from plantrail.api.demo import load_demo
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
+from plantrail.projections import caseload
 from plantrail.projections.caseload import (
     Reach,
     catch_up,
@@ -104,6 +105,25 @@ def test_rebuild_equals_incremental_on_200_plans(store_url: str, key_dir, clock:
     assert dump_tables(recorder) == incremental
     assert catch_up(service, recorder) == 0, "nothing is stale after a rebuild"
     service.close()
+
+
+def test_rebuild_with_a_helper_process_equals_one_process(
+    service: PlanService, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = recorder_of(service)
+    rng = random.Random(20261201)
+    for n in range(24):
+        _write_plan(service, clock, rng, n)
+        clock.advance(hours=3)
+    assert rebuild(service, recorder, helper=False) == 24
+    alone = dump_tables(recorder)
+    monkeypatch.setattr(caseload, "HELPER_MIN_PLANS", 1)
+    started: list[object] = []
+    real_helper = caseload._helper
+    monkeypatch.setattr(caseload, "_helper", lambda: started.append(1) or real_helper())
+    assert rebuild(service, recorder, helper=True) == 24
+    assert started, "the helper process computed part of the rows"
+    assert dump_tables(recorder) == alone
 
 
 @pytest.fixture
