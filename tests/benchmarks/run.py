@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                                               notes=f"failed: {type(error).__name__}: {error}"))
     meta["seconds"] = time.perf_counter() - started
     order = {"sqlite": 0, "postgresql": 1}
-    figures.sort(key=lambda f: (f.figure.rstrip("rgpb"), order.get(f.backend, 2)))
+    figures.sort(key=lambda f: (f.figure.rstrip("rgpbsu"), order.get(f.backend, 2)))
     args.out.mkdir(parents=True, exist_ok=True)
     body = {"meta": meta, "figures": [f.as_dict() for f in figures]}
     text = markdown(figures, meta)
