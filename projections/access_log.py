@@ -201,7 +201,7 @@ class AccessLog:
         self._wake = threading.Condition()
         self._writer: threading.Thread | None = None
         self._closing = False
-        self._driver = Driver(engine)
+        self._driver = Driver.of(engine)
 
     def create_tables(self) -> None:
         create_access_log_tables(self.engine)

@@ -246,7 +246,7 @@ class Accounts:
         self.clock_us = clock_us
         self._verified: dict[tuple[str, str], bytes] = {}
         self._verifying: dict[tuple[str, str], threading.Lock] = {}
-        self._driver = Driver(engine)
+        self._driver = Driver.of(engine)
         self._cache_size = cache_size
         self._lock = threading.Lock()
 

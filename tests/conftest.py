@@ -12,8 +12,14 @@ import pytest
 
 from plantrail.domain.service import PlanService
 from plantrail.projections.integrity.keys import create_keys
-from plantrail.projections.store.factory import open_service
-from tests.support import PG_ENV, FakeClock, postgres_database, postgres_schema_url, sqlite_url
+from tests.support import (
+    PG_ENV,
+    FakeClock,
+    postgres_database,
+    postgres_schema_url,
+    running_service,
+    sqlite_url,
+)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])
 
@@ -50,7 +56,5 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def service(store_url: str, key_dir: Path, clock: FakeClock) -> Iterator[PlanService]:
-    svc = open_service(store_url, key_dir, clock=clock)
-    yield svc
-    svc.close()
-    svc.recorder.close()  # type: ignore[attr-defined]
+    with running_service(store_url, key_dir, clock=clock) as svc:
+        yield svc

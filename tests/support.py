@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from plantrail.domain import commands as c
 from plantrail.domain.service import CommandResult, PlanService
 from plantrail.domain.values import Actor
+from plantrail.projections.store.factory import open_service
 
 PG_ENV = "PLANTRAIL_TEST_DATABASE_URL"
 
@@ -169,3 +170,14 @@ def postgres_schema_url(database_url: str) -> str:
 
 def sqlite_url(directory: Path) -> str:
     return f"sqlite:///{directory / 'plantrail.db'}"
+
+
+@contextmanager
+def running_service(store_url: str, key_dir: Path, **options: Any) -> Iterator[PlanService]:
+    """A ``PlanService`` on ``store_url``, closed with its connections afterwards."""
+    service = open_service(store_url, key_dir, **options)
+    try:
+        yield service
+    finally:
+        service.close()
+        service.recorder.close()  # type: ignore[attr-defined]

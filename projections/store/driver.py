@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
@@ -31,17 +32,36 @@ from uuid import UUID
 import psycopg
 from sqlalchemy import Engine
 
+from plantrail.domain.errors import StorageError
 from plantrail.projections.store.engine import is_sqlite
 
 MAX_IDLE = 8
 """Connections kept open between calls (per process); more are opened when threads need them."""
 
 
+_DRIVERS: weakref.WeakKeyDictionary[Engine, Driver] = weakref.WeakKeyDictionary()
+_DRIVERS_GUARD = threading.Lock()
+
+
 class Driver:
-    """Plain SQL on detached DBAPI connections of ``engine`` (see module docstring)."""
+    """Plain SQL on detached DBAPI connections of ``engine`` (see module docstring).
+
+    Use ``Driver.of(engine)``: the store, the access log and the token checks of one engine
+    share one pool of connections instead of keeping one each."""
+
+    @classmethod
+    def of(cls, engine: Engine) -> Driver:
+        """The one driver of ``engine`` (created on first use)."""
+        with _DRIVERS_GUARD:
+            found = _DRIVERS.get(engine)
+            if found is None:
+                found = _DRIVERS[engine] = cls(engine)
+            return found
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        # Weakly: the registry keys drivers by engine, and a strong reference from the value
+        # would keep every engine (and its driver) alive for good.
+        self._engine = weakref.ref(engine)
         self.sqlite = is_sqlite(engine)
         self._idle: list[Any] = []
         self._guard = threading.Lock()
@@ -67,7 +87,10 @@ class Driver:
 
     # -------------------------------------------------------------------- connections
     def _open(self) -> Any:
-        proxied = self.engine.raw_connection()  # runs the engine's connect configuration
+        engine = self._engine()
+        if engine is None:
+            raise StorageError("the store was closed: open it again")
+        proxied = engine.raw_connection()  # runs the engine's connect configuration
         proxied.detach()
         connection: Any = proxied.dbapi_connection
         if not self.sqlite:
@@ -163,6 +186,8 @@ class Driver:
         return rows[0] if rows else None
 
     def close(self) -> None:
+        """Close the idle connections (shared by every user of the engine: a later call
+        opens new ones)."""
         with self._guard:
             idle, self._idle = self._idle, []
         for connection in idle:

@@ -103,7 +103,7 @@ class SqlPlanRecorder(ApplicationRecorder):
         # Only filled after a commit: a committed (plan, version) hash never changes.
         self._heads: dict[UUID, tuple[int, bytes]] = {}
         self.extra_metadata: list[Any] = []
-        self.driver = Driver(engine)
+        self.driver = Driver.of(engine)
 
     def create_tables(self) -> None:
         with translated("create the tables"):

@@ -22,17 +22,15 @@ from plantrail.domain.errors import CommandReused, StaleVersion, StorageError
 from plantrail.domain.service import PlanService
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import open_service, recorder_of
-from tests.support import FakeClock, build_signed_plan, meta
+from plantrail.projections.store.factory import recorder_of
+from tests.support import FakeClock, build_signed_plan, meta, running_service
 
 
 @pytest.fixture
 def other(store_url: str, key_dir: Path, clock: FakeClock) -> Iterator[PlanService]:
     """A second service on the same store: another server process, as far as the store sees."""
-    svc = open_service(store_url, key_dir, clock=clock)
-    yield svc
-    svc.close()
-    svc.recorder.close()  # type: ignore[attr-defined]
+    with running_service(store_url, key_dir, clock=clock) as svc:
+        yield svc
 
 
 def _strength(text: str) -> c.NoteStrength:

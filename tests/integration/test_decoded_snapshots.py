@@ -15,8 +15,7 @@ from plantrail.domain import commands as c
 from plantrail.domain.plan import fold
 from plantrail.domain.service import PlanService
 from plantrail.domain.snapshots import working_copy
-from plantrail.projections.store.factory import open_service
-from tests.support import FakeClock, build_signed_plan, meta
+from tests.support import FakeClock, build_signed_plan, meta, running_service
 
 INTERVAL = 10
 
@@ -24,10 +23,8 @@ INTERVAL = 10
 @pytest.fixture
 def small_snapshots(store_url: str, key_dir: Path, clock: FakeClock) -> Iterator[PlanService]:
     """Snapshots every ten versions, so a short plan crosses several."""
-    svc = open_service(store_url, key_dir, clock=clock, snapshot_interval=INTERVAL)
-    yield svc
-    svc.close()
-    svc.recorder.close()  # type: ignore[attr-defined]
+    with running_service(store_url, key_dir, clock=clock, snapshot_interval=INTERVAL) as svc:
+        yield svc
 
 
 def _scores(service: PlanService, plan_id: UUID, objective: str, count: int) -> list[str]:
