@@ -41,7 +41,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     or_,
     select,
     text,
@@ -58,7 +57,8 @@ from plantrail.projections.findings import scan_plan
 from plantrail.projections.normalise import normalise_text
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import JudgedReview
-from plantrail.projections.store.engine import WRITE
+from plantrail.projections.store.bulk import insert_rows
+from plantrail.projections.store.engine import WRITE, refresh_statistics
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import SqlPlanRecorder
 from plantrail.projections.store.schema import events
@@ -264,8 +264,7 @@ def _replace(connection: Connection, computed: Sequence[tuple[UUID, PlanRows | N
         ):
             rows[table].extend({"plan_id": plan_id, **item} for item in items)
     for table, items in rows.items():
-        if items:
-            connection.execute(insert(table), items)
+        insert_rows(connection, table, items)
 
 
 _PLAN_EVENTS = text(
@@ -432,6 +431,8 @@ def rebuild(
     ):
         for table in TABLES:
             conn.execute(delete(table))
+    with translated("count the event log"):
+        refresh_statistics(recorder.engine, events.name)
     if helper is None:
         helper = (os.cpu_count() or 1) >= 2
     return catch_up(

@@ -92,6 +92,21 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def refresh_statistics(engine: Engine, *tables: str) -> None:
+    """Have PostgreSQL re-sample ``tables`` after a bulk change, so that its planner uses their
+    indexes. Without statistics (a table filled by an import since autovacuum last looked) it
+    estimated 390,000 rows for the events of 200 plans and read the whole event table for every
+    batch of a rebuild: 250 ms a batch at 1 M events, a third of the rebuild. ``ANALYZE`` only
+    samples (about a second at 1 M events) and runs inside a transaction; on a table the user
+    does not own it warns and skips. SQLite's planner uses the indexes without statistics."""
+    if is_sqlite(engine):
+        return
+    with engine.connect() as connection:
+        for table in tables:
+            connection.exec_driver_sql(f"ANALYZE {table}")
+        connection.commit()
+
+
 def check_durability(engine: Engine) -> None:
     """Refuse to run on an SQLite file that is not in WAL mode with synchronous=FULL."""
     if not is_sqlite(engine):

@@ -52,9 +52,7 @@ _HASH_AT = (
 _SELECT_EVENTS = (
     "SELECT originator_version, topic, state FROM plantrail_events WHERE originator_id = ?"
 )
-_FIND_COMMAND = (
-    "SELECT plan_id, payload_hash, result FROM plantrail_commands WHERE command_id = ?"
-)
+_FIND_COMMAND = "SELECT plan_id, payload_hash, result FROM plantrail_commands WHERE command_id = ?"
 
 
 def to_micros(moment: datetime) -> int:

@@ -84,8 +84,11 @@ GOALS = [
 OBJECTIVES = [
     ("Lower PHQ-9 from {b} to under {t}.", "PHQ-9", "decrease"),
     ("Lower GAD-7 from {b} to {t} or less.", "GAD-7", "decrease"),
-    ("Complete {t} planned pleasant activities a week, logged in the diary.", "activity diary",
-     "increase"),
+    (
+        "Complete {t} planned pleasant activities a week, logged in the diary.",
+        "activity diary",
+        "increase",
+    ),
     ("Drive the fifteen-minute route to work {t} days a week.", "drives logged", "increase"),
 ]
 INTERVENTIONS = [
@@ -220,9 +223,7 @@ class DirectRunner:
             if snapshot
             else None
         )
-        self.recorder.insert_events(
-            stored, snapshot=record
-        )
+        self.recorder.insert_events(stored, snapshot=record)
         self.pending = []
 
     def finish(self) -> None:
@@ -257,8 +258,9 @@ class PlanScript:
             **fields,
         )
 
-    def do(self, command: Any, name: str | None = None, actor: Actor | None = None,
-           **meta: Any) -> str | None:
+    def do(
+        self, command: Any, name: str | None = None, actor: Actor | None = None, **meta: Any
+    ) -> str | None:
         self.version, item = self.runner.run(command, self.meta(actor, **meta))
         if name is not None and item is not None:
             self.ids[name] = item
@@ -281,12 +283,16 @@ class PlanScript:
                     date_of_birth=date(1960 + rng.randrange(40), 1 + rng.randrange(12), 14),
                 ),
                 clinician=c.ClinicianIn(
-                    user_id=self.actor.user_id, name=self.actor.name,
-                    credentials=self.actor.credentials, license_number=f"LIC-{self.seed % 977}",
+                    user_id=self.actor.user_id,
+                    name=self.actor.name,
+                    credentials=self.actor.credentials,
+                    license_number=f"LIC-{self.seed % 977}",
                 ),
                 supervisor=c.ClinicianIn(
-                    user_id=SUPERVISOR.user_id, name=SUPERVISOR.name,
-                    credentials=SUPERVISOR.credentials, license_number="LP-20931",
+                    user_id=SUPERVISOR.user_id,
+                    name=SUPERVISOR.name,
+                    credentials=SUPERVISOR.credentials,
+                    license_number="LP-20931",
                 ),
                 plan_end_date=start + timedelta(days=360),
             ),
@@ -320,8 +326,12 @@ class PlanScript:
                 c.AddObjective(
                     goal_id=self.ids[f"g{o // 2}"],
                     statement=text.format(b=baseline, t=target),
-                    measure={"instrument": instrument, "baseline": baseline, "target": target,
-                             "direction": direction},
+                    measure={
+                        "instrument": instrument,
+                        "baseline": baseline,
+                        "target": target,
+                        "direction": direction,
+                    },
                     target_date=start + timedelta(days=200 + 30 * o),
                 ),
                 f"o{o}",
@@ -330,7 +340,9 @@ class PlanScript:
             modality, technique, frequency = INTERVENTIONS[(self.seed + i) % len(INTERVENTIONS)]
             self.do(
                 c.AddIntervention(
-                    modality=modality, technique=technique, frequency=frequency,
+                    modality=modality,
+                    technique=technique,
+                    frequency=frequency,
                     objective_ids=[self.ids[f"o{i}"], self.ids[f"o{i + 1}"]],
                 ),
                 f"i{i}",
@@ -339,19 +351,39 @@ class PlanScript:
             self.do(c.NoteStrength(text=s))
         self.do(c.NoteBarrier(text=rng.choice(BARRIERS)))
         self.do(c.SetTimeline(estimated_sessions=24, session_frequency="weekly"))
-        self.do(c.SetDischargeCriteria(criteria=["PHQ-9 under 10 on two consecutive scores",
-                                                 "Back at work for four weeks"]))
-        self.do(c.CaptureSignature(role="clinician", meaning="authored",
-                                   signer_name=self.actor.name,
-                                   signer_credentials=self.actor.credentials,
-                                   signer_id=self.actor.user_id))
+        self.do(
+            c.SetDischargeCriteria(
+                criteria=["PHQ-9 under 10 on two consecutive scores", "Back at work for four weeks"]
+            )
+        )
+        self.do(
+            c.CaptureSignature(
+                role="clinician",
+                meaning="authored",
+                signer_name=self.actor.name,
+                signer_credentials=self.actor.credentials,
+                signer_id=self.actor.user_id,
+            )
+        )
         self.do(c.CaptureSignature(role="client", meaning="agreed", signer_name=client))
-        self.do(c.RequestSignature(role="supervisor", meaning="approved",
-                                   signer_id=SUPERVISOR.user_id, signer_name=SUPERVISOR.name))
-        self.do(c.CaptureSignature(role="supervisor", meaning="approved",
-                                   signer_name=SUPERVISOR.name,
-                                   signer_credentials=SUPERVISOR.credentials,
-                                   signer_id=SUPERVISOR.user_id), actor=SUPERVISOR)
+        self.do(
+            c.RequestSignature(
+                role="supervisor",
+                meaning="approved",
+                signer_id=SUPERVISOR.user_id,
+                signer_name=SUPERVISOR.name,
+            )
+        )
+        self.do(
+            c.CaptureSignature(
+                role="supervisor",
+                meaning="approved",
+                signer_name=SUPERVISOR.name,
+                signer_credentials=SUPERVISOR.credentials,
+                signer_id=SUPERVISOR.user_id,
+            ),
+            actor=SUPERVISOR,
+        )
 
     # ----------------------------------------------------------------------- follow-up
     def score(self, week: int) -> None:
@@ -361,12 +393,14 @@ class PlanScript:
         on = max(on, START.date())
         if week % 2 == 0:
             value = max(0, min(27, 18 - week // 6 + rng.randrange(-2, 3)))
-            command = c.RecordMeasurement(instrument="PHQ-9", score=value, administered_on=on,
-                                          objective_id=self.ids["o0"])
+            command = c.RecordMeasurement(
+                instrument="PHQ-9", score=value, administered_on=on, objective_id=self.ids["o0"]
+            )
         else:
             value = max(0, min(21, 15 - week // 7 + rng.randrange(-2, 3)))
-            command = c.RecordMeasurement(instrument="GAD-7", score=value, administered_on=on,
-                                          objective_id=self.ids["o1"])
+            command = c.RecordMeasurement(
+                instrument="GAD-7", score=value, administered_on=on, objective_id=self.ids["o1"]
+            )
         item = self.do(command, effective_date=on if late else None)
         assert item is not None
         self.measurements.append(item)
@@ -377,8 +411,12 @@ class PlanScript:
             c.ReviseObjective(
                 objective_id=self.ids["o2"],
                 statement=f"Complete {target} planned pleasant activities a week, with a friend.",
-                measure={"instrument": "activity diary", "baseline": 1, "target": target,
-                         "direction": "increase"},
+                measure={
+                    "instrument": "activity diary",
+                    "baseline": 1,
+                    "target": target,
+                    "direction": "increase",
+                },
             ),
             rationale="Target met for three weeks running; raising it.",
         )
@@ -391,8 +429,9 @@ class PlanScript:
         self.do(
             c.CompleteReview(
                 review_id=review_id,
-                assessments=[c.AssessmentIn(objective_id=o, status="partially_met")
-                             for o in open_ids],
+                assessments=[
+                    c.AssessmentIn(objective_id=o, status="partially_met") for o in open_ids
+                ],
                 progress_summary=SUMMARIES[(self.seed + n) % len(SUMMARIES)],
                 client_input="Walking helps more than I expected." if n % 2 else None,
             )
@@ -411,11 +450,18 @@ class PlanScript:
                     self.revise(review_no)  # this review is "updated"; the next one copies
                 self.review(review_no)
             elif week % 53 == 17 and self.measurements:
-                self.do(c.VoidMeasurement(measurement_id=self.measurements[-1]),
-                        rationale="Entered against the wrong objective.")
+                self.do(
+                    c.VoidMeasurement(measurement_id=self.measurements[-1]),
+                    rationale="Entered against the wrong objective.",
+                )
             elif week % 37 == 5:
-                self.do(c.RecordRationale(text="Discussed the homework plan with the client.",
-                                          explains_version=self.version, kind="comment"))
+                self.do(
+                    c.RecordRationale(
+                        text="Discussed the homework plan with the client.",
+                        explains_version=self.version,
+                        kind="comment",
+                    )
+                )
             else:
                 self.score(week)
 
@@ -446,8 +492,9 @@ def templates(service: PlanService, count: int, events: int, first_seed: int = 1
     recorder = recorder_of(service)
     made: list[Template] = []
     for n in range(count):
-        script = write_plan(DirectRunner(service, SimulatedClock()), events, first_seed + n,
-                            review_every=12)
+        script = write_plan(
+            DirectRunner(service, SimulatedClock()), events, first_seed + n, review_every=12
+        )
         assert script.plan_id is not None
         lines = [orjson.loads(line) for line in export_lines(recorder, script.plan_id)][1:]
         opened = orjson.loads(lines[0]["state"])

@@ -20,6 +20,7 @@ from plantrail.domain import commands as c
 from plantrail.domain.service import utc_now
 from tests.benchmarks import data
 from tests.benchmarks.harness import Figure, Stores, close_service, is_sqlite, log
+from tests.benchmarks.profiling import profiled
 
 PLANS = 10
 ROW = 300
@@ -48,9 +49,7 @@ def _commands(scripts: list[data.PlanScript], count: int) -> list[tuple[Any, c.P
 
 def _engine_round(scripts: list[data.PlanScript], count: int) -> float:
     work = _commands(scripts, count)
-    metas = [
-        c.CommandMeta(actor=s.actor, command_id=f"fig1-{uuid.uuid4().hex}") for s, _ in work
-    ]
+    metas = [c.CommandMeta(actor=s.actor, command_id=f"fig1-{uuid.uuid4().hex}") for s, _ in work]
     service = scripts[0].runner.service  # type: ignore[attr-defined]
     started = time.perf_counter()
     for (script, command), meta in zip(work, metas, strict=True):
@@ -63,8 +62,9 @@ def _raw_setup(conn: Any, sqlite: bool) -> None:
         conn.execute("CREATE TABLE raw_rows (id INTEGER PRIMARY KEY, plan_id TEXT, payload BLOB)")
     else:
         with conn.cursor() as cur:
-            cur.execute("CREATE TABLE raw_rows (id BIGSERIAL PRIMARY KEY, plan_id UUID, "
-                        "payload BYTEA)")
+            cur.execute(
+                "CREATE TABLE raw_rows (id BIGSERIAL PRIMARY KEY, plan_id UUID, payload BYTEA)"
+            )
         conn.commit()
 
 
@@ -112,8 +112,15 @@ def run(stores: Stores, *, rounds: int, commands: int) -> list[Figure]:
         raw_values.append(_raw_round(raw, sqlite, commands))
         if relaxed is not None:
             relaxed_values.append(_raw_round(relaxed, sqlite, commands))
-        log(f"  fig1 round {n + 1}: engine {engine_values[-1]:,.0f} cmd/s, "
-            f"raw {raw_values[-1]:,.0f} rows/s")
+        log(
+            f"  fig1 round {n + 1}: engine {engine_values[-1]:,.0f} cmd/s, "
+            f"raw {raw_values[-1]:,.0f} rows/s"
+        )
+    profiled(
+        f"fig1-{stores.backend}",
+        lambda: _engine_round(scripts, commands),
+        note=f"figure 1: {commands} commands through PlanService.execute",
+    )
     raw.close()
     if relaxed is not None:
         relaxed.close()

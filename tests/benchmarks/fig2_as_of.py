@@ -24,6 +24,7 @@ from plantrail.domain.plan import PlanState, fold
 from plantrail.domain.service import PlanService
 from tests.benchmarks import data
 from tests.benchmarks.harness import Figure, Stores, close_service, is_sqlite, log, percentile
+from tests.benchmarks.profiling import profiled
 
 
 def _timed(calls: list[Callable[[], Any]]) -> list[float]:
@@ -67,6 +68,7 @@ def run(stores: Stores, *, rounds: int, calls: int, sizes: list[int]) -> list[Fi
             k: [] for k in ("as_of", "effective", "current", "replay", "as_of_cold")
         }
         p99: dict[str, list[float]] = {k: [] for k in series}
+
         def warm(
             p: UUID = plan_id, instants: list[datetime] = instants, dates: list[date] = dates
         ) -> None:
@@ -87,9 +89,7 @@ def run(stores: Stores, *, rounds: int, calls: int, sizes: list[int]) -> list[Fi
                     [lambda d=d, p=plan_id: service.load_at(p, effective_on=d) for d in dates]
                 ),
                 "current": _timed([lambda p=plan_id: service.load(p)] * calls),
-                "replay": _timed(
-                    [lambda p=plan_id: fold(service.events_of(p))] * replay_calls
-                ),
+                "replay": _timed([lambda p=plan_id: fold(service.events_of(p))] * replay_calls),
                 # The same instants with the decoded-snapshot cache emptied before each call:
                 # what the first read of a plan in a process costs.
                 "as_of_cold": _timed(
@@ -100,10 +100,26 @@ def run(stores: Stores, *, rounds: int, calls: int, sizes: list[int]) -> list[Fi
             for key, values in measured.items():
                 series[key].append(percentile(values, 50))
                 p99[key].append(percentile(values, 99))
-            log(f"  fig2 {size} events, round {n + 1}: as_of {series['as_of'][-1]:.2f} ms "
+            log(
+                f"  fig2 {size} events, round {n + 1}: as_of {series['as_of'][-1]:.2f} ms "
                 f"(cold {series['as_of_cold'][-1]:.2f}), "
                 f"effective {series['effective'][-1]:.2f} ms, current "
-                f"{series['current'][-1]:.2f} ms, replay {series['replay'][-1]:.1f} ms")
+                f"{series['current'][-1]:.2f} ms, replay {series['replay'][-1]:.1f} ms"
+            )
+        if size == 1000:
+
+            def reads(p: Any = plan_id, ds: Any = dates, ts: Any = instants) -> None:
+                for d in ds:
+                    service.load_at(p, effective_on=d)
+                for t in ts:
+                    service.load_at(p, as_of=t)
+
+            profiled(
+                f"fig2-{stores.backend}",
+                reads,
+                note=f"figure 2: {calls} reads as of an effective date, then {calls} as "
+                "of an instant, 1,000-event plan, decoded snapshots warm",
+            )
         for key, label in (("as_of", "as of an instant"), ("effective", "as of an effective date")):
             values = series[key]
             vs_current = [a / b for a, b in zip(values, series["current"], strict=True)]

@@ -25,6 +25,7 @@ from plantrail.domain.plan import PlanState
 from plantrail.domain.service import PlanService
 from tests.benchmarks import data
 from tests.benchmarks.harness import Figure, Stores, close_service, log, percentile, unavailable
+from tests.benchmarks.profiling import profiled
 
 TARGET_BYTES = 18_443
 """The plan JSON size of the DeepDiff baseline in perf-baselines.md."""
@@ -62,8 +63,11 @@ def _verdict_ms(pair: dict[str, Any], calls: int, *, cold: bool) -> tuple[list[f
             cf.plan_language(pair["previous"])  # what the previous review already fingerprinted
         started = time.perf_counter()
         result = cf.copy_forward_verdict(
-            pair["previous"], pair["current"], pair["previous_summary"],
-            pair["current_summary"], 0,
+            pair["previous"],
+            pair["current"],
+            pair["previous_summary"],
+            pair["current_summary"],
+            0,
         )
         times.append((time.perf_counter() - started) * 1000)
         verdict = result["verdict"]
@@ -83,8 +87,16 @@ def _deepdiff_ms(previous: PlanState, current: PlanState, calls: int) -> list[fl
     return times
 
 
-def _figure(number: str, title: str, backend: str, pair: dict[str, Any], rounds: int,
-            calls: int, dd_calls: int, goal: bool) -> Figure:
+def _figure(
+    number: str,
+    title: str,
+    backend: str,
+    pair: dict[str, Any],
+    rounds: int,
+    calls: int,
+    dd_calls: int,
+    goal: bool,
+) -> Figure:
     verdict: list[float] = []
     warm: list[float] = []
     deepdiff: list[float] = []
@@ -95,8 +107,16 @@ def _figure(number: str, title: str, backend: str, pair: dict[str, Any], rounds:
         verdict.append(percentile(cold_times, 50))
         warm.append(percentile(warm_times, 50))
         deepdiff.append(percentile(_deepdiff_ms(pair["previous"], pair["current"], dd_calls), 50))
-        log(f"  fig3 {title}, round {n + 1}: verdict {verdict[-1]:.2f} ms (warm {warm[-1]:.2f}),"
-            f" DeepDiff {deepdiff[-1]:.1f} ms")
+        log(
+            f"  fig3 {title}, round {n + 1}: verdict {verdict[-1]:.2f} ms (warm {warm[-1]:.2f}),"
+            f" DeepDiff {deepdiff[-1]:.1f} ms"
+        )
+    if goal:
+        profiled(
+            f"fig3-{kind}-{backend}",
+            lambda: _verdict_ms(pair, calls, cold=True),
+            note=f"figure 3: {calls} cold verdicts of a {kind} review, {title}",
+        )
     faster = [d / v for v, d in zip(verdict, deepdiff, strict=True)]
     figure = Figure(
         number,
@@ -124,14 +144,21 @@ def run(stores: Stores, *, rounds: int, calls: int, sizes: list[int]) -> list[Fi
     try:
         from plantrail.projections.copy_forward import copy_forward_verdict  # noqa: F401
     except ImportError:
-        return [unavailable("3", "copy-forward verdict", stores.backend,
-                            "plantrail.projections.copy_forward is not in this tree")]
+        return [
+            unavailable(
+                "3",
+                "copy-forward verdict",
+                stores.backend,
+                "plantrail.projections.copy_forward is not in this tree",
+            )
+        ]
     url = stores.new_url("fig3")
     service = stores.open(url)
     figures: list[Figure] = []
     # The headline: reviews of a plan around 18 KB, one updated and one copied forward.
-    script = data.write_plan(data.DirectRunner(service, data.SimulatedClock()), 90, 3,
-                             review_every=5)
+    script = data.write_plan(
+        data.DirectRunner(service, data.SimulatedClock()), 90, 3, review_every=5
+    )
     assert script.plan_id is not None
     pairs = _pairs(service, script.plan_id, script.reviews)
     from plantrail.projections.copy_forward import copy_forward_verdict as verdict_of
@@ -144,19 +171,42 @@ def run(stores: Stores, *, rounds: int, calls: int, sizes: list[int]) -> list[Fi
         if not candidates:
             continue
         pair = min(candidates, key=lambda p: abs(p["bytes"] - TARGET_BYTES))
-        figures.append(_figure("3", "~18 KB plan", stores.backend, pair, rounds, calls,
-                               max(3, calls // 5), goal=True))
+        figures.append(
+            _figure(
+                "3",
+                "~18 KB plan",
+                stores.backend,
+                pair,
+                rounds,
+                calls,
+                max(3, calls // 5),
+                goal=True,
+            )
+        )
     for size in sizes:
-        grown = data.write_plan(data.DirectRunner(service, data.SimulatedClock()), size,
-                                300 + size, review_every=20)
+        grown = data.write_plan(
+            data.DirectRunner(service, data.SimulatedClock()), size, 300 + size, review_every=20
+        )
         assert grown.plan_id is not None
         # The last updated review (reviews alternate updated / copied forward), so that
         # every size compares the same kind of verdict.
-        last = next(p for p in reversed(_pairs(service, grown.plan_id, grown.reviews[-3:]))
-                    if kind(p) == "updated")
+        last = next(
+            p
+            for p in reversed(_pairs(service, grown.plan_id, grown.reviews[-3:]))
+            if kind(p) == "updated"
+        )
         dd_calls = 1 if size >= 10_000 else (2 if size >= 1000 else 5)
-        figures.append(_figure("3g", f"{size:,}-event plan", stores.backend, last,
-                               max(1, rounds if size < 10_000 else min(rounds, 3)),
-                               calls, dd_calls, goal=False))
+        figures.append(
+            _figure(
+                "3g",
+                f"{size:,}-event plan",
+                stores.backend,
+                last,
+                max(1, rounds if size < 10_000 else min(rounds, 3)),
+                calls,
+                dd_calls,
+                goal=False,
+            )
+        )
     close_service(service)
     return figures

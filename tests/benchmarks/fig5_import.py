@@ -24,11 +24,20 @@ from plantrail.projections.store import transfer
 from plantrail.projections.store.transfer import export_lines, import_lines
 from tests.benchmarks import data
 from tests.benchmarks.harness import Figure, Stores, close_service, is_sqlite, log, recorder
+from tests.benchmarks.profiling import profiled
 
 BATCH = 2000
 GOAL = 0.25
-COLUMNS = ("originator_id", "originator_version", "topic", "state", "recorded_at_us",
-           "effective_date", "command_id", "chain_hash")
+COLUMNS = (
+    "originator_id",
+    "originator_version",
+    "topic",
+    "state",
+    "recorded_at_us",
+    "effective_date",
+    "command_id",
+    "chain_hash",
+)
 
 
 def _raw_rows(lines: list[bytes], sqlite: bool) -> list[tuple[Any, ...]]:
@@ -76,8 +85,9 @@ def _timed_import(stores: Stores, lines: list[bytes]) -> tuple[float, float, int
     target = stores.open(stores.new_url("fig5dst"))
     marks: list[float] = []
     started = time.perf_counter()
-    result = import_lines(target, recorder(target), lines,
-                          progress=lambda _n, m=marks: m.append(time.perf_counter()))
+    result = import_lines(
+        target, recorder(target), lines, progress=lambda _n, m=marks: m.append(time.perf_counter())
+    )
     elapsed = time.perf_counter() - started
     assert result.events == len(lines) - 1
     close_service(target)
@@ -94,8 +104,10 @@ def run(stores: Stores, *, rounds: int, plans: int) -> list[Figure]:
     close_service(source)
     events = len(lines) - 1
     rows = _raw_rows(lines, sqlite)
-    log(f"  fig5 export of {plans:,} plans: {events:,} events, "
-        f"{sum(len(x) for x in lines) / 2**20:.1f} MB")
+    log(
+        f"  fig5 export of {plans:,} plans: {events:,} events, "
+        f"{sum(len(x) for x in lines) / 2**20:.1f} MB"
+    )
     values: list[float] = []
     single: list[tuple[float, int]] = []  # (events/s, round): the same import on one core
     raw: list[float] = []
@@ -115,10 +127,21 @@ def run(stores: Stores, *, rounds: int, plans: int) -> list[Figure]:
         raw_url = stores.new_url("fig5raw")
         close_service(stores.open(raw_url))  # the same tables, indexes and triggers
         raw.append(events / _raw_import(stores, raw_url, rows, sqlite))
-        log(f"  fig5 round {n + 1}: import {values[-1]:,.0f} events/s "
+        log(
+            f"  fig5 round {n + 1}: import {values[-1]:,.0f} events/s "
             f"({event_phase[-1]:.0%} of it before the last batch insert, folding "
             + (f"in a child; {single[-1][0]:,.0f} on one core" if in_child[-1] else "on one core")
-            + f"), raw executemany {raw[-1]:,.0f} rows/s; {snapshots} snapshots")
+            + f"), raw executemany {raw[-1]:,.0f} rows/s; {snapshots} snapshots"
+        )
+    transfer.FOLD_IN_CHILD = False  # all of it in this process, where the profiler sees it
+    try:
+        profiled(
+            f"fig5-{stores.backend}",
+            lambda: _timed_import(stores, lines),
+            note=f"figure 5: import of {events:,} events on one core",
+        )
+    finally:
+        transfer.FOLD_IN_CHILD = True
     label = f"bulk import of JSON Lines, chains verified ({plans:,} plans, {events:,} events)"
     baseline = "raw driver executemany of the same rows, one transaction"
     figure = Figure(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from tests.benchmarks import data
+from tests.benchmarks import data, profiling
 from tests.benchmarks.harness import Figure, Stores, close_service, log, percentile, recorder
 
 CONNECTIONS = 20
@@ -39,8 +40,16 @@ def _free_port() -> int:
 
 def _start(args: list[str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.http_server", "--port", str(port), "--cpu", "0",
-         *args],
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.http_server",
+            "--port",
+            str(port),
+            "--cpu",
+            "0",
+            *args,
+        ],
         cwd=Path(__file__).resolve().parents[2],
     )
     deadline = time.monotonic() + 30
@@ -56,8 +65,9 @@ def _start(args: list[str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the benchmark server did not start in 30 s")
 
 
-async def _worker(port: int, request: bytes, deadline: float, latencies: list[float],
-                  statuses: dict[int, int]) -> None:
+async def _worker(
+    port: int, request: bytes, deadline: float, latencies: list[float], statuses: dict[int, int]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < deadline and len(latencies) < MAX_REQUESTS:
@@ -79,14 +89,16 @@ async def _worker(port: int, request: bytes, deadline: float, latencies: list[fl
 
 async def _load(port: int, path: str, token: str | None, seconds: float) -> dict[str, Any]:
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
-               "Accept: application/json\r\n\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Accept: application/json\r\n\r\n"
+    ).encode()
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*(_worker(port, request, deadline, latencies, statuses)
-                           for _ in range(CONNECTIONS)))
+    await asyncio.gather(
+        *(_worker(port, request, deadline, latencies, statuses) for _ in range(CONNECTIONS))
+    )
     elapsed = time.perf_counter() - started
     return {
         "rps": len(latencies) / elapsed,
@@ -116,8 +128,9 @@ def _app_missing() -> str | None:
 def run(stores: Stores, *, rounds: int, seconds: float) -> list[Figure]:
     url = stores.new_url("fig6")
     service = stores.open(url)
-    script = data.write_plan(data.DirectRunner(service, data.SimulatedClock()), 40, 6,
-                             review_every=10)
+    script = data.write_plan(
+        data.DirectRunner(service, data.SimulatedClock()), 40, 6, review_every=10
+    )
     plan_id = script.plan_id
     path = f"/plans/{plan_id}"
     missing = _app_missing()
@@ -131,16 +144,26 @@ def run(stores: Stores, *, rounds: int, seconds: float) -> list[Figure]:
 
             accounts = Accounts(recorder(service).engine)
             accounts.create_tables()
-            _, token = accounts.add_user(name=script.actor.name, role="clinician",
-                                         user_id=script.actor.user_id,
-                                         credentials=script.actor.credentials)
+            _, token = accounts.add_user(
+                name=script.actor.name,
+                role="clinician",
+                user_id=script.actor.user_id,
+                credentials=script.actor.credentials,
+            )
             plantrail_port = _free_port()
-            servers.append(_start(["--mode", "plantrail", "--url", url, "--keys",
-                                   str(stores.key_dir)], plantrail_port))
+            servers.append(
+                _start(
+                    ["--mode", "plantrail", "--url", url, "--keys", str(stores.key_dir)],
+                    plantrail_port,
+                )
+            )
             import httpx
 
-            answer = httpx.get(f"http://127.0.0.1:{plantrail_port}{path}",
-                               headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            answer = httpx.get(
+                f"http://127.0.0.1:{plantrail_port}{path}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
             if answer.status_code != 200:
                 raise RuntimeError(f"GET {path} answered {answer.status_code}: {answer.text}")
             body = answer.content
@@ -161,10 +184,41 @@ def run(stores: Stores, *, rounds: int, seconds: float) -> list[Figure]:
             if plantrail_port is not None:
                 ours.append(load(plantrail_port, path, token, seconds))
             bare.append(load(bare_port, path, None, seconds))
-            log(f"  fig6 round {n + 1}: "
-                + (f"plantrail {ours[-1]['rps']:,.0f} req/s p99 {ours[-1]['p99_ms']:.1f} ms, "
-                   if ours else "")
-                + f"bare {bare[-1]['rps']:,.0f} req/s p99 {bare[-1]['p99_ms']:.1f} ms")
+            log(
+                f"  fig6 round {n + 1}: "
+                + (
+                    f"plantrail {ours[-1]['rps']:,.0f} req/s p99 {ours[-1]['p99_ms']:.1f} ms, "
+                    if ours
+                    else ""
+                )
+                + f"bare {bare[-1]['rps']:,.0f} req/s p99 {bare[-1]['p99_ms']:.1f} ms"
+            )
+        if plantrail_port is not None and profiling.folder() is not None:
+            # A second plantrail server, profiled, loaded once after the timed rounds.
+            port = _free_port()
+            servers.append(
+                _start(
+                    [
+                        "--mode",
+                        "plantrail",
+                        "--url",
+                        url,
+                        "--keys",
+                        str(stores.key_dir),
+                        "--profile-name",
+                        f"fig6-{stores.backend}",
+                    ],
+                    port,
+                )
+            )
+            httpx.get(
+                f"http://127.0.0.1:{port}{path}",  # its one Argon2 check, before the load
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            load(port, path, token, seconds)
+            servers[-1].send_signal(signal.SIGINT)  # see http_server: the report is written
+            servers[-1].wait(timeout=60)
     finally:
         if original is not None:
             os.sched_setaffinity(0, original)
@@ -173,16 +227,30 @@ def run(stores: Stores, *, rounds: int, seconds: float) -> list[Figure]:
             server.wait(timeout=10)
         close_service(service)
     bare_rps = [b["rps"] for b in bare]
-    notes = (f"{CONNECTIONS} connections, {seconds:g} s per round, body {len(body):,} B; bare "
-             f"p50/p99 {percentile([b['p50_ms'] for b in bare], 50):.1f}/"
-             f"{percentile([b['p99_ms'] for b in bare], 50):.1f} ms")
+    notes = (
+        f"{CONNECTIONS} connections, {seconds:g} s per round, body {len(body):,} B; bare "
+        f"p50/p99 {percentile([b['p50_ms'] for b in bare], 50):.1f}/"
+        f"{percentile([b['p99_ms'] for b in bare], 50):.1f} ms"
+    )
     if missing is not None:
         return [
-            Figure("6", "GET /plans/{id}, 20 connections, 1 worker", stores.backend, "", [],
-                   notes=f"not measured: {missing} (create_app is being written)"),
-            Figure("6b", "bare FastAPI endpoint alone (the baseline of figure 6)",
-                   stores.backend, "req/s", bare_rps, notes=notes,
-                   extra={"bare": bare}),
+            Figure(
+                "6",
+                "GET /plans/{id}, 20 connections, 1 worker",
+                stores.backend,
+                "",
+                [],
+                notes=f"not measured: {missing} (create_app is being written)",
+            ),
+            Figure(
+                "6b",
+                "bare FastAPI endpoint alone (the baseline of figure 6)",
+                stores.backend,
+                "req/s",
+                bare_rps,
+                notes=notes,
+                extra={"bare": bare},
+            ),
         ]
     rps = [o["rps"] for o in ours]
     p99 = [o["p99_ms"] for o in ours]

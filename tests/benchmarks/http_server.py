@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,14 @@ def plantrail_app(url: str, keys: Path) -> Any:
     from plantrail.api.http.app import create_app  # type: ignore[import-not-found]
     from plantrail.projections.store.factory import open_service
 
-    offered: dict[str, Any] = {"url": url, "database_url": url, "db": url, "key_dir": keys,
-                               "keys": keys, "keys_dir": keys}
+    offered: dict[str, Any] = {
+        "url": url,
+        "database_url": url,
+        "db": url,
+        "key_dir": keys,
+        "keys": keys,
+        "keys_dir": keys,
+    }
     wanted = inspect.signature(create_app).parameters
     if "service" in wanted:
         offered["service"] = open_service(url, keys)
@@ -48,6 +55,11 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--keys", type=Path)
     parser.add_argument("--cpu", type=int)
+    parser.add_argument(
+        "--profile-name",
+        help="profile the server (every thread) under this "
+        "name until it stops; see tests/benchmarks/profiling.py",
+    )
     args = parser.parse_args()
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
@@ -59,8 +71,26 @@ def main() -> None:
         app = plantrail_app(args.url, args.keys)
     import uvicorn
 
-    uvicorn.run(app, host="127.0.0.1", port=args.port, workers=1, log_level="warning",
-                access_log=False)
+    def serve() -> None:
+        uvicorn.run(
+            app, host="127.0.0.1", port=args.port, workers=1, log_level="warning", access_log=False
+        )
+
+    if args.profile_name:
+        from tests.benchmarks import profiling
+
+        # Stopped with SIGINT: uvicorn shuts down gracefully, then re-raises the signal, which
+        # Python turns into KeyboardInterrupt, so the report below is still written.
+        with profiling.every_thread(cpu=True) as profiles, suppress(KeyboardInterrupt):
+            serve()
+        profiling.write(
+            profiles,
+            args.profile_name,
+            note="figure 6: the plantrail server under the figure's load, "
+            "CPU time of every thread (time.thread_time)",
+        )
+    else:
+        serve()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python -m tests.benchmarks.run [--quick] [--sizes 1000,10000] [--plan-sizes 100,1000,10000]
                                    [--backend sqlite|postgresql|both] [--rounds N]
-                                   [--only 1,2,3,4,5,6] [--out bench-results/]
+                                   [--only 1,2,3,4,5,6] [--out bench-results/] [--profile]
 
 Generates its data, measures every figure and its baseline back to back in each round, and
 writes ``bench-results/bench-<time>.json`` and ``.md`` (plus ``latest.json`` / ``latest.md``):
@@ -37,6 +37,7 @@ from tests.benchmarks import (
     fig4_rebuild,
     fig5_import,
     fig6_http,
+    profiling,
 )
 from tests.benchmarks.harness import BACKENDS, Figure, Stores, log
 
@@ -67,8 +68,9 @@ def _ints(text: str) -> list[int]:
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.run",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks.run", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
     parser.add_argument("--sizes", type=_ints, help="caseload sizes in plans (figures 4, 5)")
     parser.add_argument("--plan-sizes", type=_ints, help="events per plan (figures 2, 3)")
@@ -76,6 +78,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--only", type=_ints, help="figure numbers to run, e.g. 1,2")
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after each figure's timed rounds, one untimed run under cProfile; "
+        "reports go to OUT/profile-<figure>-<store>.txt",
+    )
     return parser.parse_args(argv)
 
 
@@ -103,8 +111,10 @@ def machine() -> dict[str, Any]:
         from tests.benchmarks.harness import raw_connect
 
         info["psycopg"] = psycopg.__version__
-        url = os.environ.get("PLANTRAIL_BENCH_DATABASE_URL") or \
-            "postgresql://postgres@127.0.0.1:5432/test"
+        url = (
+            os.environ.get("PLANTRAIL_BENCH_DATABASE_URL")
+            or "postgresql://postgres@127.0.0.1:5432/test"
+        )
         with raw_connect(url) as conn:
             info["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
     except Exception as error:
@@ -138,10 +148,11 @@ def markdown(figures: list[Figure], meta: dict[str, Any]) -> str:
     ]
     for f in figures:
         if not f.values:
-            lines.append(f"| {f.figure} | {f.backend} | {f.title} | – | | | | {f.goal} | "
-                         f"{f.notes} |")
+            lines.append(
+                f"| {f.figure} | {f.backend} | {f.title} | – | | | | {f.goal} | {f.notes} |"
+            )
             continue
-        value = (f"{_fmt(f.median, f.unit)} [{_fmt(min(f.values))}–{_fmt(max(f.values))}]")
+        value = f"{_fmt(f.median, f.unit)} [{_fmt(min(f.values))}–{_fmt(max(f.values))}]"
         ratio = f"{f.ratio:,.2f} {f.ratio_label}" if f.ratio is not None else "–"
         met = {True: "**yes**", False: "**no**", None: ""}[f.met]
         lines.append(
@@ -165,13 +176,15 @@ def main(argv: list[str] | None = None) -> int:
         config["plan_sizes"] = args.plan_sizes
     only = set(args.only or [1, 2, 3, 4, 5, 6])
     backends = BACKENDS if args.backend == "both" else (args.backend,)
+    if args.profile:
+        os.environ[profiling.ENV] = str(args.out.resolve())
     started = time.perf_counter()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     meta: dict[str, Any] = {
         "started": stamp,
         "mode": "quick" if args.quick else "full",
-        "command": "python -m tests.benchmarks.run " + " ".join(sys.argv[1:] if argv is None
-                                                                else argv),
+        "command": "python -m tests.benchmarks.run "
+        + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": machine(),
         "config": config,
         "rounds": config["rounds"],
@@ -183,10 +196,18 @@ def main(argv: list[str] | None = None) -> int:
     heavy = config["heavy_rounds"]
     work: list[tuple[int, Callable[[Stores], list[Figure]]]] = [
         (1, lambda s: fig1_commands.run(s, rounds=rounds, commands=config["commands"])),
-        (2, lambda s: fig2_as_of.run(s, rounds=rounds, calls=config["calls"],
-                                     sizes=sorted({*plan_sizes, 1000}))),
-        (3, lambda s: fig3_copy_forward.run(s, rounds=rounds, calls=config["calls"],
-                                            sizes=plan_sizes)),
+        (
+            2,
+            lambda s: fig2_as_of.run(
+                s, rounds=rounds, calls=config["calls"], sizes=sorted({*plan_sizes, 1000})
+            ),
+        ),
+        (
+            3,
+            lambda s: fig3_copy_forward.run(
+                s, rounds=rounds, calls=config["calls"], sizes=plan_sizes
+            ),
+        ),
         (4, lambda s: fig4_rebuild.run(s, rounds=min(rounds, heavy), sizes=config["sizes"])),
         (5, lambda s: fig5_import.run(s, rounds=rounds, plans=config["import_plans"])),
         (6, lambda s: fig6_http.run(s, rounds=min(rounds, heavy), seconds=config["seconds"])),
@@ -202,8 +223,16 @@ def main(argv: list[str] | None = None) -> int:
                         figures.extend(bench(stores))
                     except Exception as error:
                         traceback.print_exc()
-                        figures.append(Figure(str(number), f"figure {number}", backend, "", [],
-                                              notes=f"failed: {type(error).__name__}: {error}"))
+                        figures.append(
+                            Figure(
+                                str(number),
+                                f"figure {number}",
+                                backend,
+                                "",
+                                [],
+                                notes=f"failed: {type(error).__name__}: {error}",
+                            )
+                        )
     meta["seconds"] = time.perf_counter() - started
     order = {"sqlite": 0, "postgresql": 1}
     figures.sort(key=lambda f: (f.figure.rstrip("rgpbsu"), order.get(f.backend, 2)))
@@ -216,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / f"{name}.md").write_text(text)
     print(text)
     missed = [f for f in figures if f.met is False]
-    log(f"done in {meta['seconds']:.0f} s; {len(missed)} goal(s) missed; "
-        f"written to {args.out}/bench-{stamp}.json and .md")
+    log(
+        f"done in {meta['seconds']:.0f} s; {len(missed)} goal(s) missed; "
+        f"written to {args.out}/bench-{stamp}.json and .md"
+    )
     return 0
 
 
