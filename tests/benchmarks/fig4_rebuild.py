@@ -69,7 +69,9 @@ def _proxy(service: PlanService) -> None:
 
 def _raw_read(stores: Stores, url: str) -> int:
     conn = stores.raw_connect(url)
-    cur = conn.cursor()
+    # On PostgreSQL a server-side cursor: a client-side one holds the whole result in libpq's
+    # memory (1 GB at 1 M events), which at 100,000 plans would not fit.
+    cur = conn.cursor(name="fig4_raw_read") if stores.backend == "postgresql" else conn.cursor()
     cur.execute(
         "SELECT id, originator_id, originator_version, topic, state "
         "FROM plantrail_events ORDER BY id"
