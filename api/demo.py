@@ -134,6 +134,7 @@ class PlanWriter:
         summary: str,
         client_input: str | None = None,
         reason: str = "scheduled",
+        next_review: int | None = None,
     ) -> None:
         self.on(offset, 10)
         started = self.do(c.StartReview.model_validate({"reason": reason}))
@@ -148,6 +149,7 @@ class PlanWriter:
                 ],
                 progress_summary=summary,
                 client_input=client_input,
+                next_review_date=self.day(next_review) if next_review is not None else None,
             )
         )
 
@@ -412,7 +414,8 @@ def _anxiety(w: PlanWriter) -> None:
 
 
 def _ptsd(w: PlanWriter) -> None:
-    """Riley Chen, PTSD: a late-entered score, a superseded signature, a stalled objective."""
+    """Riley Chen, PTSD: a late-entered score, a superseded signature, a stalled objective;
+    the plan ends before its next review, so its renewal is due."""
     w.open(
         c.OpenPlan(
             client=_client("MRN-20602", "Riley Chen", date(1979, 6, 30)),
@@ -662,6 +665,9 @@ def _alcohol(w: PlanWriter) -> None:
         {"o1": "met", "o2": "partially_met"},
         "Under 14 units for ten weeks. AUDIT 12. Planning step-down to fortnightly group.",
         "My wife noticed the difference.",
+        # The next review is the renewal review on the plan's last day, as a clinician schedules
+        # it when a quarterly review would fall after the plan has ended.
+        next_review=345,
     )
 
 
@@ -700,6 +706,8 @@ def _draft(w: PlanWriter) -> None:
 class DemoPlan:
     plan_id: UUID
     client: str
+    client_id: str
+    """The client's external id (MRN): CLI commands accept it in place of the plan id."""
     clinician: str
     story: str
 
@@ -730,9 +738,9 @@ def load_demo(service: PlanService, *, today: date | None = None) -> list[DemoPl
             writer.on(0)
             write(writer)
             assert writer.plan_id is not None
-            created.append(
-                DemoPlan(writer.plan_id, client, clinician.name, (write.__doc__ or "").strip())
-            )
+            story = " ".join((write.__doc__ or "").split())
+            mrn = service.load(writer.plan_id).client.id
+            created.append(DemoPlan(writer.plan_id, client, mrn, clinician.name, story))
     finally:
         service.clock = real_clock
     return created

@@ -51,7 +51,7 @@ from plantrail.domain.events import PlanEvent
 from plantrail.domain.persistence import decode_event
 from plantrail.domain.plan import PlanState
 from plantrail.domain.service import PlanService
-from plantrail.projections.document import next_review_due
+from plantrail.projections.document import due_row, next_review_due
 from plantrail.projections.findings import plan_findings as findings_of
 from plantrail.projections.findings import scan_plan
 from plantrail.projections.normalise import normalise_text
@@ -485,6 +485,13 @@ def _codes_by_plan(conn: Connection, plan_ids: list[Any]) -> dict[Any, set[str]]
     return found
 
 
+def _next_due(review: date | None, end: date) -> dict[str, Any] | None:
+    """The row's next due item, as ``document.next_due`` words it (none once discharged)."""
+    if review is None:
+        return None
+    return due_row("renewal", end) if end < review else due_row("review", review)
+
+
 def query_caseload(
     recorder: SqlPlanRecorder,
     reach: Reach,
@@ -523,7 +530,9 @@ def query_caseload(
                 "supervisor_id": row.supervisor_id,
                 "status": row.status,
                 "effective_date": row.effective_date.isoformat(),
+                "plan_end_date": row.plan_end_date.isoformat(),
                 "next_review_due": row.next_review_due.isoformat() if row.next_review_due else None,
+                "next_due": _next_due(row.next_review_due, row.plan_end_date),
                 "review_overdue": "review_overdue" in flags,
                 "reviews_completed": row.reviews_completed,
                 "copied_forward_reviews": row.copied_forward_reviews,

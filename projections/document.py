@@ -16,7 +16,16 @@ from plantrail.domain.content import content_hash
 from plantrail.domain.plan import Item, PlanState, Review
 from plantrail.projections.signatures import request_row, rfc3339, signature_row
 
-__all__ = ["iso", "last_completed_review", "next_review_due", "plan_document", "rfc3339"]
+__all__ = [
+    "RENEWAL_NOTE",
+    "due_row",
+    "iso",
+    "last_completed_review",
+    "next_due",
+    "next_review_due",
+    "plan_document",
+    "rfc3339",
+]
 
 
 def iso(day: date | None) -> str | None:
@@ -42,6 +51,29 @@ def next_review_due(state: PlanState, interval_days: int | None = None) -> date:
     base = last.completed_effective_date or last.effective_date
     planned = last.next_review_date or base + interval
     return min(planned, base + interval) if interval_days else planned
+
+
+RENEWAL_NOTE = "plan ends before the next review; renew or discharge"
+"""What the plan view and the caseload say when the due item is the plan's renewal."""
+
+
+def next_due(state: PlanState, interval_days: int | None = None) -> tuple[str, date]:
+    """The next thing due on the plan: ``("review", day)``, or ``("renewal", plan end date)``
+    when the plan ends before its next review is due, because a review scheduled after the plan
+    has lapsed cannot happen: the clinician must renew (write the next plan) or discharge."""
+    review = next_review_due(state, interval_days)
+    if state.plan_end_date < review:
+        return "renewal", state.plan_end_date
+    return "review", review
+
+
+def due_row(kind: str, day: date) -> dict[str, Any]:
+    """``next_due`` as the plan document and the caseload rows show it."""
+    return {
+        "kind": kind,
+        "date": day.isoformat(),
+        "note": RENEWAL_NOTE if kind == "renewal" else None,
+    }
 
 
 def _entry(state: PlanState, item: Item) -> dict[str, Any]:
@@ -84,6 +116,7 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
     """The whole plan as the API's plan document. ``today`` judges ``review_overdue``
     (default: today's UTC date; pass the view's own date for a view of the past)."""
     due = next_review_due(state)
+    due_kind, due_on = next_due(state)
     today = today or datetime.now(UTC).date()
     return {
         "plan_id": str(state.plan_id),
@@ -100,6 +133,7 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
         "review_interval_days": state.review_interval_days,
         "next_review_due": due.isoformat(),
         "review_overdue": state.status == "active" and today > due,
+        "next_due": due_row(due_kind, due_on) if state.status != "discharged" else None,
         "service_type": state.service_type,
         "session_minutes": state.session_minutes,
         "discharged_on": iso(state.discharged_on),

@@ -72,6 +72,17 @@ FINDINGS: dict[str, FindingKind] = {
             "plan_max_age_days",
         ),
         FindingKind(
+            "PLAN_RENEWAL_DUE",
+            "warning",
+            "Plan ends before the next review",
+            "Active plan whose plan end date comes before its next review is due (computed as "
+            "for the overdue review): the item due is the plan's renewal, not a review, so the "
+            "plan view and the caseload show the renewal date as what is next. Clears when the "
+            "plan is discharged (and replaced by a new plan) or a review sets a next review date "
+            "on or before the plan end.",
+            "review_interval_days",
+        ),
+        FindingKind(
             "CLIENT_SIGNATURE_MISSING",
             "error",
             "Client signature missing",
@@ -236,6 +247,18 @@ def _deadlines(state: PlanState, profile: RuleProfile, today: date, out: _Collec
             "PLAN_TOO_OLD",
             f"The plan took effect on {state.effective_date.isoformat()}, {age} days ago "
             f"(more than {profile.plan_max_age_days}): write a new plan",
+        )
+    end = state.plan_end_date
+    if end < due:
+        when = (
+            f"ends on {end.isoformat()}"
+            if end >= today
+            else f"ended on {end.isoformat()} ({(today - end).days} days ago)"
+        )
+        out.add(
+            "PLAN_RENEWAL_DUE",
+            f"The plan {when}, before the next review due on {due.isoformat()}: "
+            "the renewal is due, not a review; renew or discharge",
         )
 
 

@@ -102,16 +102,17 @@ def caseload_command(
         print_json(rows)
         return
     table = Table(title=f"Caseload ({len(rows)} plans)")
-    for column in ("plan", "client", "clinician", "status", "next review", "findings", "flags"):
-        table.add_column(column, no_wrap=column in ("plan", "client"))
+    for column in ("plan", "client", "clinician", "status", "next due", "findings", "flags"):
+        table.add_column(column, no_wrap=column in ("plan", "client", "next due"))
     for row in rows:
-        due = row["next_review_due"] or ""
+        upcoming = row["next_due"]
+        due = f"{upcoming['date']} {upcoming['kind']}" if upcoming else ""
         table.add_row(
             row["plan_id"],
-            row["client"]["name"],
+            f"{row['client']['name']} ({row['client']['id']})",
             row["clinician"]["name"],
             row["status"],
-            f"[red]{due} (overdue)[/]" if row["review_overdue"] else due,
+            f"[red]{row['next_review_due']} review (overdue)[/]" if row["review_overdue"] else due,
             str(row["findings_count"]),
             ", ".join(row["flags"]),
         )

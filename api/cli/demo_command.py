@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 
 from plantrail.api.cli.context import service_for
 from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
-from plantrail.api.demo import load_demo
+from plantrail.api.demo import DemoPlan, load_demo
 from plantrail.projections.store.factory import recorder_of
+
+
+def print_demo_plans(plans: Sequence[DemoPlan], where: str = "") -> None:
+    """Each demo plan's id, client and MRN on one line that no terminal width cuts, then what
+    it shows; and a first command to try. ``where`` is the ``--db``/``--keys`` to repeat."""
+    console.print(f"Demo caseload ({len(plans)} plans): plan id, client (MRN), clinician")
+    for plan in plans:
+        console.print(
+            f"  {plan.plan_id}  {plan.client} ({plan.client_id}), {plan.clinician}",
+            soft_wrap=True,
+        )
+        console.print(f"      {escape(plan.story)}", soft_wrap=True)
+    if plans:
+        first = plans[0]
+        console.print(
+            "Commands take a plan id, an unambiguous start of one or the client's MRN, e.g.\n"
+            f"  plantrail events {str(first.plan_id)[:8]}{where}\n"
+            f"  plantrail show {first.client_id}{where}",
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -27,11 +49,6 @@ def demo(db: Database = None, keys: KeyDir = None, json: Json = False) -> None:
     if json:
         print_json([plan.__dict__ for plan in plans])
         return
-    table = Table(title="Demo caseload")
-    table.add_column("plan", no_wrap=True)
-    table.add_column("client", no_wrap=True)
-    table.add_column("clinician", no_wrap=True)
-    table.add_column("what it shows")
-    for plan in plans:
-        table.add_row(str(plan.plan_id), plan.client, plan.clinician, plan.story)
-    console.print(table)
+    # Repeat what the user typed, so the example commands reach the same store.
+    where = (f" --db {db}" if db else "") + (f" --keys {keys}" if keys else "")
+    print_demo_plans(plans, where)

@@ -17,10 +17,12 @@ from typing import Annotated, Any
 import typer
 
 from plantrail.api.cli.context import resolve_keys
+from plantrail.api.cli.demo_command import print_demo_plans
 from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, KeyDir
 from plantrail.api.cli.output import console, fail
 from plantrail.api.cli.users import create_demo_users
+from plantrail.api.demo import DemoPlan
 from plantrail.projections.integrity.keys import create_keys
 from plantrail.projections.store.engine import DEFAULT_URL
 from plantrail.projections.store.factory import DATABASE_URL, KEY_DIR, open_service, recorder_of
@@ -38,7 +40,7 @@ def _curl_path(user: dict[str, Any], plans: dict[str, str]) -> str:
     }.get(user["role"], "/me")
 
 
-def prepare_demo() -> tuple[str, Path, list[dict[str, Any]], dict[str, str]]:
+def prepare_demo() -> tuple[str, Path, list[dict[str, Any]], list[DemoPlan]]:
     """A fresh SQLite store with keys, the demo caseload and the demo users."""
     from plantrail.api.demo import load_demo
 
@@ -53,10 +55,45 @@ def prepare_demo() -> tuple[str, Path, list[dict[str, Any]], dict[str, str]]:
     finally:
         service.close()
         recorder_of(service).close()
-    first_plan: dict[str, str] = {}
+    return url, keys, users, created
+
+
+def print_demo_banner(
+    url: str,
+    key_dir: Path,
+    users: list[dict[str, Any]],
+    created: list[DemoPlan],
+    host: str,
+    port: int,
+) -> None:
+    """What a newcomer needs from ``serve --demo``: the store, each plan's id and client, each
+    user's token with a curl line, how to get a new token, and where the API is explained."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    where = f" --db {url} --keys {key_dir}"
+    console.print(f"demo store: {url.removeprefix('sqlite:///')} (keys: {key_dir})", soft_wrap=True)
+    console.print()
+    print_demo_plans(created, where)
+    plans: dict[str, str] = {}
     for plan in created:
-        first_plan.setdefault(str(plan.clinician), str(plan.plan_id))
-    return url, keys, users, first_plan
+        plans.setdefault(plan.clinician, str(plan.plan_id))
+    for user in users:
+        console.print(f"\n{user['name']} ({user['role']}, {user['user_id']})")
+        console.print(f"  token: {user['token']}")
+        console.print(
+            f"  curl -s -H 'Authorization: Bearer {user['token']}' {base}{_curl_path(user, plans)}",
+            soft_wrap=True,
+        )
+    console.print(
+        "\nTokens are shown once and stored only as hashes. To get a new one (it replaces the "
+        "user's earlier tokens), in another terminal:\n"
+        f"  plantrail users token USER_ID --db {url}",
+        soft_wrap=True,
+    )
+    console.print(
+        f"\nThe interactive API reference (try every endpoint with a token): {base}/docs\n",
+        soft_wrap=True,
+    )
 
 
 @app.command("serve")
@@ -74,21 +111,8 @@ def serve_command(
     if demo:
         if db is not None:
             fail("--demo makes its own fresh SQLite file; leave out --db")
-        url, key_dir, users, plans = prepare_demo()
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        base = f"http://{shown}:{port}"
-        console.print(
-            f"demo store: {url.removeprefix('sqlite:///')} (keys: {key_dir})", soft_wrap=True
-        )
-        for user in users:
-            console.print(f"\n{user['name']} ({user['role']}, {user['user_id']})")
-            console.print(f"  token: {user['token']}")
-            console.print(
-                f"  curl -s -H 'Authorization: Bearer {user['token']}' "
-                f"{base}{_curl_path(user, plans)}",
-                soft_wrap=True,
-            )
-        console.print()
+        url, key_dir, users, created = prepare_demo()
+        print_demo_banner(url, key_dir, users, created, host, port)
     else:
         url = db or os.environ.get(DATABASE_URL) or DEFAULT_URL
         key_dir = resolve_keys(keys)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated
-from uuid import UUID
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,7 +16,8 @@ from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
 from plantrail.api.cli.output import errors as errors_console
-from plantrail.domain.errors import InvalidInput, PlanNotFound
+from plantrail.api.cli.plan_ref import resolve_plan
+from plantrail.domain.errors import PlanNotFound
 from plantrail.domain.service import PlanService
 from plantrail.projections.history import event_history
 from plantrail.projections.integrity.checkpoint import (
@@ -30,13 +30,6 @@ from plantrail.projections.integrity.keys import Keys, create_keys, load_keys
 from plantrail.projections.integrity.verify import Report, verify
 from plantrail.projections.store.factory import recorder_of
 from plantrail.projections.store.transfer import export_lines, import_lines
-
-
-def parse_plan_id(value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidInput.on("plan", f"{value!r} is not a plan id (a UUID)") from None
 
 
 @app.command()
@@ -52,14 +45,14 @@ def init(db: Database = None, keys: KeyDir = None) -> None:
 
 @app.command("events")
 def events_command(
-    plan: Annotated[str, typer.Argument(help="Plan id")],
+    plan: Annotated[str, typer.Argument(help="Plan id, a unique start of one, or client MRN")],
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
     """Show a plan's full event history: who, when (recorded and effective), what, why."""
     service = service_for(db, keys)
-    plan_id = parse_plan_id(plan)
+    plan_id = resolve_plan(service, plan)
     history = event_history(service.events_of(plan_id))
     if not history:
         fail(f"no plan {plan_id}")
@@ -87,7 +80,7 @@ def _run_verify(
     service: PlanService, loaded: Keys, plan: str | None, checkpoint: Path | None
 ) -> Report:
     recorder = recorder_of(service)
-    plan_id = parse_plan_id(plan) if plan else None
+    plan_id = resolve_plan(service, plan) if plan else None
     if plan_id is not None and not recorder.plan_exists(plan_id):
         raise PlanNotFound(plan_id)
     signed = read_checkpoint(checkpoint, loaded.verify_key) if checkpoint else None
@@ -172,13 +165,21 @@ def checkpoint_command(
             1,
         )
     signed = sign_checkpoint(recorder_of(service).heads(), loaded.signing_key)
-    path = write_checkpoint(signed, folder)
+    # The full path: a relative --keys or --out would otherwise leave the user guessing where
+    # the one file that proves the history was not rewritten went.
+    path = write_checkpoint(signed, folder).resolve()
     if json:
         print_json({"path": str(path), **signed.body, "plans": len(signed.body["plans"])})
     else:
         console.print(
             f"checkpoint written: {path} ({signed.body['plan_count']} plans, "
-            f"{signed.body['event_count']} events)"
+            f"{signed.body['event_count']} events)",
+            soft_wrap=True,
+        )
+        console.print(
+            "Keep it (and copies) away from the database: it proves later that no one rewrote "
+            f"the history. Check with: plantrail verify --checkpoint {path}",
+            soft_wrap=True,
         )
 
 
@@ -191,7 +192,7 @@ def export_command(
 ) -> None:
     """Write events with all their metadata and chain hashes as JSON Lines (backup, migration)."""
     service = service_for(db, keys)
-    lines = export_lines(recorder_of(service), parse_plan_id(plan) if plan else None)
+    lines = export_lines(recorder_of(service), resolve_plan(service, plan) if plan else None)
     if str(out) == "-":
         for line in lines:
             sys.stdout.buffer.write(line)

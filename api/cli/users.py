@@ -106,6 +106,7 @@ def add_command(
         return
     console.print(f"added {user.user_id} ({user.role})")
     console.print(f"token (shown once, keep it safe): {token}")
+    console.print(f"lost it? 'plantrail users token {user.user_id}' issues a new one")
 
 
 @users_app.command("list")

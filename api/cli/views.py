@@ -22,7 +22,7 @@ from plantrail.api.cli.context import service_for
 from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
-from plantrail.api.cli.store_commands import parse_plan_id
+from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.domain.errors import InvalidInput, PlanNotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, fold
@@ -34,7 +34,10 @@ from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
 
-PlanArg = Annotated[str, typer.Argument(help="Plan id", show_default=False)]
+PlanArg = Annotated[
+    str,
+    typer.Argument(help="Plan id, a unique start of one, or client MRN", show_default=False),
+]
 
 
 # ------------------------------------------------------------------------------ parsing
@@ -105,6 +108,9 @@ def _plan_tree(doc: dict[str, Any]) -> Tree:
         Text(f"Plan {doc['plan_id']} · version {doc['version']} · {doc['status']}", style="bold")
     )
     due = doc["next_review_due"] + (" (OVERDUE)" if doc["review_overdue"] else "")
+    upcoming = doc.get("next_due")
+    if upcoming and upcoming["kind"] == "renewal":
+        due += f"; the plan ends first: renewal due {upcoming['date']} ({upcoming['note']})"
     supervisor = doc["supervisor"]
     header = [
         f"Client: {client['name']} ({client['id']}), born {client['date_of_birth']}",
@@ -226,12 +232,12 @@ def show_command(
     json: Json = False,
 ) -> None:
     """Show a plan: now, as of a recorded instant, in effect on a date, or at a version."""
-    plan_id = parse_plan_id(plan)
     moment = parse_instant(as_of, "as_of") if as_of is not None else None
     day = parse_day(effective_on, "effective_on") if effective_on is not None else None
     if version is not None and version < 1:
         raise InvalidInput.on("version", "versions start at 1")
     service = service_for(db, keys)
+    plan_id = resolve_plan(service, plan)
     state = service.load_at(plan_id, as_of=moment, effective_on=day, version=version)
     # Judge "overdue" on the day being looked at, not today, when looking at the past.
     today = day or (moment.date() if moment else None)
@@ -247,8 +253,8 @@ def revisions_command(
     plan: PlanArg, db: Database = None, keys: KeyDir = None, json: Json = False
 ) -> None:
     """Show every change to a plan: who, both times, what, and the rationale(s)."""
-    plan_id = parse_plan_id(plan)
     service = service_for(db, keys)
+    plan_id = resolve_plan(service, plan)
     log = revision_log(_events(service, plan_id), late_entry_days=service.late_entry_days)
     if json:
         print_json(log)
@@ -287,8 +293,8 @@ def diff_command(
     json: Json = False,
 ) -> None:
     """Show what changed in a plan between two points, item by item."""
-    plan_id = parse_plan_id(plan)
     service = service_for(db, keys)
+    plan_id = resolve_plan(service, plan)
     before = _load_point(service, plan_id, start, "from")
     after = _load_point(service, plan_id, end, "to")
     result = plan_diff(before, after)
@@ -310,8 +316,8 @@ def reviews_command(
     plan: PlanArg, db: Database = None, keys: KeyDir = None, json: Json = False
 ) -> None:
     """Show a plan's completed reviews with measurements, changes and copy-forward verdicts."""
-    plan_id = parse_plan_id(plan)
     service = service_for(db, keys)
+    plan_id = resolve_plan(service, plan)
     history = review_history(_events(service, plan_id), late_entry_days=service.late_entry_days)
     if json:
         print_json(history)
@@ -388,10 +394,10 @@ def findings_command(
 
         print_caseload_findings(db, keys, None, json)
         return
-    plan_id = parse_plan_id(plan)
     rules = _profile(profile)
     day = parse_day(today, "today") if today is not None else datetime.now(UTC).date()
     service = service_for(db, keys)
+    plan_id = resolve_plan(service, plan)
     events = _events(service, plan_id)
     state = fold(events)
     assert state is not None  # _events refused an empty history

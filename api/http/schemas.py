@@ -268,6 +268,14 @@ class Client(Open):
     date_of_birth: str
 
 
+class NextDue(Open):
+    """What is due next on an open plan: its review, or its renewal when the plan ends first."""
+
+    kind: Literal["review", "renewal"]
+    date: str
+    note: str | None = None
+
+
 class PlanDocument(Open):
     plan_id: str
     version: int
@@ -280,6 +288,7 @@ class PlanDocument(Open):
     plan_end_date: str | None = None
     review_interval_days: int
     next_review_due: str | None = None
+    next_due: NextDue | None = None
     diagnoses: list[dict[str, Any]]
     problems: list[dict[str, Any]]
     goals: list[dict[str, Any]]
@@ -388,7 +397,9 @@ class CaseloadRow(Open):
     client: dict[str, Any]
     clinician: dict[str, Any]
     status: str
+    plan_end_date: str | None = None
     next_review_due: str | None = None
+    next_due: NextDue | None = None
     review_overdue: bool
     findings_count: int
     flags: list[str] = []

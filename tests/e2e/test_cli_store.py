@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,74 @@ def test_events_shows_the_late_entry(demo_store: tuple[str, Path, list[dict[str,
     assert late[0]["entry_kind"] == "delayed_entry"
     table = plantrail("events", ptsd["plan_id"], db=db, keys=keys).stdout
     assert "delayed_entry (late)" in table
+
+
+def test_demo_prints_each_plan_id_with_its_client_on_one_line(tmp_path: Path) -> None:
+    db, keys = f"sqlite:///{tmp_path / 'listed.db'}", tmp_path / "listed-keys"
+    plantrail("init", db=db, keys=keys)
+    printed = plantrail("demo", db=db, keys=keys).stdout
+    lines = printed.splitlines()
+    listed = [line for line in lines if re.match(r"^  [0-9a-f-]{36}  ", line)]
+    assert len(listed) == 5, printed
+    for line in listed:
+        plan_id, who = line.strip().split("  ", 1)
+        assert UUID(plan_id)
+        assert re.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+ \(MRN-\d+\), [A-Z][a-z]+ [A-Z][a-z]+", who)
+    first = listed[0].split()[0]
+    assert f"plantrail events {first[:8]}" in printed
+
+
+def test_commands_take_a_start_of_the_id_or_the_client_mrn(
+    demo_store: tuple[str, Path, list[dict[str, str]]],
+) -> None:
+    db, keys, plans = demo_store
+    ptsd = next(p for p in plans if p["client"] == "Riley Chen")
+    full = plantrail("events", ptsd["plan_id"], "--json", db=db, keys=keys).stdout
+    assert plantrail("events", ptsd["plan_id"][:8], "--json", db=db, keys=keys).stdout == full
+    assert plantrail("events", ptsd["client_id"], "--json", db=db, keys=keys).stdout == full
+    shown = plantrail("show", ptsd["client_id"], db=db, keys=keys).stdout
+    assert "renew or discharge" in shown, "the plan ends before its next review"
+    verified = json.loads(
+        plantrail("verify", "--plan", ptsd["plan_id"][:6], "--json", db=db, keys=keys).stdout
+    )
+    assert verified["ok"] is True
+    caseload = plantrail("caseload", db=db, keys=keys).stdout
+    [row] = [line for line in caseload.splitlines() if ptsd["client_id"] in line]
+    assert "renewal" in row, caseload
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("zzzz", "no plan id, start of a plan id or client MRN matches 'zzzz'"),
+        ("MRN-00000", "no plan id, start of a plan id or client MRN matches 'MRN-00000'"),
+    ],
+)
+def test_an_unknown_plan_reference_is_one_line(
+    demo_store: tuple[str, Path, list[dict[str, str]]], reference: str, expected: str
+) -> None:
+    db, keys, _ = demo_store
+    refused = plantrail("events", reference, db=db, keys=keys, check=False)
+    assert refused.returncode != 0
+    assert expected in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+
+
+def test_checkpoint_says_where_it_wrote_and_the_path_verifies(
+    demo_store: tuple[str, Path, list[dict[str, str]]],
+) -> None:
+    db, keys, _ = demo_store
+    printed = plantrail("checkpoint", db=db, keys=keys).stdout
+    found = re.search(r"checkpoint written: (\S+\.json)", printed)
+    assert found, printed
+    written = Path(found.group(1))
+    assert written.is_absolute()
+    assert written.is_file()
+    assert written.parent == (keys.parent / "checkpoints").resolve()
+    assert f"plantrail verify --checkpoint {written}" in " ".join(printed.split())
+    checked = plantrail("verify", "--checkpoint", str(written), db=db, keys=keys)
+    assert checked.returncode == 0
 
 
 def test_checkpoint_then_tail_deletion_is_detected(

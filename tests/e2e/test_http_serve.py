@@ -156,6 +156,8 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
         lines = [line.strip() for line in printed.splitlines() if line.strip().startswith("curl ")]
         tokens = re.findall(r"token: (pt_\S+)", printed)
         assert len(lines) == len(tokens) == 6, printed
+        listed = re.findall(r"^  ([0-9a-f-]{36})  (.+) \((MRN-\d+)\), ", printed, re.M)
+        assert len(listed) == 5, "each demo plan's id and client on one line"
         outputs: dict[str, Any] = {}
         for line in lines:
             done = subprocess.run(
@@ -165,6 +167,29 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
             body, _, status = done.stdout.rpartition("\n")
             assert status == "200", (line, done.stdout, done.stderr)
             outputs[line.rsplit(" ", 1)[-1]] = json.loads(body)
+        base = f"http://127.0.0.1:{port}"
+        assert f"{base}/docs" in printed, "the banner points to the interactive API reference"
+        docs = httpx.get(f"{base}/docs", timeout=10)
+        assert docs.status_code == 200
+        assert "swagger" in docs.text.lower()
+        # Right under the tokens: how to get a new one. Run the printed command as a user would.
+        [renew] = [line.strip() for line in printed.splitlines() if "plantrail users token" in line]
+        users = dict(re.findall(r"\(\w+, ([\w-]+)\)\n  token: (pt_\S+)", printed))
+        assert set(users) >= {"dana-reyes", "priya-shah"}, printed
+        assert "USER_ID" in renew, renew
+        assert "--db sqlite:///" in renew, renew
+        new_token = re.search(
+            r"(pt_\S+)", cli(*renew.replace("USER_ID", "dana-reyes").split()[1:], env=env)
+        )
+        assert new_token, renew
+
+        def status_with(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return httpx.get(f"{base}/plans", headers=headers, timeout=10).status_code
+
+        assert status_with(new_token.group(1)) == 200
+        assert status_with(users["dana-reyes"]) == 401, "the new token replaces the earlier ones"
+        assert status_with(users["priya-shah"]) == 200, "other users keep theirs"
     documents = [v for k, v in outputs.items() if "/plans/" in k]
     assert len(documents) == 3
     assert {d["clinician"]["user_id"] for d in documents} == {

@@ -22,6 +22,7 @@ from plantrail.projections.caseload import (
     query_findings,
     rebuild,
 )
+from plantrail.projections.document import RENEWAL_NOTE
 from plantrail.projections.store.factory import recorder_of
 from tests.support import FakeClock, meta, open_command
 
@@ -148,6 +149,27 @@ def test_caseload_reach_and_flags(service: PlanService, demo: dict[str, UUID]) -
     assert [row["client"]["name"] for row in overdue] == ["Morgan Lee"]
     drafts = query_caseload(recorder, Reach(all_plans=True), status="draft")
     assert [row["client"]["name"] for row in drafts] == ["Avery Patel"]
+
+
+def test_caseload_rows_name_the_renewal_when_the_plan_ends_before_its_review(
+    service: PlanService, demo: dict[str, UUID]
+) -> None:
+    recorder = recorder_of(service)
+    rows = {row["client"]["name"]: row for row in query_caseload(recorder, Reach(all_plans=True))}
+    riley = rows["Riley Chen"]
+    assert riley["next_due"] == {
+        "kind": "renewal",
+        "date": riley["plan_end_date"],
+        "note": RENEWAL_NOTE,
+    }
+    assert riley["plan_end_date"] < riley["next_review_due"]
+    jordan = rows["Jordan Ellis"]
+    assert jordan["next_due"] == {"kind": "review", "date": jordan["next_review_due"], "note": None}
+    renewals = query_caseload(recorder, Reach(all_plans=True), flag="PLAN_RENEWAL_DUE")
+    assert [row["client"]["name"] for row in renewals] == ["Riley Chen"]
+    for row in rows.values():  # the demo data is consistent: no review after its plan ends
+        if row["next_due"] and row["next_due"]["kind"] == "review" and row["next_review_due"]:
+            assert row["next_review_due"] <= row["plan_end_date"], row["client"]["name"]
 
 
 def test_copy_forward_report(service: PlanService, demo: dict[str, UUID]) -> None:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from plantrail.domain import commands as c
+from plantrail.projections.document import RENEWAL_NOTE, due_row, next_due, plan_document
 from plantrail.projections.findings import FINDINGS, plan_findings
 from plantrail.projections.profile import RuleProfile
 from tests.support import SUPERVISOR
@@ -110,6 +111,52 @@ def test_plan_too_old_raised_after_a_year_and_cleared_by_discharge() -> None:
     b.advance(days=300)
     b.run(c.DischargePlan(reason="Goals met; continuing with a new plan."))
     assert "PLAN_TOO_OLD" not in codes(b, date(2027, 1, 6))
+
+
+def test_renewal_due_when_the_plan_ends_before_the_next_review() -> None:
+    b, _ = depression_plan()  # ends 2026-12-31
+    b.advance(days=80)
+    complete_review(b, "Steady progress.", next_review=date(2027, 1, 20))
+    [message] = [f["message"] for f in found(b) if f["code"] == "PLAN_RENEWAL_DUE"]
+    assert message == (
+        "The plan ends on 2026-12-31, before the next review due on 2027-01-20: "
+        "the renewal is due, not a review; renew or discharge"
+    )
+    assert next_due(b.state) == ("renewal", date(2026, 12, 31))
+    assert due_row(*next_due(b.state))["note"] == RENEWAL_NOTE
+    later = [f["message"] for f in found(b, date(2027, 1, 10)) if f["code"] == "PLAN_RENEWAL_DUE"]
+    assert later[0].startswith("The plan ended on 2026-12-31 (10 days ago)")
+
+
+def test_renewal_due_cleared_by_a_review_due_within_the_plan_or_by_discharge() -> None:
+    b, _ = depression_plan()
+    b.advance(days=80)
+    complete_review(b, "Steady progress.", next_review=date(2027, 1, 20))
+    b.advance(days=10)
+    complete_review(b, "Rescheduled.", next_review=date(2026, 12, 15))
+    assert "PLAN_RENEWAL_DUE" not in codes(b)
+    assert next_due(b.state) == ("review", date(2026, 12, 15))
+    assert due_row(*next_due(b.state))["note"] is None
+    complete_review(b, "Pushed out.", next_review=date(2027, 2, 1))
+    assert "PLAN_RENEWAL_DUE" in codes(b)
+    b.run(c.DischargePlan(reason="Moved out of state; referred on."))
+    assert "PLAN_RENEWAL_DUE" not in codes(b)
+
+
+def test_the_plan_document_names_the_renewal_as_what_is_next_until_discharge() -> None:
+    b, _ = depression_plan()
+    assert plan_document(b.state)["next_due"] == {
+        "kind": "review",
+        "date": "2026-04-05",
+        "note": None,
+    }
+    b.advance(days=80)
+    complete_review(b, "Steady progress.", next_review=date(2027, 1, 20))
+    document = plan_document(b.state)
+    assert document["next_due"] == {"kind": "renewal", "date": "2026-12-31", "note": RENEWAL_NOTE}
+    assert document["next_review_due"] == "2027-01-20"  # still shown as recorded
+    b.run(c.DischargePlan(reason="Goals met; continuing with a new plan."))
+    assert plan_document(b.state)["next_due"] is None
 
 
 def test_client_signature_missing_raised_once_signed_by_clinician_and_cleared_by_client() -> None:
