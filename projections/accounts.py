@@ -69,6 +69,10 @@ _TOKEN_ROW = (
     " FROM plantrail_tokens t JOIN plantrail_users u ON u.user_id = t.user_id"
     " WHERE t.token_id = ? AND t.revoked_at_us IS NULL"
 )
+_USER_ROW = (
+    "SELECT user_id, name, role, credentials, license_number, disabled"
+    " FROM plantrail_users WHERE user_id = ?"
+)
 _SUPERVISEES = "SELECT supervisee_id FROM plantrail_supervision WHERE supervisor_id = ?"
 
 users = Table(
@@ -82,6 +86,18 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at_us", BigInteger, nullable=False),
 )
+
+passwords = Table(
+    "plantrail_passwords",
+    accounts_metadata,
+    Column("user_id", String(64), ForeignKey("plantrail_users.user_id"), primary_key=True),
+    Column("password_hash", String(200), nullable=False, comment="Argon2id, argon2-cffi encoding"),
+    Column("set_at_us", BigInteger, nullable=False),
+    comment="Web sign-in passwords (own table: older stores gain it without a migration)",
+)
+
+MIN_PASSWORD = 12
+"""Shortest password accepted: NIST SP 800-63B asks at least 8; a clinical record, 12."""
 
 tokens = Table(
     "plantrail_tokens",
@@ -249,6 +265,7 @@ class Accounts:
         self._driver = Driver.of(engine)
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._decoy_hash: str | None = None
 
     def create_tables(self) -> None:
         create_account_tables(self.engine)
@@ -401,6 +418,52 @@ class Accounts:
         assert user is not None
         return user
 
+    def set_password(self, user_id: str, password: str) -> None:
+        """Set (or replace) ``user_id``'s password for the web pages; stored as Argon2 only."""
+        if self.get(user_id) is None:
+            raise NotFound(f"no user {user_id}")
+        if len(password) < MIN_PASSWORD:
+            raise InvalidInput.on("password", f"must be at least {MIN_PASSWORD} characters")
+        if len(password) > 256:
+            raise InvalidInput.on("password", "must be at most 256 characters")
+        digest = self.hasher.hash(password)
+        now = self.clock_us()
+        with (
+            translated("set the password"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            conn.execute(passwords.delete().where(passwords.c.user_id == user_id))
+            conn.execute(
+                insert(passwords).values(user_id=user_id, password_hash=digest, set_at_us=now)
+            )
+
+    def check_password(self, user_id: str, password: str) -> Principal | None:
+        """The enabled user if ``password`` is theirs, else None (unknown user, no password,
+        wrong password and disabled user all look the same to the caller)."""
+        if not USER_ID.match(user_id) or not password or len(password) > 256:
+            return None
+        with translated("check the password"), self.engine.connect() as conn:
+            stored = conn.execute(
+                select(passwords.c.password_hash).where(passwords.c.user_id == user_id)
+            ).scalar()
+        if stored is None:
+            # Spend the same Argon2 time as for a real user, so the answer's delay does not
+            # tell who has a password.
+            stored = self._decoy()
+            password = "\x00" + password
+        try:
+            self.hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        return self.principal(user_id)
+
+    def _decoy(self) -> str:
+        with self._lock:
+            if self._decoy_hash is None:
+                self._decoy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+            return self._decoy_hash
+
     def get(self, user_id: str) -> User | None:
         found = self.list_users(user_id=user_id)
         return found[0] if found else None
@@ -449,6 +512,28 @@ class Accounts:
         stored, user_id, name, role, credentials, license_number, disabled = row
         if disabled or not self._verify(token_id, stored, token):
             return None
+        return self._principal(user_id, name, role, credentials, license_number)
+
+    def principal(self, user_id: str) -> Principal | None:
+        """The enabled user ``user_id`` as a caller (a web session names its user; the user row
+        is read on every request, so disabling the user ends their sessions at once)."""
+        with translated("check the session's user"):
+            row = self._driver.first(_USER_ROW, (user_id,))
+        if row is None:
+            return None
+        found, name, role, credentials, license_number, disabled = row
+        if disabled:
+            return None
+        return self._principal(found, name, role, credentials, license_number)
+
+    def _principal(
+        self,
+        user_id: str,
+        name: str,
+        role: Role,
+        credentials: str | None,
+        license_number: str | None,
+    ) -> Principal:
         supervisees: frozenset[str] = frozenset()
         if role == "supervisor":
             with translated("check the token"):

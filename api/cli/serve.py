@@ -23,7 +23,7 @@ from plantrail.api.cli.options import Database, KeyDir
 from plantrail.api.cli.output import console, fail
 from plantrail.api.cli.users import create_demo_users
 from plantrail.api.demo import DemoPlan
-from plantrail.projections.integrity.keys import create_keys
+from plantrail.projections.integrity.keys import create_keys, load_keys
 from plantrail.projections.store.engine import DEFAULT_URL
 from plantrail.projections.store.factory import DATABASE_URL, KEY_DIR, open_service, recorder_of
 
@@ -42,20 +42,35 @@ def _curl_path(user: dict[str, Any], plans: dict[str, str]) -> str:
 
 def prepare_demo() -> tuple[str, Path, list[dict[str, Any]], list[DemoPlan]]:
     """A fresh SQLite store with keys, the demo caseload and the demo users."""
-    from plantrail.api.demo import load_demo
-
     folder = Path(tempfile.mkdtemp(prefix="plantrail-demo-"))
     keys = folder / "keys"
-    create_keys(keys)
     url = f"sqlite:///{folder / 'plantrail-demo.db'}"
+    users, created = write_demo_store(url, keys)
+    return url, keys, users, created
+
+
+def write_demo_store(url: str, keys: Path) -> tuple[list[dict[str, Any]], list[DemoPlan]]:
+    """Into the empty store at ``url``: new keys in ``keys``, the demo caseload, its users
+    (with their tokens) and a first signed checkpoint in ``keys/../checkpoints``."""
+    from plantrail.api.demo import load_demo
+    from plantrail.projections.integrity.checkpoint import sign_checkpoint, write_checkpoint
+
+    create_keys(keys)
     service = open_service(url, keys)
     try:
         created = load_demo(service)
         users = create_demo_users(recorder_of(service).engine)
+        # A first signed checkpoint, as a practice would keep: the integrity page has one to
+        # compare with, and later entries show as written after it.
+        signing_key = load_keys(keys).signing_key
+        assert signing_key is not None  # create_keys made it
+        write_checkpoint(
+            sign_checkpoint(recorder_of(service).heads(), signing_key), keys.parent / "checkpoints"
+        )
     finally:
         service.close()
         recorder_of(service).close()
-    return url, keys, users, created
+    return users, created
 
 
 def print_demo_banner(
@@ -91,7 +106,8 @@ def print_demo_banner(
         soft_wrap=True,
     )
     console.print(
-        f"\nThe interactive API reference (try every endpoint with a token): {base}/docs\n",
+        f"\nThe web pages (sign in by pasting a token above): {base}/web/\n"
+        f"The interactive API reference (try every endpoint with a token): {base}/docs\n",
         soft_wrap=True,
     )
 

@@ -1,4 +1,5 @@
-"""``plantrail users add | list | disable | token | link``: who may use the HTTP API.
+"""``plantrail users add | list | disable | token | passwd | link``: who may use the HTTP API
+and the web pages.
 
 A token is printed once, when it is made, and only its Argon2 hash is stored: lose it and issue
 a new one with ``plantrail users token USER_ID``.
@@ -6,6 +7,7 @@ a new one with ``plantrail users token USER_ID``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -131,6 +133,24 @@ def list_command(db: Database = None, json: Json = False) -> None:
             "disabled" if user.disabled else "active",
         )
     console.print(table)
+
+
+@users_app.command("passwd")
+def passwd_command(
+    user_id: Annotated[str, typer.Argument(help="The user who signs in to the web pages")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    db: Database = None,
+) -> None:
+    """Set a user's password for the web pages (asked twice, never echoed; Argon2 only)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with accounts_for(db) as accounts:
+        accounts.set_password(user_id, password)
+    console.print(f"password set for {user_id}: they can sign in at /web/sign-in")
 
 
 @users_app.command("disable")

@@ -6,7 +6,9 @@ one ``PlanService`` per process is shared by those threads (eventsourcing note Â
 
 from __future__ import annotations
 
+import hmac
 import os
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -28,10 +30,13 @@ from plantrail.api.http.documents import RenderedDocuments
 from plantrail.api.http.errors import FieldError, Problem, install_error_handlers, route_table
 from plantrail.api.http.gateway import PlanGateway
 from plantrail.api.http.middleware import AccessLogMiddleware
+from plantrail.api.web.app import create_web_app
 from plantrail.domain.service import PlanService
 from plantrail.projections.access_log import AccessLog
 from plantrail.projections.accounts import Accounts
 from plantrail.projections.store.factory import open_service, recorder_of
+from plantrail.projections.store.recorder import to_micros
+from plantrail.projections.web_sessions import WebSessions
 
 DESCRIPTION = """\
 The immutable history of psychotherapy treatment plans. Every request except `GET /health`
@@ -55,6 +60,17 @@ def create_app(
     accounts.create_tables()
     access_log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
     access_log.create_tables()
+    sessions = WebSessions(
+        recorder.engine,
+        clock_us=lambda: to_micros(service.clock()),
+        # The CSRF tokens of every worker must agree: derive their key from the store's key.
+        secret=hmac.new(
+            recorder.chain_key or secrets.token_bytes(32), b"web-csrf", "sha256"
+        ).digest(),
+        idle_seconds=settings.session_idle_seconds,
+        absolute_seconds=settings.session_absolute_seconds,
+    )
+    sessions.create_tables()
     context = AppContext(
         service=service,
         accounts=accounts,
@@ -62,6 +78,7 @@ def create_app(
         gateway=PlanGateway(service, accounts),
         documents=RenderedDocuments(),
         settings=settings,
+        sessions=sessions,
     )
 
     @asynccontextmanager
@@ -87,6 +104,7 @@ def create_app(
         accounts=lambda: context.accounts,
         limiter=lambda: context.limiter,
         max_body_bytes=settings.max_body_bytes,
+        sessions=lambda: context.sessions,
     )
     for module in (
         routes_system,
@@ -98,6 +116,7 @@ def create_app(
     ):
         app.include_router(module.router)
 
+    app.mount("/web", create_web_app(context), name="web")
     app.state.route_table = route_table(app)
 
     def openapi() -> dict[str, Any]:

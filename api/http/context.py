@@ -12,6 +12,7 @@ from fastapi import Request
 from plantrail.domain.service import PlanService
 from plantrail.projections.access_log import AccessEntry, AccessLog
 from plantrail.projections.accounts import Accounts
+from plantrail.projections.web_sessions import WebSessions
 
 if TYPE_CHECKING:
     from plantrail.api.http.documents import RenderedDocuments
@@ -24,6 +25,7 @@ core more threads only contend: for the plan's lock and the GIL, and for databas
 
 ENTRY_KEY = "plantrail_access"
 PRINCIPAL_KEY = "plantrail_principal"
+SESSION_KEY = "plantrail_web_session"
 
 
 @dataclass
@@ -31,6 +33,12 @@ class Settings:
     late_entry_days: int = 7
     max_body_bytes: int = 1_048_576
     """Largest request body accepted (1 MiB: a whole review with long notes fits many times)."""
+    session_idle_seconds: int = 15 * 60
+    """A web session ends after this long without a request."""
+    session_absolute_seconds: int = 12 * 3600
+    """A web session ends this long after sign-in, however active (a working day)."""
+    secure_cookies: bool = False
+    """Mark the session cookie Secure (set when the server is reached over TLS)."""
     profile: object | None = None
     """The practice's rule profile for findings (``plantrail.projections.profile.RuleProfile``)."""
 
@@ -43,6 +51,8 @@ class AppContext:
     gateway: PlanGateway
     documents: RenderedDocuments
     settings: Settings = field(default_factory=Settings)
+    sessions: WebSessions | None = None
+    """The web pages' sessions (None for an app built without the pages)."""
     limiter: anyio.CapacityLimiter = field(
         default_factory=lambda: anyio.CapacityLimiter(BLOCKING_THREADS)
     )

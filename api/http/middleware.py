@@ -8,6 +8,12 @@ bearer token before anything else is looked at, so a request without a valid tok
 however malformed its body or unknown its address (only ``/health`` and the schema are public).
 Requests with a body over the limit are refused with ``413``, whether they announce their length
 or stream it.
+
+The web pages (``/web``) authenticate the same way, from a server-side session instead of a
+bearer token: the session cookie is resolved here to the same ``Principal``, so pages and API
+share one access policy, one data path and one access log. A page request without a live
+session is sent to the sign-in page (and logged as unauthenticated); the sign-in page itself is
+the one web route open without a session.
 """
 
 from __future__ import annotations
@@ -16,17 +22,20 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from urllib.parse import urlencode
 from uuid import UUID
 
 import anyio
 import anyio.to_thread
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from plantrail.api.http.context import ENTRY_KEY, PRINCIPAL_KEY
+from plantrail.api.http.context import ENTRY_KEY, PRINCIPAL_KEY, SESSION_KEY
 from plantrail.api.http.errors import HTTPProblem, domain_problem, problem
 from plantrail.domain.errors import PlantrailError
 from plantrail.projections.access_log import AccessEntry, AccessLog, outcome_for
 from plantrail.projections.accounts import Accounts, Principal
+from plantrail.projections.web_sessions import WebSessions
 
 log = logging.getLogger("plantrail.http")
 
@@ -34,6 +43,12 @@ UNLOGGED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirec
 """Requests that touch no record: public, and not logged."""
 
 UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="plantrail"'}
+
+WEB = "/web"
+WEB_STATIC = "/web/static/"
+"""Style sheets of the pages: public, and not logged (they hold no record)."""
+WEB_SIGN_IN = "/web/sign-in"
+SESSION_COOKIE = "plantrail_session"
 
 
 class AccessLogMiddleware:
@@ -45,15 +60,21 @@ class AccessLogMiddleware:
         accounts: Callable[[], Accounts],
         limiter: Callable[[], anyio.CapacityLimiter],
         max_body_bytes: int,
+        sessions: Callable[[], WebSessions | None] = lambda: None,
     ) -> None:
         self.app = app
         self.access_log = access_log
         self.accounts = accounts
+        self.sessions = sessions
         self.limiter = limiter
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLOGGED:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in UNLOGGED
+            or scope["path"].startswith(WEB_STATIC)
+        ):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
@@ -68,7 +89,9 @@ class AccessLogMiddleware:
 
         async def record(status: int) -> bool:
             route = scope.get("route")
-            entry.route = getattr(route, "path", None) or entry.route
+            path = getattr(route, "path", None)
+            if path is not None:  # a mounted app's routes (the pages) are under its root path
+                entry.route = scope.get("root_path", "") + path
             name = getattr(route, "name", None)
             if entry.action == "request" and name:
                 entry.action = f"route:{name}"  # refused before the data path named it
@@ -103,13 +126,22 @@ class AccessLogMiddleware:
 
         token = _bearer(scope)
         caller: Principal | None = None
-        if token is not None:
-            try:
+        web = token is None and (scope["path"] == WEB or scope["path"].startswith(WEB + "/"))
+        try:
+            if token is not None:
                 caller = await self._authenticate(token)
-            except PlantrailError as error:
-                await domain_problem(error)(scope, receive, send_logged)
+            elif web:
+                caller = await self._resume(scope)
+        except PlantrailError as error:
+            await domain_problem(error)(scope, receive, send_logged)
+            return
+        if caller is None and web:
+            if scope["path"] != WEB_SIGN_IN:
+                entry.action, entry.outcome = "web:sign-in-required", "unauthenticated"
+                await _to_sign_in(scope)(scope, receive, send_logged)
                 return
-        if caller is None:
+            entry.action = "web:sign-in"  # the one page open without a session
+        elif caller is None:
             detail = (
                 "send Authorization: Bearer <token>"
                 if token is None
@@ -117,8 +149,9 @@ class AccessLogMiddleware:
             )
             await problem(401, detail, headers=UNAUTHENTICATED)(scope, receive, send_logged)
             return
-        entry.user_id, entry.role = caller.user_id, caller.role
-        scope["state"][PRINCIPAL_KEY] = caller
+        if caller is not None:
+            entry.user_id, entry.role = caller.user_id, caller.role
+            scope["state"][PRINCIPAL_KEY] = caller
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
@@ -147,6 +180,24 @@ class AccessLogMiddleware:
                 await record(500)
             raise
 
+    async def _resume(self, scope: Scope) -> Principal | None:
+        """The caller of a live web session (its cookie), or None."""
+        sessions = self.sessions()
+        session_id = _cookie(scope, SESSION_COOKIE)
+        if sessions is None or session_id is None:
+            return None
+
+        def resume() -> Principal | None:
+            found = sessions.resume(session_id)
+            if found is None:
+                return None
+            caller = self.accounts().principal(found.user_id)
+            if caller is not None:
+                scope["state"][SESSION_KEY] = found
+            return caller
+
+        return await anyio.to_thread.run_sync(resume, limiter=self.limiter())
+
     async def _authenticate(self, token: str) -> Principal | None:
         # In a worker thread (the first use of a token costs an Argon2 verification, ~0.15 s of
         # CPU, and on PostgreSQL each look-up is a round trip the event loop should not wait
@@ -164,6 +215,31 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for header, value in scope.get("headers", ()):
+        if header == b"cookie":
+            text: str = value.decode("latin-1")
+            for part in text.split(";"):
+                key, _, found = part.strip().partition("=")
+                if key == name and found:
+                    return found
+    return None
+
+
+def _to_sign_in(scope: Scope) -> RedirectResponse:
+    """303 to the sign-in page, which brings the user back to the page they asked for."""
+    wanted = scope["path"]
+    if scope.get("query_string"):
+        wanted += "?" + scope["query_string"].decode("latin-1")
+    if scope["method"] != "GET":
+        wanted = WEB + "/"
+    return RedirectResponse(
+        f"{WEB_SIGN_IN}?{urlencode({'next': wanted})}",
+        status_code=303,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _bearer(scope: Scope) -> str | None:

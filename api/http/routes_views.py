@@ -99,7 +99,7 @@ def plan_revisions(
     )
 
 
-def _point(name: str, value: str) -> tuple[int | None, datetime | None]:
+def point(name: str, value: str) -> tuple[int | None, datetime | None]:
     if value.isdigit():
         number = int(value)
         if not 1 <= number <= 2**31 - 1:
@@ -140,8 +140,8 @@ def plan_diff_view(
 
     ctx = context(request)
     entry = access_entry(request)
-    start_version, start_at = _point("from", from_)
-    end_version, end_at = _point("to", to) if to is not None else (None, None)
+    start_version, start_at = point("from", from_)
+    end_version, end_at = point("to", to) if to is not None else (None, None)
     before = ctx.gateway.state(
         caller, plan_id, entry, view="diff", version=start_version, as_of=start_at
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from plantrail.api.http.app import create_app
 from plantrail.projections.store.factory import open_service, recorder_of
@@ -21,7 +21,7 @@ from tests.e2e.http_support import TestClient
 
 
 def plantrail(
-    *args: str, db: str, keys: Path, check: bool = True
+    *args: str, db: str, keys: Path, check: bool = True, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PLANTRAIL_DATABASE_URL": db, "PLANTRAIL_KEY_DIR": str(keys)}
     env["COLUMNS"] = "200"
@@ -32,6 +32,7 @@ def plantrail(
         capture_output=True,
         text=True,
         timeout=300,
+        input=stdin,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"plantrail {' '.join(args)}: {result.stdout}\n{result.stderr}")
@@ -196,5 +197,45 @@ def test_access_log_refuses_updates(store: tuple[str, Path]) -> None:
                           "DELETE FROM plantrail_access_log"):  # fmt: skip
             with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
                 conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_users_passwd_sets_an_argon2_password_the_pages_accept(store: tuple[str, Path]) -> None:
+    from plantrail.projections.accounts import Accounts, passwords
+    from plantrail.projections.store.engine import create_store_engine
+
+    db, keys = store
+    user = add(store, "--name", "Dana Reyes", "--role", "clinician")
+    short = plantrail(
+        "users", "passwd", user["user_id"], "--password-stdin", db=db, keys=keys,
+        check=False, stdin="too short\n",
+    )  # fmt: skip
+    assert short.returncode != 0
+    assert "password: must be at least 12 characters" in short.stderr
+    assert len(short.stderr.strip().splitlines()) == 1
+    done = plantrail(
+        "users", "passwd", user["user_id"], "--password-stdin", db=db, keys=keys,
+        stdin="correct horse battery\n",
+    )  # fmt: skip
+    assert f"password set for {user['user_id']}" in done.stdout
+    unknown = plantrail(
+        "users", "passwd", "nobody", "--password-stdin", db=db, keys=keys,
+        check=False, stdin="correct horse battery\n",
+    )  # fmt: skip
+    assert unknown.returncode != 0
+    assert "no user nobody" in unknown.stderr
+    engine = create_store_engine(db)
+    try:
+        with engine.connect() as conn:
+            [stored] = conn.execute(select(passwords.c.password_hash)).scalars().all()
+        assert stored.startswith("$argon2id$")
+        assert "correct horse battery" not in stored
+        accounts = Accounts(engine)
+        assert accounts.check_password(user["user_id"], "correct horse battery") is not None
+        assert accounts.check_password(user["user_id"], "wrong horse battery") is None
+        assert accounts.check_password("nobody", "correct horse battery") is None
+        accounts.disable(user["user_id"])
+        assert accounts.check_password(user["user_id"], "correct horse battery") is None
     finally:
         engine.dispose()

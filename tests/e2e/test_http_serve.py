@@ -169,6 +169,10 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
             outputs[line.rsplit(" ", 1)[-1]] = json.loads(body)
         base = f"http://127.0.0.1:{port}"
         assert f"{base}/docs" in printed, "the banner points to the interactive API reference"
+        assert f"{base}/web/" in printed, "and to the web pages"
+        pages = httpx.get(f"{base}/web/", timeout=10, follow_redirects=True)
+        assert pages.status_code == 200, "without a session: the sign-in page"
+        assert 'name="token"' in pages.text
         docs = httpx.get(f"{base}/docs", timeout=10)
         assert docs.status_code == 200
         assert "swagger" in docs.text.lower()

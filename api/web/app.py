@@ -1,0 +1,97 @@
+"""The pages as an application mounted at ``/web`` on the API's app: the API's middleware (one
+authentication, one access log) runs around it; its errors are HTML pages, not problem+json."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from plantrail.api.http.auth import PublicAccess
+from plantrail.api.http.context import AppContext
+from plantrail.api.http.errors import status_of
+from plantrail.api.web import routes_auth, routes_pages, routes_writes
+from plantrail.api.web.templating import SECURITY_HEADERS, page
+from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
+
+log = logging.getLogger("plantrail.web")
+
+STATIC = Path(__file__).parent / "static"
+STATIC_FILES = PublicAccess("web-static")
+"""Style sheets: public, and not logged (the middleware passes ``/web/static/`` through)."""
+
+NOT_FOUND = "There is no plan here, or it is not in your caseload."
+"""The same words for a plan that does not exist and one the user may not see."""
+
+
+def create_web_app(context: AppContext) -> FastAPI:
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.plantrail = context
+    app.state.sign_in_limiter = routes_auth.SignInLimiter()  # per app: one per worker process
+    app.include_router(routes_auth.router)
+    app.include_router(routes_pages.router)
+    app.include_router(routes_writes.router)
+
+    files = {p.name: p for p in STATIC.iterdir() if p.is_file()}
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def stylesheet(name: str, _: Annotated[None, Depends(STATIC_FILES)]) -> Response:
+        # Only the files shipped with the package: a name can never reach outside the folder.
+        if name not in files:
+            return HTMLResponse("not found", status_code=404)
+        return FileResponse(
+            files[name],
+            headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+        return page(request, "error.html", status=status, title=title, message=message)
+
+    def on_domain(request: Request, error: Exception) -> Response:
+        assert isinstance(error, PlantrailError)
+        if isinstance(error, PlanNotFound):
+            return error_page(request, 404, "Plan not found", NOT_FOUND)
+        status, _ = status_of(error)
+        if status >= 500:
+            log.error("page failed: %s", error)
+            return error_page(request, status, "Unavailable", str(error))
+        return error_page(request, status, type(error).title, str(error))
+
+    def on_validation(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = error.errors()
+        if any(p.get("loc", ())[:2] == ("path", "plan_id") for p in problems):
+            return error_page(request, 404, "Plan not found", NOT_FOUND)
+        words = "; ".join(
+            f"{'.'.join(str(x) for x in p.get('loc', ())[1:])}: {p.get('msg', 'invalid')}"
+            for p in problems
+        )
+        return error_page(request, 422, InvalidInput.title, words)
+
+    def on_http(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 404:
+            return error_page(request, 404, "Page not found", "There is no page at this address.")
+        titles = {401: "Sign in", 403: "Not allowed", 405: "Not allowed", 429: "Too many"}
+        return error_page(
+            request, error.status_code, titles.get(error.status_code, "Error"), str(error.detail)
+        )
+
+    def on_unexpected(request: Request, error: Exception) -> Response:
+        log.exception("unexpected error on a page", exc_info=error)
+        response = error_page(
+            request, 500, "Something went wrong", "An unexpected error occurred; nothing changed."
+        )
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    app.add_exception_handler(PlantrailError, on_domain)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
+    return app

@@ -1,0 +1,189 @@
+"""Signing in and out of the pages.
+
+A user signs in by pasting their API token once (checked exactly as the API checks it), or
+with the password ``plantrail users passwd`` set; the server then starts a server-side session
+(``projections/web_sessions.py``). The cookie is HttpOnly,
+SameSite=Strict, Secure when the site is served over TLS, and holds only the session id.
+Failed sign-ins are logged (access log, outcome ``unauthenticated``) and limited per client
+address.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Annotated
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from plantrail.api.http.auth import ANY_USER, PublicAccess
+from plantrail.api.http.common import context
+from plantrail.api.http.context import AppContext, access_entry
+from plantrail.api.http.middleware import SESSION_COOKIE
+from plantrail.api.web.forms import form_of, safe_next, same_token
+from plantrail.api.web.templating import SECURITY_HEADERS, caller_of, page, session_of
+from plantrail.projections.accounts import Principal
+from plantrail.projections.web_sessions import WebSessions
+
+router = APIRouter(include_in_schema=False)
+
+SIGN_IN = PublicAccess("web-sign-in")
+"""The sign-in page is the one page open without a session (the middleware lets it through)."""
+
+SIGN_IN_COOKIE = "plantrail_sign_in"
+"""Login-CSRF guard: the form's hidden token must equal this short-lived cookie."""
+
+FAILURES_ALLOWED = 5
+FAILURE_WINDOW_SECONDS = 600
+
+
+class SignInLimiter:
+    """At most ``FAILURES_ALLOWED`` failed sign-ins per client address in the window."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        found = self._failures.setdefault(address, deque())
+        while found and now - found[0] > FAILURE_WINDOW_SECONDS:
+            found.popleft()
+        return found
+
+    def blocked(self, address: str) -> bool:
+        with self._lock:
+            return len(self._recent(address, time.monotonic())) >= FAILURES_ALLOWED
+
+    def failed(self, address: str) -> None:
+        with self._lock:
+            if len(self._failures) > 10_000:
+                self._failures.clear()  # bounded memory under a spray of addresses
+            self._recent(address, time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, address: str) -> None:
+        with self._lock:
+            self._failures.pop(address, None)
+
+
+def _limiter(request: Request) -> SignInLimiter:
+    found: SignInLimiter = request.app.state.sign_in_limiter
+    return found
+
+
+def _sign_in_page(
+    request: Request, *, error: str | None = None, status: int = 200, next_page: str = "/web/"
+) -> HTMLResponse:
+    guard = secrets.token_urlsafe(24)
+    response = page(
+        request,
+        "sign_in.html",
+        status=status,
+        error=error,
+        guard=guard,
+        next_page=next_page,
+        title="Sign in",
+    )
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        guard,
+        max_age=900,
+        path="/web/sign-in",
+        httponly=True,
+        samesite="strict",
+        secure=context(request).settings.secure_cookies,
+    )
+    return response
+
+
+@router.get("/sign-in", name="web_sign_in")
+def sign_in_form(
+    request: Request, _: Annotated[None, Depends(SIGN_IN)], next: str | None = None
+) -> Response:
+    if caller_of(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
+    return _sign_in_page(request, next_page=safe_next(next))
+
+
+@router.post("/sign-in", name="web_sign_in_submit")
+async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Response:
+    ctx = context(request)
+    entry = access_entry(request)
+    entry.action = "web:sign-in"
+    address = request.client.host if request.client else "unknown"
+    form = await form_of(request)
+    next_page = safe_next(form.get("next"))
+    if not same_token(form.get("guard"), request.cookies.get(SIGN_IN_COOKIE, "")):
+        entry.outcome = "rejected"
+        return _sign_in_page(
+            request,
+            error="The sign-in form had expired. Paste your token again.",
+            status=400,
+            next_page=next_page,
+        )
+    if _limiter(request).blocked(address):
+        entry.outcome = "denied"
+        return _sign_in_page(
+            request,
+            error="Too many failed sign-ins from this address. Wait ten minutes and try again.",
+            status=429,
+            next_page=next_page,
+        )
+    user_id = form.get("user_id", "").strip()
+    if user_id:
+        password = form.get("password", "")
+        caller = await anyio.to_thread.run_sync(
+            ctx.accounts.check_password, user_id, password, limiter=ctx.limiter
+        )
+        failure = "That user id and password do not match an active user."
+    else:
+        token = form.get("token", "").strip()
+        caller = await anyio.to_thread.run_sync(
+            ctx.accounts.authenticate, token, limiter=ctx.limiter
+        )
+        failure = "That token is unknown, revoked, or its user is disabled."
+    if caller is None:
+        _limiter(request).failed(address)
+        entry.outcome = "unauthenticated"
+        return _sign_in_page(request, error=failure, status=401, next_page=next_page)
+    _limiter(request).succeeded(address)
+    entry.user_id, entry.role = caller.user_id, caller.role
+    sessions = _sessions(ctx)
+    session = await anyio.to_thread.run_sync(sessions.start, caller.user_id, limiter=ctx.limiter)
+    response = RedirectResponse(next_page, status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.session_id,
+        path="/web",
+        httponly=True,
+        samesite="strict",
+        secure=ctx.settings.secure_cookies,
+    )
+    response.delete_cookie(SIGN_IN_COOKIE, path="/web/sign-in")
+    return response
+
+
+@router.post("/sign-out", name="web_sign_out")
+async def sign_out(request: Request, _: Annotated[Principal, Depends(ANY_USER)]) -> Response:
+    ctx = context(request)
+    entry = access_entry(request)
+    entry.action = "web:sign-out"
+    form = await form_of(request)
+    session = session_of(request)
+    if session is not None and same_token(form.get("csrf_token"), session.csrf_token):
+        await anyio.to_thread.run_sync(_sessions(ctx).end, session.session_id, limiter=ctx.limiter)
+    elif session is not None:
+        entry.outcome = "rejected"
+        return page(request, "error.html", status=403, title="Not signed out",
+                    message="The sign-out form was not from this session.")  # fmt: skip
+    response = RedirectResponse("/web/sign-in", status_code=303, headers=SECURITY_HEADERS)
+    response.delete_cookie(SESSION_COOKIE, path="/web")
+    return response
+
+
+def _sessions(ctx: AppContext) -> WebSessions:
+    assert ctx.sessions is not None  # the pages are only mounted with sessions
+    return ctx.sessions

@@ -1,0 +1,415 @@
+"""The pages that read plans: caseload, plan (now, as of an instant, in effect on a date),
+history with rationale, and findings. Each reads through ``PlanGateway`` with the signed-in
+caller, exactly as the API's routes do: a plan outside the caller's reach is the same 404 page
+as a plan that does not exist, and each page view is one access-log record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from math import ceil
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from plantrail.api.http.auth import READ_PLANS
+from plantrail.api.http.caseload_views import CaseloadFilters, caseload_source
+from plantrail.api.http.common import PlanId, context
+from plantrail.api.http.context import access_entry
+from plantrail.api.http.routes_views import point, rule_profile
+from plantrail.api.web.charts import measure_chart
+from plantrail.api.web.checkpoints import last_checkpoint
+from plantrail.api.web.routes_writes import new_form_id
+from plantrail.api.web.templating import page
+from plantrail.api.web.word_diff import word_diff
+from plantrail.domain.errors import InvalidInput, StorageError
+from plantrail.domain.plan import fold
+from plantrail.projections.accounts import Principal
+from plantrail.projections.diff import fmt, plan_diff
+from plantrail.projections.document import plan_document
+from plantrail.projections.findings import FINDINGS, plan_findings
+from plantrail.projections.history import event_history
+from plantrail.projections.integrity.verify import verify
+from plantrail.projections.reviews import review_history
+from plantrail.projections.revisions import revision_log
+from plantrail.projections.store.factory import recorder_of
+
+router = APIRouter(include_in_schema=False)
+
+Reader = Annotated[Principal, Depends(READ_PLANS)]
+
+PAGE_SIZE = 50
+SORTS = {
+    "client": lambda r: (r["client"]["name"].lower(), r["plan_id"]),
+    "clinician": lambda r: (r["clinician"]["name"].lower(), r["client"]["name"].lower()),
+    "status": lambda r: (r["status"], r["client"]["name"].lower()),
+    "next_due": lambda r: ((r["next_due"] or {}).get("date") or "9999", r["client"]["name"]),
+    "findings": lambda r: (-r["findings_count"], r["client"]["name"].lower()),
+}
+FLAGS = ("review_overdue", "copied_forward", *FINDINGS)
+SEVERITIES = ("error", "warning", "info")
+
+
+# ------------------------------------------------------------------------------ caseload
+@router.get("/", name="web_caseload")
+def caseload_page(
+    request: Request,
+    caller: Reader,
+    clinician: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(pattern="^(|draft|active|discharged)$")] = None,
+    flag: Annotated[str | None, Query(max_length=60)] = None,
+    sort: Annotated[str, Query(pattern="^(client|clinician|status|next_due|findings)$")] = "client",
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    ctx = context(request)
+    access_entry(request).action = "view:caseload"
+    if flag and flag not in FLAGS:
+        raise InvalidInput.on("flag", f"no finding or flag {flag!r}")
+    rows = caseload_source(ctx).caseload(
+        caller, CaseloadFilters(status=status or None, flag=flag or None)
+    )
+    clinicians = sorted({(r["clinician"]["user_id"], r["clinician"]["name"]) for r in rows},
+                        key=lambda c: c[1])  # fmt: skip
+    if clinician:
+        rows = [r for r in rows if r["clinician"]["user_id"] == clinician]
+    rows.sort(key=SORTS[sort])
+    pages = max(1, ceil(len(rows) / PAGE_SIZE))
+    number = min(page_number, pages)
+    shown = rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    filters = {"clinician": clinician or "", "status": status or "", "flag": flag or ""}
+
+    def link(**changes: Any) -> str:
+        query = {**filters, "sort": sort, "page": number, **changes}
+        return "?" + urlencode({k: v for k, v in query.items() if v not in ("", None)})
+
+    return page(
+        request,
+        "caseload.html",
+        title="Caseload",
+        rows=shown,
+        total=len(rows),
+        page_number=number,
+        pages=pages,
+        first=(number - 1) * PAGE_SIZE + 1 if rows else 0,
+        last=(number - 1) * PAGE_SIZE + len(shown),
+        filters=filters,
+        sort=sort,
+        sorts=list(SORTS),
+        clinicians=clinicians,
+        flags=FLAGS,
+        link=link,
+    )
+
+
+# ---------------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class Moment:
+    """Which view of the plan a page shows."""
+
+    as_of: datetime | None
+    effective_on: date | None
+
+    @property
+    def current(self) -> bool:
+        return self.as_of is None and self.effective_on is None
+
+    def query(self) -> str:
+        found = {}
+        if self.as_of is not None:
+            found["as_of"] = self.as_of.strftime("%Y-%m-%dT%H:%M")
+        if self.effective_on is not None:
+            found["effective_on"] = self.effective_on.isoformat()
+        return "?" + urlencode(found) if found else ""
+
+
+def _moment(as_of: str | None, effective_on: str | None) -> Moment:
+    instant = None
+    if as_of:
+        try:
+            instant = datetime.fromisoformat(as_of.strip())
+        except ValueError:
+            raise InvalidInput.on(
+                "as_of", f"{as_of!r} is not a date and time (YYYY-MM-DDTHH:MM, UTC)"
+            ) from None
+        # The page speaks UTC throughout: a time without a zone is UTC, one with a zone is
+        # shown converted.
+        instant = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    day = None
+    if effective_on:
+        try:
+            day = date.fromisoformat(effective_on.strip())
+        except ValueError:
+            raise InvalidInput.on(
+                "effective_on", f"{effective_on!r} is not a date (YYYY-MM-DD)"
+            ) from None
+    return Moment(instant, day)
+
+
+@router.get("/plans/{plan_id}", name="web_plan")
+async def plan_page(
+    request: Request,
+    plan_id: PlanId,
+    caller: Reader,
+    as_of: Annotated[str | None, Query(max_length=40)] = None,
+    effective_on: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    ctx = context(request)
+    entry = access_entry(request)
+    moment = _moment(as_of, effective_on)
+    today = ctx.service.clock().date()
+
+    def read() -> dict[str, Any]:
+        if moment.current:  # the service's in-process state, as GET /plans/{id} reads it
+            return ctx.gateway.current(
+                caller, plan_id, entry, lambda state: plan_document(state, today=today)
+            )
+        state = ctx.gateway.state(
+            caller, plan_id, entry, as_of=moment.as_of, effective_on=moment.effective_on
+        )
+        day = today if moment.as_of is None else min(today, moment.as_of.astimezone(UTC).date())
+        day = day if moment.effective_on is None else min(day, moment.effective_on)
+        return plan_document(state, today=day)
+
+    document = await anyio.to_thread.run_sync(read, limiter=ctx.limiter)
+    approved = any(
+        s["signer_id"] == caller.user_id and s["role"] == "supervisor" and s["status"] == "current"
+        for s in document["signatures"]
+    )
+    return page(
+        request,
+        "plan.html",
+        title=f"{document['client']['name']}: treatment plan",
+        plan=document,
+        moment=moment,
+        labels=_labels(document),
+        tab="plan",
+        # The co-signature is offered on the current plan only: one signs what is in the chart.
+        can_cosign=caller.role == "supervisor"
+        and moment.current
+        and document["status"] != "discharged"
+        and not approved,
+        form_id=new_form_id(),
+        signed=request.query_params.get("signed") == "1",
+    )
+
+
+def _labels(document: dict[str, Any]) -> dict[str, str]:
+    """Item id → its label (Problem 1, Goal 1, Objective 1.2), to name links by label."""
+    found: dict[str, str] = {}
+    for kind in ("problems", "goals", "objectives", "interventions"):
+        for item in document[kind]:
+            found[item["id"]] = item["label"]
+    return found
+
+
+# ------------------------------------------------------------------------------- history
+@router.get("/plans/{plan_id}/history", name="web_history")
+def history_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
+    ctx = context(request)
+    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="revisions")
+    state = fold(events)
+    assert state is not None
+    log = revision_log(events, late_entry_days=ctx.service.late_entry_days)
+    types = {row["version"]: row["type"] for row in event_history(events)}
+    return page(
+        request,
+        "history.html",
+        title=f"{state.client.name}: history",
+        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        log=log,
+        types=types,
+        missing=sum(1 for row in log if row["missing_rationale"]),
+        tab="history",
+        # Notes on past entries: the plan's clinician answers a request or fills a missing
+        # rationale; a supervisor asks for one. The entry itself is never changed.
+        note_kind=(
+            "rationale"
+            if caller.role == "clinician" and caller.user_id == state.clinician.user_id
+            else "rationale_request"
+            if caller.role == "supervisor"
+            else None
+        ),
+        form_id=new_form_id(),
+    )
+
+
+# ------------------------------------------------------------------------------ findings
+@router.get("/plans/{plan_id}/findings", name="web_findings")
+def findings_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
+    ctx = context(request)
+    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="findings")
+    state = fold(events)
+    assert state is not None
+    found = plan_findings(state, events, rule_profile(ctx), ctx.service.clock().date())
+    grouped = {s: [f for f in found if f["severity"] == s] for s in SEVERITIES}
+    return page(
+        request,
+        "findings.html",
+        title=f"{state.client.name}: findings",
+        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        grouped=grouped,
+        total=len(found),
+        kinds=FINDINGS,
+        tab="findings",
+    )
+
+
+def _header(plan_id: UUID, name: str, mrn: str, version: int) -> dict[str, Any]:
+    return {"plan_id": str(plan_id), "client": {"name": name, "id": mrn}, "version": version}
+
+
+# ---------------------------------------------------------------------------------- diff
+@router.get("/plans/{plan_id}/diff", name="web_diff")
+def diff_page(
+    request: Request,
+    plan_id: PlanId,
+    caller: Reader,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    ctx = context(request)
+    entry = access_entry(request)
+    latest = ctx.gateway.state(caller, plan_id, entry, view="diff")
+    start = (from_ or "").strip() or str(max(1, latest.version - 1))
+    end = (to or "").strip() or str(latest.version)
+    start_version, start_at = point("from", start)
+    end_version, end_at = point("to", end)
+    before = ctx.gateway.state(
+        caller, plan_id, entry, view="diff", version=start_version, as_of=start_at
+    )
+    after = ctx.gateway.state(
+        caller, plan_id, entry, view="diff", version=end_version, as_of=end_at
+    )
+    changes = plan_diff(before, after)["changes"]
+    for change in changes:
+        was, now = change["before"], change["after"]
+        if change["kind"] == "changed" and isinstance(was, str) and isinstance(now, str):
+            change["pieces"] = word_diff(was, now)
+        else:
+            change["shown"] = (
+                fmt(was) if was is not None else "",
+                fmt(now) if now is not None else "",
+            )
+    return page(
+        request,
+        "diff.html",
+        title=f"{latest.client.name}: changes",
+        plan=_header(latest.plan_id, latest.client.name, latest.client.id, latest.version),
+        changes=changes,
+        start=start,
+        end=end,
+        from_version=before.version,
+        to_version=after.version,
+        tab="diff",
+    )
+
+
+# -------------------------------------------------------------------------------- verify
+@router.get("/plans/{plan_id}/verify", name="web_verify")
+def verify_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
+    ctx = context(request)
+    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="verify")
+    state = fold(events)
+    assert state is not None
+    recorder = recorder_of(ctx.service)
+    if recorder.chain_key is None:
+        raise StorageError("no chain key is loaded: the chain cannot be checked")
+    checkpoint = last_checkpoint(ctx.service)
+    report = verify(recorder, recorder.chain_key, plan_id=plan_id, checkpoint=checkpoint.signed)
+    signed_head = checkpoint.signed.heads_by_plan().get(str(plan_id)) if checkpoint.signed else None
+    return page(
+        request,
+        "verify.html",
+        title=f"{state.client.name}: integrity",
+        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        report=report,
+        checkpoint=checkpoint,
+        signed_head=signed_head,
+        tab="verify",
+    )
+
+
+# ------------------------------------------------------------------------------- reviews
+@router.get("/plans/{plan_id}/reviews", name="web_reviews")
+def reviews_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
+    ctx = context(request)
+    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="reviews")
+    state = fold(events)
+    assert state is not None
+    history = review_history(events, late_entry_days=ctx.service.late_entry_days)
+    document = plan_document(state, today=ctx.service.clock().date())
+    marks = [(r["label"], r["effective_date"]) for r in history]
+    for review in history:
+        for change in (review["copy_forward"] or {}).get("changes", []):
+            change["words"] = _change_words(change)
+    charts = [
+        measure_chart(objective, document["measurements"], marks)
+        for objective in document["objectives"]
+        if objective["measure"] is not None
+        or any(m["objective_id"] == objective["id"] for m in document["measurements"])
+    ]
+    return page(
+        request,
+        "reviews.html",
+        title=f"{state.client.name}: reviews",
+        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        reviews=history,
+        charts=charts,
+        tab="reviews",
+    )
+
+
+_PATH = re.compile(r"^(?:\w+)\[(?P<label>[^\]]+)\](?:\.(?P<field>[\w.]+))?$")
+
+
+def _change_words(change: dict[str, Any]) -> str:
+    """'objectives[Objective 1.1].status' changed → 'Objective 1.1 status: partially met → met'."""
+    found = _PATH.match(str(change.get("path", "")))
+    what = (
+        f"{found['label']} {(found['field'] or '').replace('_', ' ')}".strip()
+        if found
+        else str(change.get("path", "")).replace("_", " ")
+    )
+    if change.get("kind") == "added":
+        return f"{what} added: {fmt(change.get('after'))}"
+    if change.get("kind") == "removed":
+        return f"{what} removed"
+    before, after = fmt(change.get("before")), fmt(change.get("after"))
+    return f"{what}: {before.replace('_', ' ')} → {after.replace('_', ' ')}"
+
+
+# --------------------------------------------------------------------- caseload findings
+@router.get("/findings", name="web_caseload_findings")
+def caseload_findings_page(
+    request: Request,
+    caller: Reader,
+    severity: Annotated[str | None, Query(pattern="^(|error|warning|info)$")] = None,
+    code: Annotated[str | None, Query(max_length=60)] = None,
+) -> HTMLResponse:
+    ctx = context(request)
+    access_entry(request).action = "view:findings-report"
+    if code and code not in FINDINGS:
+        raise InvalidInput.on("code", f"no finding {code!r}")
+    found = caseload_source(ctx).findings(caller)
+    counts = {s: sum(1 for f in found if f["severity"] == s) for s in SEVERITIES}
+    shown = [
+        f
+        for f in found
+        if (not severity or f["severity"] == severity) and (not code or f["code"] == code)
+    ]
+    grouped = {s: [f for f in shown if f["severity"] == s] for s in SEVERITIES}
+    return page(
+        request,
+        "caseload_findings.html",
+        title="Findings across the caseload",
+        grouped=grouped,
+        total=len(shown),
+        counts=counts,
+        kinds=FINDINGS,
+        filters={"severity": severity or "", "code": code or ""},
+    )

@@ -1,0 +1,109 @@
+"""The two writes the pages allow: a supervisor's co-signature of the plan, and a note on a
+past entry (the clinician's rationale, or a supervisor's request for one). Both go through the
+API's command path (``PlanGateway.execute``: role rule, reach, engine rules), with the version
+the page showed as If-Match, so nobody signs or explains a plan that changed under their eyes,
+and with the form's one-time id as the idempotency key, so a double submit records once."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from uuid import UUID
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from plantrail.api.http.auth import SIGN_OR_NOTE
+from plantrail.api.http.common import PlanId, context
+from plantrail.api.http.context import access_entry
+from plantrail.api.http.errors import HTTPProblem
+from plantrail.api.web.forms import form_of, same_token
+from plantrail.api.web.templating import SECURITY_HEADERS, session_of
+from plantrail.domain import commands as cmd
+from plantrail.domain.errors import InvalidInput
+from plantrail.domain.parsing import parse_command
+from plantrail.projections.accounts import Principal
+
+router = APIRouter(include_in_schema=False)
+
+Signer = Annotated[Principal, Depends(SIGN_OR_NOTE)]
+
+
+def new_form_id() -> str:
+    """A fresh id for one rendered form: its submission's idempotency key."""
+    return secrets.token_urlsafe(16)
+
+
+async def _checked_form(request: Request) -> dict[str, str]:
+    form = await form_of(request)
+    session = session_of(request)
+    if session is None or not same_token(form.get("csrf_token"), session.csrf_token):
+        access_entry(request).outcome = "rejected"
+        raise HTTPProblem(403, "this form was not sent from your session; reload the page")
+    return form
+
+
+def _version(form: dict[str, str], name: str = "version") -> int:
+    value = form.get(name, "")
+    if not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
+        raise InvalidInput.on(name, "the page's plan version is missing; reload the page")
+    return int(value)
+
+
+async def _run(
+    request: Request,
+    caller: Principal,
+    plan_id: UUID,
+    command: cmd.PlanCommand,
+    form: dict[str, str],
+    *,
+    envelope: dict[str, object] | None = None,
+) -> None:
+    ctx = context(request)
+    await anyio.to_thread.run_sync(
+        lambda: ctx.gateway.execute(
+            caller,
+            plan_id,
+            command,
+            envelope or {},
+            if_match=_version(form),
+            idempotency_key=form.get("form_id") or None,
+            entry=access_entry(request),
+        ),
+        limiter=ctx.limiter,
+    )
+
+
+@router.post("/plans/{plan_id}/co-signature", name="web_cosign")
+async def cosign(request: Request, plan_id: PlanId, caller: Signer) -> Response:
+    form = await _checked_form(request)
+    command = parse_command(
+        cmd.CaptureSignature,
+        {
+            "role": "supervisor",
+            "meaning": "approved",
+            "signer_name": caller.name,
+            "signer_credentials": caller.credentials,
+            "signer_id": caller.user_id,
+        },
+    )
+    await _run(request, caller, plan_id, command, form)
+    return RedirectResponse(
+        f"/web/plans/{plan_id}?signed=1#h-sig", status_code=303, headers=SECURITY_HEADERS
+    )
+
+
+@router.post("/plans/{plan_id}/notes", name="web_note")
+async def note(request: Request, plan_id: PlanId, caller: Signer) -> Response:
+    form = await _checked_form(request)
+    kind = "rationale_request" if caller.role == "supervisor" else "rationale"
+    explains = _version(form, "explains_version")
+    command = parse_command(
+        cmd.RecordRationale,
+        {"text": form.get("text", ""), "explains_version": explains, "kind": kind},
+    )
+    await _run(request, caller, plan_id, command, form)
+    return RedirectResponse(
+        f"/web/plans/{plan_id}/history#v{explains}", status_code=303, headers=SECURITY_HEADERS
+    )

@@ -1,0 +1,78 @@
+"""Rendering pages: one Jinja2 environment with autoescaping on, and the headers every page
+carries (a Content-Security-Policy that allows no script at all, no caching of clinical pages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from plantrail.api.http.context import PRINCIPAL_KEY, SESSION_KEY
+from plantrail.projections.accounts import Principal
+from plantrail.projections.web_sessions import ActiveSession
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+"""No script is needed to read or use any page, so none is allowed: an injected ``<script>``
+could not run even if escaping ever failed."""
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _when(value: str | None) -> str:
+    """'2026-02-16T09:51:00Z' → '2026-02-16 09:51 UTC' (every time on a page is in UTC)."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _words(value: str | None) -> str:
+    """'partially_met' → 'partially met'."""
+    return (value or "").replace("_", " ")
+
+
+ENVIRONMENT = Environment(
+    loader=PackageLoader("plantrail.api.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENVIRONMENT.filters["when"] = _when
+ENVIRONMENT.filters["words"] = _words
+ENVIRONMENT.filters["num"] = lambda v: (
+    "—" if v is None else (f"{v:g}" if isinstance(v, float) else v)
+)
+
+
+def caller_of(request: Request) -> Principal | None:
+    found = request.scope.get("state", {}).get(PRINCIPAL_KEY)
+    return found if isinstance(found, Principal) else None
+
+
+def session_of(request: Request) -> ActiveSession | None:
+    found = request.scope.get("state", {}).get(SESSION_KEY)
+    return found if isinstance(found, ActiveSession) else None
+
+
+def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+    """``template`` rendered with the signed-in user, the session's CSRF token and ``values``."""
+    session = session_of(request)
+    html = ENVIRONMENT.get_template(template).render(
+        user=caller_of(request),
+        csrf_token=session.csrf_token if session else "",
+        **values,
+    )
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

@@ -1,0 +1,144 @@
+"""Server-side sessions of the web pages.
+
+The browser holds only a random session id in an HttpOnly cookie; the table holds its SHA-256
+(a reader of the database cannot take over a session) with the user, when it started, when it
+was last used and when it ended. A session ends on sign-out, after ``idle_seconds`` without a
+request and, whatever the activity, ``absolute_seconds`` after it started. The API token a user
+signs in with is never stored here or in the cookie.
+
+Each form's CSRF token is an HMAC of the session id: it needs no storage, changes with every
+session, and cannot be computed by a page that does not know the cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert, select, update
+from sqlalchemy.engine import Engine
+
+from plantrail.projections.store.engine import WRITE
+from plantrail.projections.store.failures import translated
+
+sessions_metadata = MetaData()
+
+web_sessions = Table(
+    "plantrail_web_sessions",
+    sessions_metadata,
+    Column("session_hash", String(64), primary_key=True, comment="SHA-256 of the cookie value"),
+    Column("user_id", String(64), nullable=False, index=True),
+    Column("started_at_us", BigInteger, nullable=False),
+    Column("seen_at_us", BigInteger, nullable=False),
+    Column("ended_at_us", BigInteger, nullable=True),
+    Column("end_reason", String(20), nullable=True),
+)
+
+TOUCH_EVERY_US = 30_000_000
+"""Last-use times are written at most every 30 s: a page view is not a database write each."""
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    session_id: str
+    user_id: str
+    csrf_token: str
+
+
+class WebSessions:
+    """Sessions on ``engine``; ``clock_us`` is the server's clock in microseconds."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock_us: Callable[[], int],
+        secret: bytes,
+        idle_seconds: int = 15 * 60,
+        absolute_seconds: int = 12 * 3600,
+    ) -> None:
+        self.engine = engine
+        self.clock_us = clock_us
+        self.secret = secret
+        self.idle_us = idle_seconds * 1_000_000
+        self.absolute_us = absolute_seconds * 1_000_000
+
+    def create_tables(self) -> None:
+        with translated("create the web session table"):
+            sessions_metadata.create_all(self.engine)
+
+    def csrf_token(self, session_id: str) -> str:
+        return hmac.new(self.secret, b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
+
+    def start(self, user_id: str) -> ActiveSession:
+        session_id = secrets.token_urlsafe(32)
+        now = self.clock_us()
+        with (
+            translated("start the session"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            conn.execute(
+                insert(web_sessions).values(
+                    session_hash=_hash(session_id),
+                    user_id=user_id,
+                    started_at_us=now,
+                    seen_at_us=now,
+                )
+            )
+        return ActiveSession(session_id, user_id, self.csrf_token(session_id))
+
+    def resume(self, session_id: str) -> ActiveSession | None:
+        """The live session with this id, its last use moved to now; None when unknown,
+        ended, idle too long or too old (an expired session is ended, with the reason)."""
+        if not session_id or len(session_id) > 100:
+            return None
+        key = _hash(session_id)
+        with translated("check the session"), self.engine.connect() as conn:
+            row = conn.execute(
+                select(web_sessions).where(web_sessions.c.session_hash == key)
+            ).first()
+        if row is None or row.ended_at_us is not None:
+            return None
+        now = self.clock_us()
+        if now - row.started_at_us > self.absolute_us:
+            self._end(key, now, "expired")
+            return None
+        if now - row.seen_at_us > self.idle_us:
+            self._end(key, now, "idle")
+            return None
+        if now - row.seen_at_us > TOUCH_EVERY_US:
+            with (
+                translated("check the session"),
+                self.engine.connect().execution_options(**WRITE) as conn,
+                conn.begin(),
+            ):
+                conn.execute(
+                    update(web_sessions)
+                    .where(web_sessions.c.session_hash == key)
+                    .values(seen_at_us=now)
+                )
+        return ActiveSession(session_id, row.user_id, self.csrf_token(session_id))
+
+    def end(self, session_id: str) -> None:
+        """Sign-out: the session stops working at once, on every worker."""
+        self._end(_hash(session_id), self.clock_us(), "signed_out")
+
+    def _end(self, key: str, now: int, reason: str) -> None:
+        with (
+            translated("end the session"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            conn.execute(
+                update(web_sessions)
+                .where(web_sessions.c.session_hash == key, web_sessions.c.ended_at_us.is_(None))
+                .values(ended_at_us=now, end_reason=reason)
+            )

@@ -1,0 +1,249 @@
+"""The web pages in a real Chromium, as each role uses them on the demo caseload: sign in, the
+caseload with its badges and filters, a plan (now, as the chart stood, as in effect), its
+history with rationale, its findings, another caseload's plan (404), sign out. axe-core runs on
+every page (no serious or critical violation) and each page is screenshotted (into
+``docs/web/screenshots`` with ``PLANTRAIL_SCREENSHOTS=1``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.browser.axe import describe, run_axe, serious_or_critical
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+    from tests.e2e.browser.conftest import WebServer
+
+pytestmark = pytest.mark.slow
+
+Shot = Callable[["Page", str], Path]
+
+
+def accessible(page: Page) -> None:
+    violations = run_axe(page)
+    assert serious_or_critical(violations) == [], f"{page.url}: {describe(violations)}"
+
+
+def plan_of(web_server: WebServer, client: str) -> str:
+    return str(next(p.plan_id for p in web_server.plans if p.client == client))
+
+
+def test_sign_in_page_and_a_wrong_token(
+    web_server: WebServer, new_page: Callable[[], Page], screenshot: Shot
+) -> None:
+    page = new_page()
+    page.goto(f"{web_server.base_url}/web/")
+    assert "/web/sign-in" in page.url, "no session: to the sign-in page"
+    assert page.get_by_label("API token", exact=True).is_visible()
+    accessible(page)
+    screenshot(page, "sign-in")
+    page.get_by_label("API token", exact=True).fill("pt_wrong")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    assert page.get_by_role("alert").inner_text() == (
+        "That token is unknown, revoked, or its user is disabled."
+    )
+
+
+def test_a_supervisor_reads_the_caseload_a_plan_and_its_rationale(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    page = signed_in("sam-okafor")
+    assert page.get_by_role("heading", name="Caseload").is_visible()
+    rows = page.locator("table.caseload tbody tr")
+    assert rows.count() == 5
+    morgan = rows.filter(has_text="Morgan Lee")
+    assert morgan.locator(".badge", has_text="overdue").count() == 1
+    assert morgan.locator(".badge", has_text="copied forward").count() == 1
+    riley = rows.filter(has_text="Riley Chen")
+    assert "renewal" in riley.inner_text()
+    accessible(page)
+    screenshot(page, "caseload")
+
+    page.get_by_label("Clinician").select_option(label="Priya Shah")
+    page.get_by_role("button", name="Filter").click()
+    assert {r.strip() for r in rows.locator("td:first-child a").all_inner_texts()} == {
+        "Riley Chen",
+        "Avery Patel",
+    }
+    page.locator("table.caseload thead").get_by_role("link", name="Findings").click()
+    assert "sort=findings" in page.url
+
+    page.goto(f"{web_server.base_url}/web/plans/{plan_of(web_server, 'Riley Chen')}")
+    assert page.get_by_role("heading", name="Riley Chen").is_visible()
+    assert "Current plan" in page.locator(".view-banner").inner_text()
+    signatures = page.locator("table.signatures tbody tr")
+    assert signatures.count() >= 2
+    assert "superseded" in signatures.first.inner_text()
+    assert "renew or discharge" in page.inner_text("main")
+    accessible(page)
+    screenshot(page, "plan")
+
+    page.get_by_role("link", name="History and rationale").click()
+    assert "delayed entry" in page.inner_text("table.history")
+    revised = page.locator("table.history tr", has_text="target date changed")
+    assert "rationale" in revised.first.inner_text()
+    accessible(page)
+    screenshot(page, "history")
+
+    page.locator("nav.tabs").get_by_role("link", name="Findings").click()
+    assert page.get_by_text("PLAN_RENEWAL_DUE").is_visible()
+    accessible(page)
+    screenshot(page, "findings")
+
+
+def test_the_time_control_reconstructs_the_chart_and_links_back(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    plan_id = plan_of(web_server, "Riley Chen")
+    page = signed_in("priya-shah")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}")
+    page.get_by_label("As the chart stood at (UTC)").fill("2026-02-16T09:50")
+    page.get_by_role("button", name="Show").click()
+    banner = page.locator(".view-banner").inner_text()
+    assert "The chart as it stood at 2026-02-16 09:50 UTC" in banner
+    assert "Not signed." in page.inner_text("main"), "the signatures came at 09:51"
+    accessible(page)
+    screenshot(page, "plan-as-of")
+    page.get_by_role("link", name="Show the current plan").click()
+    assert "Current plan" in page.locator(".view-banner").inner_text()
+
+    page.get_by_label("In clinical effect on").fill("2026-03-31")
+    page.get_by_role("button", name="Show").click()
+    assert "The plan in clinical effect on 2026-03-31" in page.locator(".view-banner").inner_text()
+    measurements = page.locator("table.measurements").inner_text()
+    assert "44" in measurements, "the late-entered score of 2026-03-30 is in effect"
+
+
+def test_another_caseload_is_a_404_and_sign_out_ends_the_session(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    page = signed_in("dana-reyes")
+    others = plan_of(web_server, "Morgan Lee")  # Marcus Hill's client
+    answer = page.goto(f"{web_server.base_url}/web/plans/{others}")
+    assert answer is not None
+    assert answer.status == 404
+    assert page.get_by_role("heading", name="Plan not found").is_visible()
+    accessible(page)
+    screenshot(page, "not-found")
+    page.get_by_role("button", name="Sign out").click()
+    assert "/web/sign-in" in page.url
+    page.goto(f"{web_server.base_url}/web/")
+    assert "/web/sign-in" in page.url, "signed out means signed out"
+
+
+@pytest.mark.parametrize("user_id", ["alex-kim", "marcus-hill"])
+def test_an_auditor_and_a_clinician_see_their_reach(
+    web_server: WebServer, signed_in: Callable[[str], Page], user_id: str
+) -> None:
+    page = signed_in(user_id)
+    rows = page.locator("table.caseload tbody tr")
+    expected = 5 if user_id == "alex-kim" else 1
+    assert rows.count() == expected
+    page.locator("table.caseload tbody tr a").first.click()
+    assert page.get_by_role("heading", level=1).is_visible()
+    accessible(page)
+
+
+def test_a_revision_opens_as_a_diff_and_the_chain_is_checked(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    page = signed_in("sam-okafor")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_of(web_server, 'Riley Chen')}/history")
+    row = page.locator("table.history tr", has_text="statement changed").first
+    row.get_by_role("link", name="diff").click()
+    assert "/diff?from=" in page.url
+    change = page.locator("section.change").first
+    assert change.locator("del").count() >= 1
+    assert change.locator("ins").count() >= 1
+    assert "Objective 1.2" in change.inner_text()
+    accessible(page)
+    screenshot(page, "diff")
+
+    page.locator("nav.tabs").get_by_role("link", name="Integrity").click()
+    checked = page.inner_text("main")
+    assert "intact" in checked
+    assert "lists this plan at version" in checked, "serve --demo signs a first checkpoint"
+    accessible(page)
+    screenshot(page, "verify")
+
+
+def test_the_reviews_show_a_copied_forward_streak_and_score_charts(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    page = signed_in("sam-okafor")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_of(web_server, 'Morgan Lee')}/reviews")
+    reviews = page.locator("section.review")
+    assert reviews.count() == 3
+    assert reviews.locator(".badge", has_text="copied forward").count() == 2
+    assert reviews.locator(".badge", has_text="summary repeated").count() >= 1
+    charts = page.locator("figure.measure-chart svg[role=img]")
+    assert charts.count() >= 1
+    assert charts.first.bounding_box() is not None
+    accessible(page)
+    screenshot(page, "reviews")
+
+
+def test_a_supervisor_co_signs_and_a_clinician_answers_a_request(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    plan_id = plan_of(web_server, "Casey Brooks")  # Dana Reyes's client, supervised by Sam
+    page = signed_in("sam-okafor")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}/history")
+    ask = page.locator("form.note-form").first
+    asked_version = ask.locator("input[name=explains_version]").get_attribute("value")
+    ask.locator("textarea").fill("What made the change necessary now?")
+    ask.get_by_role("button", name="Request a rationale").click()
+    row = page.locator(f"tr#v{asked_version}")
+    assert "rationale requested" in row.inner_text()
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}")
+    # The demo plan has no current supervisor approval (its signatures are all superseded).
+    page.get_by_role("button", name="Co-sign as approved").click()
+    assert page.get_by_role("status").inner_text() == "Your co-signature is recorded."
+    assert page.get_by_role("button", name="Co-sign as approved").count() == 0
+    assert "Sam Okafor" in page.locator("table.signatures").inner_text()
+    accessible(page)
+    screenshot(page, "plan-co-signed")
+
+    page = signed_in("dana-reyes")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}/history")
+    row = page.locator(f"tr#v{asked_version}")
+    row.locator("textarea").fill("The client asked to move sessions after a shift change.")
+    row.get_by_role("button", name="Add the rationale").click()
+    row = page.locator(f"tr#v{asked_version}")
+    assert "The client asked to move sessions after a shift change." in row.inner_text()
+    assert "rationale requested" not in row.inner_text()
+    accessible(page)
+    screenshot(page, "history-answered")
+
+
+def test_the_caseload_findings_page_and_password_sign_in(
+    web_server: WebServer, new_page: Callable[[], Page], screenshot: Shot
+) -> None:
+    from plantrail.projections.accounts import Accounts
+    from plantrail.projections.store.engine import create_store_engine
+
+    engine = create_store_engine(web_server.db_url)
+    try:
+        Accounts(engine).set_password("alex-kim", "correct horse battery")
+    finally:
+        engine.dispose()
+    page = new_page()
+    page.goto(f"{web_server.base_url}/web/sign-in")
+    page.get_by_label("User id").fill("alex-kim")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_role("button", name="Sign in with password").click()
+    assert "/web/sign-in" not in page.url
+    page.locator("header.site").get_by_role("link", name="Findings").click()
+    assert page.get_by_role("heading", name="Findings across the caseload").is_visible()
+    assert page.locator("table.findings-report tbody tr").count() >= 5
+    page.get_by_label("Finding", exact=True).select_option("PLAN_RENEWAL_DUE")
+    page.get_by_role("button", name="Filter").click()
+    clients = page.locator("table.findings-report tbody tr td:first-child").all_inner_texts()
+    assert [c.strip() for c in clients] == ["Riley Chen"]
+    accessible(page)
+    screenshot(page, "caseload-findings")
