@@ -37,6 +37,11 @@ web_sessions = Table(
     Column("end_reason", String(20), nullable=True),
 )
 
+SESSION_IDLE_MINUTES = "PLANTRAIL_SESSION_IDLE_MINUTES"
+SESSION_HOURS = "PLANTRAIL_SESSION_HOURS"
+SECURE_COOKIES = "PLANTRAIL_SECURE_COOKIES"
+"""How ``plantrail serve`` hands its session options to every worker process."""
+
 TOUCH_EVERY_US = 30_000_000
 """Last-use times are written at most every 30 s: a page view is not a database write each."""
 

@@ -26,6 +26,7 @@ from plantrail.api.demo import DemoPlan
 from plantrail.projections.integrity.keys import create_keys, load_keys
 from plantrail.projections.store.engine import DEFAULT_URL
 from plantrail.projections.store.factory import DATABASE_URL, KEY_DIR, open_service, recorder_of
+from plantrail.projections.web_sessions import SECURE_COOKIES, SESSION_HOURS, SESSION_IDLE_MINUTES
 
 APP = "plantrail.api.http.app:app_from_env"
 
@@ -122,6 +123,24 @@ def serve_command(
     demo: Annotated[
         bool, typer.Option("--demo", help="Serve the demo caseload from a fresh SQLite file")
     ] = False,
+    session_idle_minutes: Annotated[
+        int,
+        typer.Option(
+            "--session-idle-minutes", min=1, max=240, help="Web sessions end after this idle time"
+        ),
+    ] = 15,
+    session_hours: Annotated[
+        int,
+        typer.Option(
+            "--session-hours", min=1, max=24, help="Web sessions end this long after sign-in"
+        ),
+    ] = 12,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies", help="Mark session cookies Secure (behind a TLS-terminating proxy)"
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (see docs/api.md)."""
     if demo:
@@ -141,6 +160,9 @@ def serve_command(
             recorder_of(service).close()
     os.environ[DATABASE_URL] = url
     os.environ[KEY_DIR] = str(key_dir)
+    os.environ[SESSION_IDLE_MINUTES] = str(session_idle_minutes)
+    os.environ[SESSION_HOURS] = str(session_hours)
+    os.environ[SECURE_COOKIES] = "1" if secure_cookies else "0"
     import uvicorn
 
     uvicorn.run(

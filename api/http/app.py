@@ -36,7 +36,12 @@ from plantrail.projections.access_log import AccessLog
 from plantrail.projections.accounts import Accounts
 from plantrail.projections.store.factory import open_service, recorder_of
 from plantrail.projections.store.recorder import to_micros
-from plantrail.projections.web_sessions import WebSessions
+from plantrail.projections.web_sessions import (
+    SECURE_COOKIES,
+    SESSION_HOURS,
+    SESSION_IDLE_MINUTES,
+    WebSessions,
+)
 
 DESCRIPTION = """\
 The immutable history of psychotherapy treatment plans. Every request except `GET /health`
@@ -146,7 +151,14 @@ def create_app(
 def app_from_env() -> FastAPI:
     """The app ``plantrail serve`` runs in each worker: store and keys from the environment
     (``PLANTRAIL_DATABASE_URL``, ``PLANTRAIL_KEY_DIR``)."""
-    return create_app(open_service(os.environ.get("PLANTRAIL_DATABASE_URL")), close_service=True)
+    service = open_service(os.environ.get("PLANTRAIL_DATABASE_URL"))
+    settings = Settings(
+        late_entry_days=service.late_entry_days,
+        session_idle_seconds=60 * int(os.environ.get(SESSION_IDLE_MINUTES, "15")),
+        session_absolute_seconds=3600 * int(os.environ.get(SESSION_HOURS, "12")),
+        secure_cookies=os.environ.get(SECURE_COOKIES) == "1",
+    )
+    return create_app(service, settings=settings, close_service=True)
 
 
 def add_examples(schema: dict[str, Any], today: date) -> None:

@@ -74,6 +74,12 @@ def _limiter(request: Request) -> SignInLimiter:
     return found
 
 
+def _secure(request: Request) -> bool:
+    """Cookies are Secure when the page came over TLS (or the server is told it is behind a
+    TLS proxy): a session id must never travel in clear text."""
+    return context(request).settings.secure_cookies or request.url.scheme == "https"
+
+
 def _sign_in_page(
     request: Request, *, error: str | None = None, status: int = 200, next_page: str = "/web/"
 ) -> HTMLResponse:
@@ -94,7 +100,7 @@ def _sign_in_page(
         path="/web/sign-in",
         httponly=True,
         samesite="strict",
-        secure=context(request).settings.secure_cookies,
+        secure=_secure(request),
     )
     return response
 
@@ -160,7 +166,7 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
         path="/web",
         httponly=True,
         samesite="strict",
-        secure=ctx.settings.secure_cookies,
+        secure=_secure(request),
     )
     response.delete_cookie(SIGN_IN_COOKIE, path="/web/sign-in")
     return response

@@ -1,5 +1,6 @@
 """The pages that read plans: caseload, plan (now, as of an instant, in effect on a date),
-history with rationale, and findings. Each reads through ``PlanGateway`` with the signed-in
+history with rationale, reviews with score charts, diff, findings (per plan and across the
+caseload) and the integrity check. Each reads through ``PlanGateway`` with the signed-in
 caller, exactly as the API's routes do: a plan outside the caller's reach is the same 404 page
 as a plan that does not exist, and each page view is one access-log record."""
 

@@ -553,3 +553,43 @@ def test_the_caseload_findings_page_follows_reach_and_filters(site: Practice) ->
     assert everyone.text.count('href="/web/plans/') == 2, "an auditor sees both plans"
     bad = site.client.get("/web/findings", params={"code": "NOPE"})
     assert bad.status_code == 422
+
+
+def test_over_tls_the_session_cookie_is_secure(site: Practice) -> None:
+    from tests.e2e.http_support import TestClient
+
+    tls = TestClient(site.app, base_url="https://testserver")
+    form = tls.get(SIGN_IN)
+    assert "Secure" in form.headers["set-cookie"]
+    signed = tls.post(
+        SIGN_IN,
+        data={"guard": guard_of(form.text), "token": site.tokens["dana"]},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    assert "Secure" in signed.headers["set-cookie"]
+    plain = sign_in(site, "dana")
+    assert "Secure" not in plain.headers["set-cookie"], "plain HTTP on localhost: no Secure"
+
+
+def test_serve_hands_its_session_options_to_every_worker(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plantrail.api.http.app import app_from_env
+    from plantrail.projections.integrity.keys import create_keys
+
+    create_keys(tmp_path / "keys")
+    monkeypatch.setenv("PLANTRAIL_DATABASE_URL", store_url)
+    monkeypatch.setenv("PLANTRAIL_KEY_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("PLANTRAIL_SESSION_IDLE_MINUTES", "5")
+    monkeypatch.setenv("PLANTRAIL_SESSION_HOURS", "8")
+    monkeypatch.setenv("PLANTRAIL_SECURE_COOKIES", "1")
+    app = app_from_env()
+    context = app.state.plantrail
+    try:
+        assert context.sessions.idle_us == 5 * 60 * 1_000_000
+        assert context.sessions.absolute_us == 8 * 3600 * 1_000_000
+        assert context.settings.secure_cookies is True
+    finally:
+        context.service.close()
+        recorder_of(context.service).close()

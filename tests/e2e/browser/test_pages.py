@@ -6,6 +6,8 @@ every page (no serious or critical violation) and each page is screenshotted (in
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 Shot = Callable[["Page", str], Path]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "web" / "screenshots"
 
 
 def accessible(page: Page) -> None:
@@ -247,3 +250,35 @@ def test_the_caseload_findings_page_and_password_sign_in(
     assert [c.strip() for c in clients] == ["Riley Chen"]
     accessible(page)
     screenshot(page, "caseload-findings")
+
+
+# A4 is 595.3 × 841.9 points, which Chromium writes as 595.9 × 842.9.
+@pytest.mark.parametrize(("paper", "points"), [("Letter", (612, 792)), ("A4", (596, 843))])
+def test_a_plan_prints_cleanly_on_letter_and_a4(
+    web_server: WebServer,
+    signed_in: Callable[[str], Page],
+    tmp_path: Path,
+    paper: str,
+    points: tuple[int, int],
+) -> None:
+    page = signed_in("alex-kim")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_of(web_server, 'Riley Chen')}")
+    page.emulate_media(media="print")
+    for screen_only in ("header.site", "nav.tabs", "form.time-control", "footer.site"):
+        assert not page.locator(screen_only).is_visible(), f"{screen_only} is not printed"
+    assert page.locator(".view-banner").is_visible(), "the print says which view it is"
+    assert page.get_by_role("heading", name="Signatures").is_visible()
+    pdf = page.pdf(format=paper, print_background=True)
+    path = tmp_path / f"plan-{paper}.pdf"
+    path.write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    boxes = {
+        tuple(round(float(v)) for v in found.split()[2:4])
+        for found in re.findall(rb"/MediaBox\s*\[([^\]]+)\]", pdf)
+    }
+    assert boxes == {points}, f"every page is {paper}"
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 2 <= pages <= 8, f"{pages} pages of {paper}"
+    screenshot_pdf = os.environ.get("PLANTRAIL_SCREENSHOTS") == "1"
+    if screenshot_pdf:
+        (SCREENSHOTS / f"plan-{paper}.pdf").write_bytes(pdf)
