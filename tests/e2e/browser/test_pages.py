@@ -282,3 +282,15 @@ def test_a_plan_prints_cleanly_on_letter_and_a4(
     screenshot_pdf = os.environ.get("PLANTRAIL_SCREENSHOTS") == "1"
     if screenshot_pdf:
         (SCREENSHOTS / f"plan-{paper}.pdf").write_bytes(pdf)
+
+
+def test_an_admin_signs_in_and_reads_no_clinical_page(
+    web_server: WebServer, signed_in: Callable[[str], Page]
+) -> None:
+    page = signed_in("admin")
+    assert page.get_by_role("heading", name="Not allowed").is_visible()
+    assert "does not read clinical records" in page.inner_text("main")
+    answer = page.goto(f"{web_server.base_url}/web/plans/{plan_of(web_server, 'Riley Chen')}")
+    assert answer is not None
+    assert answer.status == 403
+    accessible(page)
