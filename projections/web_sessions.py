@@ -18,9 +18,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert, select, update
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert, update
 from sqlalchemy.engine import Engine
 
+from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
 
@@ -41,6 +42,12 @@ SESSION_IDLE_MINUTES = "PLANTRAIL_SESSION_IDLE_MINUTES"
 SESSION_HOURS = "PLANTRAIL_SESSION_HOURS"
 SECURE_COOKIES = "PLANTRAIL_SECURE_COOKIES"
 """How ``plantrail serve`` hands its session options to every worker process."""
+
+_SESSION_ROW = (
+    "SELECT user_id, started_at_us, seen_at_us, ended_at_us"
+    " FROM plantrail_web_sessions WHERE session_hash = ?"
+)
+_TOUCH = "UPDATE plantrail_web_sessions SET seen_at_us = ? WHERE session_hash = ?"
 
 TOUCH_EVERY_US = 30_000_000
 """Last-use times are written at most every 30 s: a page view is not a database write each."""
@@ -70,6 +77,7 @@ class WebSessions:
         absolute_seconds: int = 12 * 3600,
     ) -> None:
         self.engine = engine
+        self._driver = Driver.of(engine)
         self.clock_us = clock_us
         self.secret = secret
         self.idle_us = idle_seconds * 1_000_000
@@ -106,31 +114,26 @@ class WebSessions:
         if not session_id or len(session_id) > 100:
             return None
         key = _hash(session_id)
-        with translated("check the session"), self.engine.connect() as conn:
-            row = conn.execute(
-                select(web_sessions).where(web_sessions.c.session_hash == key)
-            ).first()
-        if row is None or row.ended_at_us is not None:
+        # Every page request comes through here: plain SQL on the store's driver, as the token
+        # checks do, not SQLAlchemy Core's per-statement work.
+        with translated("check the session"):
+            row = self._driver.first(_SESSION_ROW, (key,))
+        if row is None:
+            return None
+        user_id, started_at_us, seen_at_us, ended_at_us = row
+        if ended_at_us is not None:
             return None
         now = self.clock_us()
-        if now - row.started_at_us > self.absolute_us:
+        if now - started_at_us > self.absolute_us:
             self._end(key, now, "expired")
             return None
-        if now - row.seen_at_us > self.idle_us:
+        if now - seen_at_us > self.idle_us:
             self._end(key, now, "idle")
             return None
-        if now - row.seen_at_us > TOUCH_EVERY_US:
-            with (
-                translated("check the session"),
-                self.engine.connect().execution_options(**WRITE) as conn,
-                conn.begin(),
-            ):
-                conn.execute(
-                    update(web_sessions)
-                    .where(web_sessions.c.session_hash == key)
-                    .values(seen_at_us=now)
-                )
-        return ActiveSession(session_id, row.user_id, self.csrf_token(session_id))
+        if now - seen_at_us > TOUCH_EVERY_US:
+            with translated("check the session"), self._driver.transaction() as cursor:
+                cursor.execute(self._driver.sql(_TOUCH), (now, key))
+        return ActiveSession(session_id, user_id, self.csrf_token(session_id))
 
     def end(self, session_id: str) -> None:
         """Sign-out: the session stops working at once, on every worker."""

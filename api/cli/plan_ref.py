@@ -40,19 +40,14 @@ def _by_client(service: PlanService, client_id: str) -> list[tuple[UUID, str]]:
     recorder = recorder_of(service)
     with translated("find the client's plans"), recorder.engine.connect() as conn:
         rows = conn.execute(
-            select(
-                caseload.c.plan_id,
-                caseload.c.client_id,
-                caseload.c.status,
-                caseload.c.effective_date,
+            select(caseload.c.plan_id, caseload.c.status, caseload.c.effective_date).where(
+                caseload.c.client_id == client_id
             )
         ).all()
+        known = {UUID(str(p)) for p in conn.execute(select(caseload.c.plan_id)).scalars()}
     found = [
-        (UUID(str(r.plan_id)), f"{r.status}, from {r.effective_date.isoformat()}")
-        for r in rows
-        if r.client_id == client_id
+        (UUID(str(r.plan_id)), f"{r.status}, from {r.effective_date.isoformat()}") for r in rows
     ]
-    known = {UUID(str(r.plan_id)) for r in rows}
     for plan_id in recorder.plan_ids():
         if plan_id not in known:
             state = service.load(plan_id, version=1)

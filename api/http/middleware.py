@@ -27,6 +27,7 @@ from uuid import UUID
 
 import anyio
 import anyio.to_thread
+from starlette.requests import cookie_parser
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -220,11 +221,8 @@ def _content_length(scope: Scope) -> int | None:
 def _cookie(scope: Scope, name: str) -> str | None:
     for header, value in scope.get("headers", ()):
         if header == b"cookie":
-            text: str = value.decode("latin-1")
-            for part in text.split(";"):
-                key, _, found = part.strip().partition("=")
-                if key == name and found:
-                    return found
+            found: str | None = cookie_parser(value.decode("latin-1")).get(name)
+            return found or None
     return None
 
 

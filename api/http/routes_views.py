@@ -50,7 +50,7 @@ def _late_days(ctx: AppContext) -> int:
     return ctx.service.late_entry_days
 
 
-def _events_and_state(
+def events_and_state(
     ctx: AppContext, caller: Principal, plan_id: UUID, request: Request, view: str
 ) -> tuple[list[Any], PlanState]:
     events = ctx.gateway.events(caller, plan_id, access_entry(request), view=view)
@@ -190,7 +190,7 @@ def plan_findings_view(
     from plantrail.projections.findings import plan_findings
 
     ctx = context(request)
-    events, state = _events_and_state(ctx, caller, plan_id, request, "findings")
+    events, state = events_and_state(ctx, caller, plan_id, request, "findings")
     today = ctx.service.clock().date()
     findings = plan_findings(state, events, rule_profile(ctx), today)
     etag(response, state.version)

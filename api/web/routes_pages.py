@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from math import ceil
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from uuid import UUID
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,14 +21,14 @@ from plantrail.api.http.auth import READ_PLANS
 from plantrail.api.http.caseload_views import CaseloadFilters, caseload_source
 from plantrail.api.http.common import PlanId, context
 from plantrail.api.http.context import access_entry
-from plantrail.api.http.routes_views import point, rule_profile
+from plantrail.api.http.routes_views import events_and_state, point, rule_profile
 from plantrail.api.web.charts import measure_chart
 from plantrail.api.web.checkpoints import last_checkpoint
 from plantrail.api.web.routes_writes import new_form_id
 from plantrail.api.web.templating import page
 from plantrail.api.web.word_diff import word_diff
 from plantrail.domain.errors import InvalidInput, StorageError
-from plantrail.domain.plan import fold
+from plantrail.domain.plan import PlanState
 from plantrail.projections.accounts import Principal
 from plantrail.projections.diff import fmt, plan_diff
 from plantrail.projections.document import plan_document
@@ -212,16 +211,14 @@ def _labels(document: dict[str, Any]) -> dict[str, str]:
 @router.get("/plans/{plan_id}/history", name="web_history")
 def history_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
     ctx = context(request)
-    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="revisions")
-    state = fold(events)
-    assert state is not None
+    events, state = events_and_state(ctx, caller, plan_id, request, "revisions")
     log = revision_log(events, late_entry_days=ctx.service.late_entry_days)
     types = {row["version"]: row["type"] for row in event_history(events)}
     return page(
         request,
         "history.html",
         title=f"{state.client.name}: history",
-        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        plan=_header(state),
         log=log,
         types=types,
         missing=sum(1 for row in log if row["missing_rationale"]),
@@ -243,16 +240,14 @@ def history_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespo
 @router.get("/plans/{plan_id}/findings", name="web_findings")
 def findings_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
     ctx = context(request)
-    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="findings")
-    state = fold(events)
-    assert state is not None
+    events, state = events_and_state(ctx, caller, plan_id, request, "findings")
     found = plan_findings(state, events, rule_profile(ctx), ctx.service.clock().date())
     grouped = {s: [f for f in found if f["severity"] == s] for s in SEVERITIES}
     return page(
         request,
         "findings.html",
         title=f"{state.client.name}: findings",
-        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        plan=_header(state),
         grouped=grouped,
         total=len(found),
         kinds=FINDINGS,
@@ -260,8 +255,13 @@ def findings_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResp
     )
 
 
-def _header(plan_id: UUID, name: str, mrn: str, version: int) -> dict[str, Any]:
-    return {"plan_id": str(plan_id), "client": {"name": name, "id": mrn}, "version": version}
+def _header(state: PlanState) -> dict[str, Any]:
+    """What the plan pages' heading and tabs need of the plan."""
+    return {
+        "plan_id": str(state.plan_id),
+        "client": {"name": state.client.name, "id": state.client.id},
+        "version": state.version,
+    }
 
 
 # ---------------------------------------------------------------------------------- diff
@@ -300,7 +300,7 @@ def diff_page(
         request,
         "diff.html",
         title=f"{latest.client.name}: changes",
-        plan=_header(latest.plan_id, latest.client.name, latest.client.id, latest.version),
+        plan=_header(latest),
         changes=changes,
         start=start,
         end=end,
@@ -314,9 +314,7 @@ def diff_page(
 @router.get("/plans/{plan_id}/verify", name="web_verify")
 def verify_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
     ctx = context(request)
-    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="verify")
-    state = fold(events)
-    assert state is not None
+    _, state = events_and_state(ctx, caller, plan_id, request, "verify")
     recorder = recorder_of(ctx.service)
     if recorder.chain_key is None:
         raise StorageError("no chain key is loaded: the chain cannot be checked")
@@ -327,7 +325,7 @@ def verify_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespon
         request,
         "verify.html",
         title=f"{state.client.name}: integrity",
-        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        plan=_header(state),
         report=report,
         checkpoint=checkpoint,
         signed_head=signed_head,
@@ -339,9 +337,7 @@ def verify_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespon
 @router.get("/plans/{plan_id}/reviews", name="web_reviews")
 def reviews_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
     ctx = context(request)
-    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="reviews")
-    state = fold(events)
-    assert state is not None
+    events, state = events_and_state(ctx, caller, plan_id, request, "reviews")
     history = review_history(events, late_entry_days=ctx.service.late_entry_days)
     document = plan_document(state, today=ctx.service.clock().date())
     marks = [(r["label"], r["effective_date"]) for r in history]
@@ -358,7 +354,7 @@ def reviews_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespo
         request,
         "reviews.html",
         title=f"{state.client.name}: reviews",
-        plan=_header(state.plan_id, state.client.name, state.client.id, state.version),
+        plan=_header(state),
         reviews=history,
         charts=charts,
         tab="reviews",

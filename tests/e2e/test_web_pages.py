@@ -418,10 +418,14 @@ def test_the_reviews_page_shows_verdicts_scores_and_a_chart(site: Practice) -> N
     assert "script" not in dom.tags
 
 
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden fields in ``html`` (a form, or a table row holding one)."""
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
 def _form_fields(html: str, action: str) -> dict[str, str]:
     """The hidden fields of the form posting to ``action``."""
-    form = html.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
-    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    return hidden_fields(html.split(f'action="{action}"', 1)[1].split("</form>", 1)[0])
 
 
 def test_a_supervisor_co_signs_the_plan_as_it_stands_once(site: Practice) -> None:
@@ -487,7 +491,7 @@ def test_a_supervisor_asks_why_and_the_clinician_answers_on_the_history(site: Pr
     sign_in(site, "sam")
     history = site.client.get(f"/web/plans/{plan_id}/history")
     row = history.text.split(f'id="v{revised.version}"', 1)[1].split("</tr>", 1)[0]
-    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', row))
+    fields = hidden_fields(row)
     assert fields["explains_version"] == str(revised.version)
     asked = site.client.post(action, data={**fields, "text": "Why tighten it now?"})
     assert asked.status_code == 200
@@ -496,7 +500,7 @@ def test_a_supervisor_asks_why_and_the_clinician_answers_on_the_history(site: Pr
     history = site.client.get(f"/web/plans/{plan_id}/history")
     row = history.text.split(f'id="v{revised.version}"', 1)[1].split("</tr>", 1)[0]
     assert "rationale requested" in row
-    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', row))
+    fields = hidden_fields(row)
     answered = site.client.post(
         action, data={**fields, "text": "PHQ-9 fell four points in a month."}
     )
