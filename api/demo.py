@@ -24,6 +24,9 @@ from plantrail.domain import commands as c
 from plantrail.domain.service import CommandResult, PlanService
 from plantrail.domain.values import Actor, Measure
 
+DEMO_PRACTICE = "Riverside Counselling Associates (demo)"
+"""The practice the demo caseload belongs to, printed on its audit packets."""
+
 DANA = Actor(user_id="dana-reyes", name="Dana Reyes", role="clinician", credentials="LCSW")
 MARCUS = Actor(user_id="marcus-hill", name="Marcus Hill", role="clinician", credentials="LPC")
 PRIYA = Actor(user_id="priya-shah", name="Priya Shah", role="clinician", credentials="PsyD")

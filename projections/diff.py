@@ -16,7 +16,7 @@ from plantrail.domain.plan import PlanState
 from plantrail.projections.document import plan_document
 from plantrail.projections.signatures import signer_text
 
-__all__ = ["SECTIONS", "field_summary", "fmt", "plan_diff", "quote", "words"]
+__all__ = ["SECTIONS", "document_diff", "field_summary", "fmt", "plan_diff", "quote", "words"]
 
 SECTIONS: tuple[str, ...] = (
     "plan",
@@ -299,10 +299,18 @@ def plan_diff(
     Returns ``from_version``, ``to_version`` and ``changes``: each ``item_id``, ``label``,
     ``path``, ``kind`` (added, removed, changed), ``before``, ``after`` and ``summary``.
     ``sections`` limits the diff (the review history leaves out measurements and reviews)."""
-    old, new = (
+    return document_diff(
         plan_document(before, today=before.plan_end_date),
         plan_document(after, today=after.plan_end_date),
+        sections=sections,
     )
+
+
+def document_diff(
+    old: Mapping[str, Any], new: Mapping[str, Any], *, sections: Sequence[str] = SECTIONS
+) -> dict[str, Any]:
+    """``plan_diff`` of two plan documents (``plan_document``) already at hand: the audit
+    packet words every revision from the documents it takes before and after each event."""
     labels = _labels(old, new)
     changes: list[dict[str, Any]] = []
     for section in sections:
@@ -361,4 +369,4 @@ def plan_diff(
                         ),
                     }
                 )
-    return {"from_version": before.version, "to_version": after.version, "changes": changes}
+    return {"from_version": old["version"], "to_version": new["version"], "changes": changes}

@@ -34,7 +34,16 @@ from plantrail.projections.reviews import JudgedReview, judged_reviews
 from plantrail.projections.revisions import describe_event, describe_opening, needs_rationale
 from plantrail.projections.signatures import rfc3339, signer_text
 
-__all__ = ["FINDINGS", "FindingKind", "PlanScan", "plan_findings", "scan_plan"]
+__all__ = [
+    "FINDINGS",
+    "FindingKind",
+    "PlanScan",
+    "describe",
+    "flagged_entry",
+    "plan_findings",
+    "revision_flags",
+    "scan_plan",
+]
 
 
 @dataclass(frozen=True)
@@ -418,6 +427,50 @@ def _reviews(
             )
 
 
+def revision_flags(
+    event: PlanEvent, needs: bool, later: Sequence[ev.RationaleRecorded], late_entry_days: int
+) -> tuple[bool, bool, bool]:
+    """The three flags of a revision-log entry (missing rationale, rationale requested, late
+    entry without a reason) given ``needs`` (``needs_rationale`` on the plan just before it) and
+    the ``RationaleRecorded`` notes that explain it. Shared with the period findings, which
+    learn the notes of a growing history only as it grows."""
+    answered = [n.originator_version for n in later if n.kind == "rationale"]
+    requested = [n.originator_version for n in later if n.kind == "rationale_request"]
+    missing = (
+        not event.rationale and not answered and not isinstance(event, ev.PlanOpened) and needs
+    )
+    asked = bool(requested) and not any(v > max(requested) for v in answered)
+    unexplained = not (event.rationale or later) and is_late(event, late_entry_days)
+    return missing, asked, unexplained
+
+
+def flagged_entry(
+    event: PlanEvent, described: tuple[str, str | None, str | None], flags: tuple[bool, bool, bool]
+) -> dict[str, Any]:
+    """The flagged revision-log entry of ``event``, worded by ``describe_event``."""
+    summary, item_id, label = described
+    missing, asked, unexplained = flags
+    return {
+        "version": event.originator_version,
+        "summary": summary,
+        "item_id": item_id,
+        "label": label,
+        "recorded_at": rfc3339(event.recorded_at),
+        "effective_date": event.effective_date.isoformat(),
+        "missing_rationale": missing,
+        "rationale_requested": asked,
+        "unexplained_late_entry": unexplained,
+    }
+
+
+def describe(state: PlanState | None, event: PlanEvent) -> tuple[str, str | None, str | None]:
+    """The revision log's wording of ``event`` on the plan just before it."""
+    if isinstance(event, ev.PlanOpened):
+        return describe_opening(event)
+    assert state is not None  # the fold shows every later event with its plan
+    return describe_event(state, event)
+
+
 class _FlaggedRevisions:
     """The revision-log entries (``revision_log``) that findings report: a missing or requested
     rationale, or a late entry without a reason. It watches a fold (each event with the plan just
@@ -433,51 +486,18 @@ class _FlaggedRevisions:
                 self.notes[event.explains_version].append(event)
         self.entries: list[dict[str, Any]] = []
 
-    def _flags_with_notes(
-        self, state: PlanState | None, event: PlanEvent, later: list[ev.RationaleRecorded]
-    ) -> tuple[bool, bool, bool]:
-        """The three flags of an entry with a rationale of its own or later notes about it."""
-        answered = [n.originator_version for n in later if n.kind == "rationale"]
-        requested = [n.originator_version for n in later if n.kind == "rationale_request"]
-        missing = (
-            not event.rationale
-            and not answered
-            and not isinstance(event, ev.PlanOpened)
-            and needs_rationale(state, event)
-        )
-        asked = bool(requested) and not any(v > max(requested) for v in answered)
-        unexplained = not (event.rationale or later) and is_late(event, self.late_entry_days)
-        return missing, asked, unexplained
-
     def __call__(self, state: PlanState | None, event: PlanEvent) -> None:
         later = self.notes.get(event.originator_version)
         if not later and not event.rationale:
             # The common case, nothing explains the entry: the flags below without the lists.
             missing = not isinstance(event, ev.PlanOpened) and needs_rationale(state, event)
-            asked = False
-            unexplained = is_late(event, self.late_entry_days)
+            flags = (missing, False, is_late(event, self.late_entry_days))
         else:
-            missing, asked, unexplained = self._flags_with_notes(state, event, later or [])
-        if not (missing or asked or unexplained):
-            return
-        if isinstance(event, ev.PlanOpened):
-            summary, item_id, label = describe_opening(event)
-        else:
-            assert state is not None  # the fold shows every later event with its plan
-            summary, item_id, label = describe_event(state, event)
-        self.entries.append(
-            {
-                "version": event.originator_version,
-                "summary": summary,
-                "item_id": item_id,
-                "label": label,
-                "recorded_at": rfc3339(event.recorded_at),
-                "effective_date": event.effective_date.isoformat(),
-                "missing_rationale": missing,
-                "rationale_requested": asked,
-                "unexplained_late_entry": unexplained,
-            }
-        )
+            flags = revision_flags(
+                event, needs_rationale(state, event), later or [], self.late_entry_days
+            )
+        if any(flags):
+            self.entries.append(flagged_entry(event, describe(state, event), flags))
 
 
 @dataclass(frozen=True)

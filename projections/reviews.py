@@ -99,6 +99,13 @@ class ReviewJudge:
             summary,
         )
 
+    def copy(self) -> ReviewJudge:
+        """An independent judge that has seen what this one has (its points never change)."""
+        twin = ReviewJudge(keep_states=self.keep_states)
+        twin.opening, twin.previous, twin.streak = self.opening, self.previous, self.streak
+        twin.judged = list(self.judged)
+        return twin
+
     def opened(self, event: ev.PlanOpened, state: PlanState) -> None:
         self.opening = self._point("opening", None, event, state, None)
 
@@ -130,12 +137,15 @@ Watcher = Callable[[PlanState | None, ev.PlanEvent], None]
 
 
 def fold_judging(
-    events: Iterable[ev.PlanEvent], judge: ReviewJudge, before: Watcher | None = None
+    events: Iterable[ev.PlanEvent],
+    judge: ReviewJudge,
+    before: Watcher | None = None,
+    state: PlanState | None = None,
 ) -> PlanState | None:
     """Fold ``events`` once, letting ``judge`` judge the reviews and ``before`` see each event
     against the plan before it; returns the final state. Other passes over the same history
-    (the revision log's flags) ride on this fold instead of folding again."""
-    state: PlanState | None = None
+    (the revision log's flags) ride on this fold instead of folding again. ``state`` (with the
+    ``judge`` that saw it) continues an earlier fold with later versions."""
     for event in events:
         if isinstance(event, ev.PlanOpened):
             if before is not None:

@@ -29,6 +29,7 @@ def _register() -> None:
         access_log_commands,
         caseload_commands,
         demo_command,
+        packet_commands,
         serve,
         store_commands,
         users,

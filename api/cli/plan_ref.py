@@ -56,6 +56,11 @@ def _by_client(service: PlanService, client_id: str) -> list[tuple[UUID, str]]:
     return found
 
 
+def plans_of_client(service: PlanService, client_id: str) -> list[UUID]:
+    """Every plan of the client with this MRN (``plantrail audit --client``)."""
+    return [plan_id for plan_id, _ in _by_client(service, client_id.strip())]
+
+
 def resolve_plan(service: PlanService, value: str) -> UUID:
     """The one plan ``value`` names: a plan id, a start of one, or a client's MRN."""
     text = value.strip()

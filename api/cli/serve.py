@@ -22,7 +22,8 @@ from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, KeyDir
 from plantrail.api.cli.output import console, fail
 from plantrail.api.cli.users import create_demo_users
-from plantrail.api.demo import DemoPlan
+from plantrail.api.demo import DEMO_PRACTICE, DemoPlan
+from plantrail.api.http.context import PRACTICE_NAME
 from plantrail.projections.integrity.keys import create_keys, load_keys
 from plantrail.projections.store.engine import DEFAULT_URL
 from plantrail.projections.store.factory import DATABASE_URL, KEY_DIR, open_service, recorder_of
@@ -141,6 +142,10 @@ def serve_command(
             "--secure-cookies", help="Mark session cookies Secure (behind a TLS-terminating proxy)"
         ),
     ] = False,
+    practice: Annotated[
+        str | None,
+        typer.Option("--practice", help="The practice's name, printed on every audit packet"),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (see docs/api.md)."""
     if demo:
@@ -163,6 +168,8 @@ def serve_command(
     os.environ[SESSION_IDLE_MINUTES] = str(session_idle_minutes)
     os.environ[SESSION_HOURS] = str(session_hours)
     os.environ[SECURE_COOKIES] = "1" if secure_cookies else "0"
+    if practice or demo:
+        os.environ[PRACTICE_NAME] = practice or DEMO_PRACTICE
     import uvicorn
 
     uvicorn.run(

@@ -1,4 +1,5 @@
-"""``plantrail show | revisions | diff | reviews | findings PLAN``: reading one plan's history.
+"""``plantrail show | revisions | diff | reviews | findings PLAN`` and ``plantrail audit``: reading
+one plan's (or one client's) history.
 
 Each command prints a Rich tree or table for people, or the projection's JSON with ``--json``
 (the same data the HTTP API serves). Clinical text is never read as Rich markup, so a statement
@@ -23,16 +24,26 @@ from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
-from plantrail.domain.errors import InvalidInput, PlanNotFound
+from plantrail.domain.errors import InvalidInput, NotFound, PlanNotFound
 from plantrail.domain.events import PlanEvent
-from plantrail.domain.plan import PlanState, fold
+from plantrail.domain.plan import PlanState
 from plantrail.domain.service import PlanService
 from plantrail.projections.diff import fmt, plan_diff
 from plantrail.projections.document import plan_document
-from plantrail.projections.findings import plan_findings
+from plantrail.projections.period_findings import (
+    effective_by,
+    findings_on,
+    period_findings,
+    recorded_by,
+)
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
+from plantrail.projections.service_dates import (
+    ServiceDate,
+    parse_service_dates,
+    service_date_lines,
+)
 
 PlanArg = Annotated[
     str,
@@ -367,6 +378,49 @@ def reviews_command(
     console.print(tree)
 
 
+def _held(dates: list[dict[str, str]]) -> str:
+    return ", ".join(d["from"] if d["from"] == d["to"] else f"{d['from']}–{d['to']}" for d in dates)
+
+
+def _plan_findings(
+    events: list[PlanEvent],
+    rules: RuleProfile,
+    *,
+    as_of: str | None,
+    effective_on: str | None,
+    start: str | None,
+    end: str | None,
+    today: str | None,
+) -> tuple[list[dict[str, Any]], str]:
+    """The findings asked for and how to title them (see ``findings_command``)."""
+    if (start is None) != (end is None):
+        raise InvalidInput.on("to" if end is None else "from", "a period needs --from and --to")
+    moment = parse_instant(as_of, "as_of") if as_of is not None else None
+    if moment is not None:
+        events = recorded_by(events, moment)
+        if not events:
+            raise NotFound(f"the plan had not been opened by {moment.isoformat()}")
+    recorded = f" as recorded at {moment.isoformat()}" if moment else ""
+    if start is not None and end is not None:
+        if effective_on is not None or today is not None:
+            raise InvalidInput.on(
+                "from", "a period judges each day as of that day: drop --effective-on and --today"
+            )
+        first, last = parse_day(start, "from"), parse_day(end, "to")
+        found = period_findings(events, rules, first, last)
+        return found, f"from {first.isoformat()} to {last.isoformat()}{recorded}"
+    day = parse_day(effective_on, "effective_on") if effective_on is not None else None
+    if day is not None and not any(e.originator_version == 1 for e in effective_by(events, day)):
+        raise NotFound(f"the plan was not yet in effect on {day.isoformat()}")
+    judged = datetime.now(UTC).date()
+    judged = min(judged, moment.date()) if moment else judged
+    judged = min(judged, day) if day else judged
+    judged = parse_day(today, "today") if today is not None else judged
+    found = findings_on(events, rules, effective_on=day, today=judged)
+    where = f" in effect on {day.isoformat()}" if day else ""
+    return found, f"on {judged.isoformat()}{where}{recorded}"
+
+
 @app.command("findings")
 def findings_command(
     plan: Annotated[
@@ -380,36 +434,55 @@ def findings_command(
         str | None,
         typer.Option("--today", help="Judge deadlines as of this date (default: today, UTC)."),
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The record as it stood at this RFC 3339 instant."),
+    ] = None,
+    effective_on: Annotated[
+        str | None,
+        typer.Option("--effective-on", help="The plan in clinical effect on this date."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Period start: every finding held on some day (with --to)."),
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Period end, included.")] = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
-    """Audit findings of one plan, or across the caseload when no plan is given."""
+    """Audit findings of one plan (now, as of an instant, on a date, or over a period), or
+    across the caseload when no plan is given."""
     if plan is None:
-        if profile is not None or today is not None:
+        if any(v is not None for v in (profile, today, as_of, effective_on, start, end)):
             raise InvalidInput.on(
-                "plan", "--profile and --today apply to one plan; the caseload uses today"
+                "plan", "--profile, --today, --as-of, --effective-on, --from and --to need a plan"
             )
         from plantrail.api.cli.caseload_commands import print_caseload_findings
 
         print_caseload_findings(db, keys, None, json)
         return
     rules = _profile(profile)
-    day = parse_day(today, "today") if today is not None else datetime.now(UTC).date()
     service = service_for(db, keys)
     plan_id = resolve_plan(service, plan)
-    events = _events(service, plan_id)
-    state = fold(events)
-    assert state is not None  # _events refused an empty history
-    found = plan_findings(state, events, rules, day)
+    found, when = _plan_findings(
+        _events(service, plan_id),
+        rules,
+        as_of=as_of,
+        effective_on=effective_on,
+        start=start,
+        end=end,
+        today=today,
+    )
     if json:
         print_json(found)
         return
     if not found:
-        console.print(f"no findings for plan {plan_id} on {day.isoformat()}")
+        console.print(f"no findings for plan {plan_id} {when}")
         return
-    table = Table(title=f"Findings for plan {plan_id} on {day.isoformat()}")
-    for column in ("severity", "code", "item", "finding"):
+    period = start is not None
+    table = Table(title=f"Findings for plan {plan_id} {when}")
+    for column in ("severity", "code", "item", *(["dates held"] if period else []), "finding"):
         table.add_column(column)
     colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for f in found:
@@ -417,6 +490,91 @@ def findings_command(
             Text(f["severity"], style=colours[f["severity"]]),
             f["code"],
             Text(f["label"] or ""),
+            *([Text(_held(f["dates"]))] if period else []),
             Text(f["message"]),
+        )
+    console.print(table)
+
+
+# --------------------------------------------------------------------------------- audit
+def _service_dates(value: str) -> list[ServiceDate]:
+    """``--dates``: a file (one date a line with optional CPT codes, or a ``date,cpt`` CSV), or
+    a list of dates separated by commas, each optionally ``DATE:CPT`` (``2026-03-04:90837``)."""
+    path = Path(value)
+    if path.is_file():
+        try:
+            return parse_service_dates(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidInput.on("dates", f"cannot read {path}: {error}") from None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return parse_service_dates("\n".join(item.replace(":", " ") for item in items))
+
+
+@app.command("audit")
+def audit_command(
+    dates: Annotated[
+        str,
+        typer.Option(
+            "--dates",
+            help="Dates of service: a file (one date a line, optional CPT codes; or a CSV with "
+            "a date,cpt header) or a comma-separated list (2026-03-04:90837,2026-03-11).",
+            show_default=False,
+        ),
+    ],
+    plan: Annotated[
+        str | None, typer.Option("--plan", help="Plan id, a unique start of one, or client MRN")
+    ] = None,
+    client: Annotated[
+        str | None, typer.Option("--client", help="The client's MRN: all of their plans")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The record as it stood at this RFC 3339 instant."),
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
+    ] = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
+) -> None:
+    """Check dates of service against the plan in effect on each: covered, signed before the
+    date (clinician with credentials, and client), under a year old, review not overdue."""
+    if (plan is None) == (client is None):
+        raise InvalidInput.on("plan", "give exactly one of --plan and --client")
+    wanted = _service_dates(dates)
+    moment = parse_instant(as_of, "as_of") if as_of is not None else None
+    rules = _profile(profile)
+    service = service_for(db, keys)
+    if plan is not None:
+        plan_ids = [resolve_plan(service, plan)]
+    else:
+        from plantrail.api.cli.plan_ref import plans_of_client
+
+        assert client is not None
+        plan_ids = plans_of_client(service, client)
+        if not plan_ids:
+            raise NotFound(f"no plan of client {client!r}")
+    histories = []
+    for plan_id in plan_ids:
+        events = _events(service, plan_id)
+        if moment is not None:
+            events = recorded_by(events, moment)
+        if events:
+            histories.append(events)
+    lines = service_date_lines(histories, wanted, rules)
+    if json:
+        print_json({"lines": lines, "plan_ids": [str(h[0].originator_id) for h in histories]})
+        return
+    table = Table(title=f"Dates of service: {plan or client}")
+    for column in ("date", "CPT", "result", "summary"):
+        table.add_column(column)
+    for line in lines:
+        table.add_row(
+            line["date"],
+            ", ".join(line["cpt_codes"]),
+            Text("OK", style="green") if line["ok"] else Text("NOT OK", style="bold red"),
+            Text(line["summary"]),
         )
     console.print(table)

@@ -18,14 +18,16 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from plantrail.api.http import (
+    routes_audits,
     routes_content,
+    routes_packet,
     routes_plans,
     routes_reports,
     routes_system,
     routes_views,
     routes_workflow,
 )
-from plantrail.api.http.context import AppContext, Settings
+from plantrail.api.http.context import PRACTICE_NAME, AppContext, Settings
 from plantrail.api.http.documents import RenderedDocuments
 from plantrail.api.http.errors import FieldError, Problem, install_error_handlers, route_table
 from plantrail.api.http.gateway import PlanGateway
@@ -118,6 +120,8 @@ def create_app(
         routes_content,
         routes_workflow,
         routes_reports,
+        routes_audits,
+        routes_packet,
     ):
         app.include_router(module.router)
 
@@ -157,6 +161,7 @@ def app_from_env() -> FastAPI:
         session_idle_seconds=60 * int(os.environ.get(SESSION_IDLE_MINUTES, "15")),
         session_absolute_seconds=3600 * int(os.environ.get(SESSION_HOURS, "12")),
         secure_cookies=os.environ.get(SECURE_COOKIES) == "1",
+        practice=os.environ.get(PRACTICE_NAME) or None,
     )
     return create_app(service, settings=settings, close_service=True)
 

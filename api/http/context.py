@@ -24,6 +24,8 @@ core more threads only contend: for the plan's lock and the GIL, and for databas
 (the driver keeps a few open and opens a new one, a PostgreSQL backend start, beyond them)."""
 
 ENTRY_KEY = "plantrail_access"
+PRACTICE_NAME = "PLANTRAIL_PRACTICE"
+"""The environment variable ``plantrail serve --practice`` sets for its workers."""
 PRINCIPAL_KEY = "plantrail_principal"
 SESSION_KEY = "plantrail_web_session"
 
@@ -41,6 +43,8 @@ class Settings:
     """Mark the session cookie Secure (set when the server is reached over TLS)."""
     profile: object | None = None
     """The practice's rule profile for findings (``plantrail.projections.profile.RuleProfile``)."""
+    practice: str | None = None
+    """The practice's name, printed on the cover of every audit packet."""
 
 
 @dataclass

@@ -23,7 +23,13 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from plantrail.domain import commands as cmd
-from plantrail.domain.errors import AccessDenied, InvalidInput, PlanNotFound, StaleVersion
+from plantrail.domain.errors import (
+    AccessDenied,
+    InvalidInput,
+    NotFound,
+    PlanNotFound,
+    StaleVersion,
+)
 from plantrail.domain.events import PlanEvent, PlanOpened
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.plan import PlanState
@@ -50,6 +56,8 @@ class PlanHeader:
     plan_id: UUID
     clinician_id: str
     supervisor_id: str | None
+    client_id: str | None = None
+    """The client's practice id (MRN), which an audit of dates of service names."""
 
 
 class PlanGateway:
@@ -78,6 +86,7 @@ class PlanGateway:
             plan_id,
             event.clinician.user_id,
             event.supervisor.user_id if event.supervisor else None,
+            event.client.id,
         )
         with self._lock:
             if len(self._headers) >= self._cache_size:
@@ -151,6 +160,53 @@ class PlanGateway:
         if not found:
             raise PlanNotFound(plan_id)
         return found
+
+    # ------------------------------------------------------------------------ audits
+    @staticmethod
+    def may_audit(caller: Principal, found: PlanHeader) -> bool:
+        """Whose plans an audit of dates of service answers about: an auditor's and an admin's,
+        every plan (an admin gets compliance facts, never the plan's document); anyone else's,
+        the plans they may read."""
+        if caller.role in ("auditor", "admin"):
+            return True
+        return can_read_plan(caller, found.clinician_id, found.supervisor_id)
+
+    def audit_plan_ids(self, caller: Principal, client_id: str, entry: AccessEntry) -> list[UUID]:
+        """The plans of the client with this MRN that ``caller`` may audit, oldest first; none
+        is ``NotFound``, as for a client who does not exist."""
+        out = []
+        denied = False
+        for plan_id in recorder_of(self.service).plan_ids():
+            found = self.header(plan_id)
+            if found is None or found.client_id != client_id:
+                continue
+            if self.may_audit(caller, found):
+                out.append(plan_id)
+            else:
+                denied = True
+        if not out:
+            entry.outcome = "denied" if denied else "not_found"
+            raise NotFound("no client with this id is in your reach")
+        return out
+
+    def audit_events(
+        self, caller: Principal, plan_id: UUID, entry: AccessEntry, *, action: str
+    ) -> list[PlanEvent]:
+        """The plan's whole event history for an audit (``may_audit``); a plan out of reach is
+        the unknown plan's ``PlanNotFound``."""
+        entry.plan_id = str(plan_id)
+        entry.action = action
+        found = self.header(plan_id)
+        if found is None:
+            entry.outcome = "not_found"
+            raise PlanNotFound(plan_id)
+        if not self.may_audit(caller, found):
+            entry.outcome = "denied"
+            raise PlanNotFound(plan_id)
+        events = self.service.events_of(plan_id)
+        if not events:
+            raise PlanNotFound(plan_id)
+        return events
 
     # -------------------------------------------------------------------------- writes
     def open_plan(

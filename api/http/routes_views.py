@@ -15,6 +15,7 @@ from plantrail.api.http.auth import READ_PLANS
 from plantrail.api.http.common import ETAG_HEADER, PlanId, context, etag
 from plantrail.api.http.context import AppContext, access_entry
 from plantrail.api.http.errors import problem_responses
+from plantrail.api.http.findings_query import AsOf, EffectiveOn, From, To
 from plantrail.api.http.schemas import (
     DiffView,
     EventsView,
@@ -183,19 +184,33 @@ def plan_reviews(
     )
 
 
-@router.get("/findings", summary="Audit findings", responses=RESPONSES)
+@router.get(
+    "/findings",
+    summary="Audit findings: now, as of an instant, on a clinical date, or over a period",
+    responses=RESPONSES,
+    response_model_exclude_unset=True,
+)
 def plan_findings_view(
-    request: Request, response: Response, plan_id: PlanId, caller: Reader
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    caller: Reader,
+    as_of: AsOf = None,
+    effective_on: EffectiveOn = None,
+    from_: From = None,
+    to: To = None,
 ) -> FindingsView:
-    from plantrail.projections.findings import plan_findings
+    from plantrail.api.http.findings_query import findings_query, queried_findings
 
     ctx = context(request)
-    events, state = events_and_state(ctx, caller, plan_id, request, "findings")
-    today = ctx.service.clock().date()
-    findings = plan_findings(state, events, rule_profile(ctx), today)
-    etag(response, state.version)
+    query = findings_query(as_of, effective_on, from_, to)
+    events = ctx.gateway.events(caller, plan_id, access_entry(request), view="findings")
+    version, findings = queried_findings(
+        plan_id, events, rule_profile(ctx), query, ctx.service.clock().date()
+    )
+    etag(response, version)
     return FindingsView.model_validate(
-        {"plan_id": str(plan_id), "version": state.version, "findings": findings}
+        {"plan_id": str(plan_id), "version": version, "findings": findings, **query.echo()}
     )
 
 

@@ -13,8 +13,17 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from plantrail.domain.commands import IcdCode, ItemId
 from plantrail.domain.validation import ClinicalText, Score, ShortText, check_text
@@ -364,17 +373,31 @@ class ReviewsView(Open):
     reviews: list[ReviewEntry]
 
 
+class HeldDates(BaseModel):
+    """A run of consecutive days a finding held (both ends included)."""
+
+    from_: str = Field(alias="from")
+    to: str
+
+
 class Finding(Open):
     code: str
     severity: str
     message: str
     item_id: str | None = None
+    dates: list[HeldDates] | None = None
+    """Over a period (``from``/``to``): the runs of days it held; absent otherwise."""
+    first_held: str | None = None
+    last_held: str | None = None
 
 
 class FindingsView(Open):
     plan_id: str
     version: int
     findings: list[Finding]
+    from_: str | None = Field(None, alias="from")
+    """The period's first day, when one was asked for (absent otherwise)."""
+    to: str | None = None
 
 
 class VerifyProblem(Open):
@@ -415,6 +438,8 @@ class CaseloadFinding(Finding):
 
 class FindingsReport(Open):
     findings: list[CaseloadFinding]
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
 
 
 class CopyForwardReport(Open):
@@ -432,3 +457,65 @@ class Me(Open):
     role: str
     credentials: str | None = None
     supervisees: list[str]
+
+
+CptCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{5}$", examples=["90837"])]
+"""A CPT or HCPCS code as billed (five characters, no modifier)."""
+
+
+class ServiceDateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: IsoDate
+    cpt_codes: list[CptCode] = Field(default=[], max_length=20)
+
+
+class AuditBody(BaseModel):
+    """``POST /audits``: one plan or one client (the practice's MRN), and the dates of service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: UUID | None = None
+    client_id: ShortText | None = Field(None, description="The client's MRN (practice id)")
+    dates_of_service: list[IsoDate | ServiceDateIn] = Field(min_length=1, max_length=1000)
+    as_of: AwareDatetime | None = Field(
+        None, description="Recorded axis: the record as it stood at this instant (RFC 3339)"
+    )
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> AuditBody:
+        if (self.plan_id is None) == (self.client_id is None):
+            raise ValueError("give exactly one of plan_id and client_id")
+        return self
+
+
+class SignatureCheck(Open):
+    signed: bool
+    signer: str | None = None
+    credentials: str | None = None
+    signed_on: str | None = None
+    recorded_at: str | None = None
+    recorded_after_service: bool
+
+
+class AuditLine(Open):
+    date: str
+    cpt_codes: list[str]
+    plan_id: str | None = None
+    plan_version: int | None = None
+    plan_in_effect: bool
+    clinician_signature: SignatureCheck
+    client_signature: SignatureCheck
+    plan_effective_date: str | None = None
+    plan_age_days: int | None = None
+    under_a_year: bool | None = None
+    next_review_due: str | None = None
+    review_overdue: bool | None = None
+    findings: list[Finding]
+    ok: bool
+    summary: str
+
+
+class AuditReport(Open):
+    lines: list[AuditLine]
+    plan_ids: list[str]

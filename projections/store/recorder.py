@@ -351,6 +351,17 @@ class SqlPlanRecorder(ApplicationRecorder):
         with translated("read the plan heads"), self.engine.connect() as conn:
             return read_heads(conn)
 
+    def chain_hashes(self, plan_id: UUID, lte: int) -> dict[int, str]:
+        """Each version's stored chain hash, up to ``lte``: what an audit packet prints beside
+        every event so that a reader can match it against ``plantrail verify``."""
+        query = (
+            select(events.c.originator_version, events.c.chain_hash)
+            .where(events.c.originator_id == plan_id, events.c.originator_version <= lte)
+            .order_by(events.c.originator_version)
+        )
+        with translated("read the chain hashes"), self.engine.connect() as conn:
+            return {int(v): str(h) for v, h in conn.execute(query)}
+
     # ------------------------------------------------------------------ notification log
     def select_notifications(
         self,

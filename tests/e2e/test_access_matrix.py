@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from plantrail.api.http import auth
+from plantrail.api.http import auth, routes_audits
 from plantrail.api.http.app import create_app
 from plantrail.domain import commands as c
 from tests.conftest import BACKENDS
@@ -26,6 +26,7 @@ from tests.e2e.http_support import USERS, Practice, full_plan, meta, practice
 from tests.support import postgres_schema_url, sqlite_url
 
 READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "list", "me", "health"
+AUDIT = "audit"
 
 POLICIES = {
     READ: auth.READ_PLANS,
@@ -35,6 +36,7 @@ POLICIES = {
     OPEN: auth.OPEN_PLAN,
     ME: auth.ANY_USER,
     HEALTH: auth.HEALTH,
+    AUDIT: routes_audits.AUDIT,
 }
 
 
@@ -72,6 +74,8 @@ ROUTES: list[Route] = [
     Route("GET", "/plans", LIST),
     Route("GET", "/reports/copy-forward", LIST),
     Route("GET", "/reports/findings", LIST),
+    Route("POST", "/audits", AUDIT, 200,
+          {"plan_id": "{plan_id}", "dates_of_service": ["2026-03-05"]}),
     Route("GET", P, READ),
     Route("GET", P + "/events", READ),
     Route("GET", P + "/revisions", READ),
@@ -79,6 +83,7 @@ ROUTES: list[Route] = [
     Route("GET", P + "/reviews", READ),
     Route("GET", P + "/findings", READ),
     Route("GET", P + "/verify", READ),
+    Route("GET", P + "/packet", READ, query="?from=2026-01-01&to=2026-12-31"),
     Route("POST", P + "/diagnoses", WRITE, 201, {"code": "F41.1", "description": "GAD"}),
     Route("DELETE", P + "/diagnoses/{code}", WRITE, 200, WHY, fill={"code": "=F32.1"}),
     Route("POST", P + "/problems", WRITE, 201, {"statement": "Poor sleep, 4 h a night"}),
@@ -174,6 +179,9 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     ME: {"clinician": {"*": 200}, "supervisor": {"*": 200}, "auditor": {"*": 200},
          "admin": {"*": 200}, "anonymous": {"*": 401}},
     HEALTH: {role: {"*": 200} for role in ROLES},
+    # Dates of service of a supervisee's plan; an admin gets the compliance lines too.
+    AUDIT: {"clinician": {"*": 403}, "supervisor": {"*": 200}, "auditor": {"*": 200},
+            "admin": {"*": 200}, "anonymous": {"*": 401}},
 }  # fmt: skip
 
 
@@ -268,7 +276,11 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
         hidden = call(world, route, who, world.plans["missing"])
         assert response.content == hidden.content  # no existence oracle
         assert dict(response.headers) == dict(hidden.headers)
-    if 200 <= want < 300 and route.plan_scoped:
+    if 200 <= want < 300 and route.path.endswith("/packet"):
+        # A packet is a document, not a version of the plan: it names its own digest.
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.headers["Packet-Digest"].startswith("sha256:")
+    elif 200 <= want < 300 and route.plan_scoped:
         assert response.headers["ETag"] == f'"{response.json()["version"]}"'
     if route.policy == HEALTH:
         return
