@@ -29,7 +29,7 @@ from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.plan import PlanState, apply, fold, start
 from plantrail.projections.diff import document_diff
 from plantrail.projections.document import plan_document
-from plantrail.projections.period_findings import period_findings
+from plantrail.projections.period_findings import MAX_PERIOD_DAYS, check_period, period_findings
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
@@ -64,8 +64,6 @@ PARTS: dict[str, str] = {
 }
 """Each part of the packet, in the order of the document, with its heading."""
 
-MAX_PERIOD_DAYS = 3 * 366
-"""An audit looks back a few years at most; a longer period is almost always a typing error."""
 
 # What a revision can change: the plan's language and structure. Scores, reviews and signatures
 # have parts of their own, so the revision diffs leave them out.
@@ -108,10 +106,8 @@ class PacketRequest:
     practice: str | None = None
 
     def __post_init__(self) -> None:
-        if self.start > self.end:
-            raise InvalidInput.on("to", "the period ends before it starts")
-        if (self.end - self.start).days >= MAX_PERIOD_DAYS:
-            raise InvalidInput.on("to", f"a packet covers at most {MAX_PERIOD_DAYS} days")
+        # The same limit as the period's findings, which the packet carries.
+        check_period(self.start, self.end)
         if self.generated_at.tzinfo is None:
             raise InvalidInput.on("generated_at", "must carry a time zone")
 

@@ -22,13 +22,12 @@ from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
-from plantrail.api.cli.views import _profile, parse_day
+from plantrail.api.cli.views import _profile, _service_dates, parse_day
 from plantrail.api.packet.service import packet_pdf, verify_packet
 from plantrail.domain.errors import InvalidInput, PlanNotFound
 from plantrail.projections.access_log import AccessEntry, AccessLog
 from plantrail.projections.accounts import Accounts, Principal, can_read_plan
 from plantrail.projections.packet import PARTS, PacketRequest
-from plantrail.projections.service_dates import parse_service_dates
 from plantrail.projections.store.factory import recorder_of
 
 _INSTANT = TypeAdapter(AwareDatetime)
@@ -70,8 +69,12 @@ def packet_command(
         ),
     ] = None,
     dates: Annotated[
-        Path | None,
-        typer.Option("--dates", help="Dates of service to check: one a line, CPT codes after it"),
+        str | None,
+        typer.Option(
+            "--dates",
+            help="Dates of service to check, as for plantrail audit: a file (one date a line, "
+            "optional CPT codes; or a date,cpt CSV) or a list (2026-03-04:90837,2026-03-11)",
+        ),
     ] = None,
     generated_at: Annotated[
         str | None,
@@ -91,10 +94,7 @@ def packet_command(
     """Write the audit packet of a plan for a period of service dates as a PDF."""
     if paper not in ("letter", "a4"):
         raise InvalidInput.on("paper", "must be letter or a4")
-    try:
-        listed = parse_service_dates(dates.read_text(encoding="utf-8")) if dates else []
-    except OSError as error:
-        raise InvalidInput.on("dates", f"cannot read {dates}: {error.strerror}") from None
+    listed = _service_dates(dates) if dates else []
     now = datetime.now(UTC).replace(microsecond=0)
     moment = _instant(generated_at) if generated_at else now
     if moment > now:

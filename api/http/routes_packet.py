@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -22,6 +23,7 @@ from plantrail.api.http.routes_views import rule_profile
 from plantrail.api.packet.html import render_html
 from plantrail.api.packet.pdf import render_pdf
 from plantrail.api.packet.service import make_packet
+from plantrail.api.web.templating import SECURITY_HEADERS
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections.accounts import Principal
 from plantrail.projections.packet import PacketRequest
@@ -81,6 +83,23 @@ async def plan_packet(
         Query(description="Generate as at this instant (default now): the chart as it stood then"),
     ] = None,
 ) -> Response:
+    return await packet_response(
+        request, caller, plan_id, from_, to, _service_dates(dates), format_, paper, generated_at
+    )
+
+
+async def packet_response(
+    request: Request,
+    caller: Principal,
+    plan_id: UUID,
+    from_: date,
+    to: date,
+    dates: tuple[ServiceDate, ...],
+    format_: Literal["pdf", "html"],
+    paper: Literal["letter", "a4"],
+    generated_at: datetime | None,
+) -> Response:
+    """The packet as the response: the one path the API and the web pages generate it by."""
     ctx = context(request)
     entry = access_entry(request)
     now = ctx.service.clock()
@@ -92,7 +111,7 @@ async def plan_packet(
         end=to,
         generated_at=_second(generated_at or now),
         generated_by={"user_id": caller.user_id, "name": caller.name, "role": caller.role},
-        dates=_service_dates(dates),
+        dates=dates,
         practice=ctx.settings.practice,
     )
 
@@ -108,8 +127,6 @@ async def plan_packet(
     body, digest = await anyio.to_thread.run_sync(build, limiter=ctx.limiter)
     name = f"packet-{str(plan_id)[:8]}-{from_.isoformat()}-{to.isoformat()}"
     if format_ == "html":
-        from plantrail.api.web.templating import SECURITY_HEADERS
-
         return Response(
             body,
             media_type="text/html; charset=utf-8",

@@ -134,7 +134,8 @@ def test_a_user_outside_the_plan_gets_no_packet(riley: Store, tmp_path: Path) ->
         (("--paper", "tabloid"), "paper"),
         (("--generated-at", "yesterday"), "generated-at"),
         (("--as", "nobody-here"), "no user"),
-        (("--dates", "/nonexistent/dates.txt"), "cannot read"),
+        (("--dates", "/nonexistent/dates.txt"), "is not a date"),
+        (("--dates", "2026-02-30"), "is not a date"),
     ],
 )
 def test_bad_input_gets_one_readable_line(

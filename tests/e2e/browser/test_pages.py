@@ -294,3 +294,29 @@ def test_an_admin_signs_in_and_reads_no_clinical_page(
     assert answer is not None
     assert answer.status == 403
     accessible(page)
+
+
+def test_an_auditor_generates_the_packet_from_the_plans_tab(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    page = signed_in("alex-kim")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_of(web_server, 'Riley Chen')}")
+    page.locator("nav.tabs").get_by_role("link", name="Audit packet").click()
+    assert page.get_by_label("First date of service").input_value(), "a default period"
+    last = page.get_by_label("Last date of service").input_value()
+    page.get_by_label("Dates of service the auditor listed").fill(f"{last} 90837")
+    accessible(page)
+    screenshot(page, "packet")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the PDF").click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
+
+    page.get_by_role("button", name="Read it as a page").click()
+    text = page.inner_text("main")
+    assert "Riley Chen" in text
+    assert "90837" in text, "the listed date of service is answered"
+    assert "sha256:" in text
+    accessible(page)
+    screenshot(page, "packet-page")
