@@ -2,7 +2,7 @@
 
     python -m tests.benchmarks.run [--quick] [--sizes 1000,10000] [--plan-sizes 100,1000,10000]
                                    [--backend sqlite|postgresql|both] [--rounds N]
-                                   [--only 1,2,3,4,5,6,7] [--out bench-results/] [--profile]
+                                   [--only 1,2,3,4,5,6,7,8] [--out bench-results/] [--profile]
 
 Generates its data, measures every figure and its baseline back to back in each round, and
 writes ``bench-results/bench-<time>.json`` and ``.md`` (plus ``latest.json`` / ``latest.md``):
@@ -38,6 +38,7 @@ from tests.benchmarks import (
     fig5_import,
     fig6_http,
     fig7_pages,
+    fig8_packet,
     profiling,
 )
 from tests.benchmarks.harness import BACKENDS, Figure, Stores, log
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         config["import_plans"] = min(args.sizes)
     if args.plan_sizes:
         config["plan_sizes"] = args.plan_sizes
-    only = set(args.only or [1, 2, 3, 4, 5, 6, 7])
+    only = set(args.only or [1, 2, 3, 4, 5, 6, 7, 8])
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     if args.profile:
         os.environ[profiling.ENV] = str(args.out.resolve())
@@ -213,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         (5, lambda s: fig5_import.run(s, rounds=rounds, plans=config["import_plans"])),
         (6, lambda s: fig6_http.run(s, rounds=min(rounds, heavy), seconds=config["seconds"])),
         (7, lambda s: fig7_pages.run(s, rounds=rounds, calls=config["calls"])),
+        (8, lambda s: fig8_packet.run(s, rounds=rounds, calls=max(3, config["calls"] // 5))),
     ]
     with tempfile.TemporaryDirectory(prefix="plantrail-bench-") as tmp:
         for backend in backends:

@@ -319,4 +319,3 @@ def test_an_auditor_generates_the_packet_from_the_plans_tab(
     assert "90837" in text, "the listed date of service is answered"
     assert "sha256:" in text
     accessible(page)
-    screenshot(page, "packet-page")
