@@ -146,9 +146,11 @@ def packet_command(
             log.create_tables()  # a store made by ``plantrail demo`` has served no request yet
             log.append(entry)
         log.close()
-    console.print(f"wrote {out.resolve()} ({len(pdf):,} bytes)")
-    console.print(f"packet digest {packet.digest}")
-    console.print(f"check it later with: plantrail verify-packet {out} --db {db or '<url>'}")
+    console.print(f"wrote {out.resolve()} ({len(pdf):,} bytes)", soft_wrap=True)
+    console.print(f"packet digest {packet.digest}", soft_wrap=True)
+    where = f" --db {db}" if db else ""
+    where += f" --keys {keys}" if keys else ""
+    console.print(f"check it later with: plantrail verify-packet {out}{where}", soft_wrap=True)
 
 
 @app.command("verify-packet")
@@ -170,7 +172,8 @@ def verify_packet_command(
     elif check.matches:
         console.print(
             f"[green]matches the record[/green]: plan {check.plan_id} version {check.version}, "
-            f"every part rebuilt from the store gives {check.digest}"
+            f"every part rebuilt from the store gives {check.digest}",
+            soft_wrap=True,
         )
     else:
         console.print(f"[red]does not match the record[/red]: plan {check.plan_id}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -101,6 +102,16 @@ def print_demo_banner(
             f"  curl -s -H 'Authorization: Bearer {user['token']}' {base}{_curl_path(user, plans)}",
             soft_wrap=True,
         )
+        if user["role"] == "auditor" and created:
+            # What an auditor asks for first: the year's packet of the richest demo plan.
+            plan = next((p for p in created if p.client == "Riley Chen"), created[0])
+            today = datetime.now(UTC).date()
+            period = f"from={today - timedelta(days=365)}&to={today}"
+            console.print(
+                f"  audit packet: curl -s -o {plan.client_id}-packet.pdf -H 'Authorization: "
+                f"Bearer {user['token']}' '{base}/plans/{plan.plan_id}/packet?{period}'",
+                soft_wrap=True,
+            )
     console.print(
         "\nTokens are shown once and stored only as hashes. To get a new one (it replaces the "
         "user's earlier tokens), in another terminal:\n"

@@ -167,6 +167,16 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
             body, _, status = done.stdout.rpartition("\n")
             assert status == "200", (line, done.stdout, done.stderr)
             outputs[line.rsplit(" ", 1)[-1]] = json.loads(body)
+        # The auditor's packet line writes the PTSD plan's year as a PDF where it is run.
+        [packet] = [
+            line.split(": ", 1)[1] for line in printed.splitlines() if "audit packet: " in line
+        ]
+        fetched = subprocess.run(
+            ["bash", "-c", packet + " -w '%{http_code}'"],
+            capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+        )  # fmt: skip
+        assert fetched.stdout == "200", (packet, fetched.stdout, fetched.stderr)
+        assert (tmp_path / "MRN-20602-packet.pdf").read_bytes().startswith(b"%PDF-")
         base = f"http://127.0.0.1:{port}"
         assert f"{base}/docs" in printed, "the banner points to the interactive API reference"
         assert f"{base}/web/" in printed, "and to the web pages"
