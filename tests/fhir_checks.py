@@ -49,9 +49,8 @@ def unresolved(bundle: dict[str, Any]) -> list[str]:
         for ref in references(entry["resource"]):
             match = _RELATIVE.fullmatch(ref)
             target = f"{base}/{match['type']}/{match['id']}" if match and base else ref
-            if target not in full_urls:
-                missing.append(ref)
-            elif match and match["version"] and int(match["version"]) > versions[target]:
+            version = int(match["version"] or 0) if match else 0
+            if target not in full_urls or version > versions[target]:
                 missing.append(ref)
     return missing
 
