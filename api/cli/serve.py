@@ -120,7 +120,8 @@ def print_demo_banner(
     )
     console.print(
         f"\nThe web pages (sign in by pasting a token above): {base}/web/\n"
-        f"The interactive API reference (try every endpoint with a token): {base}/docs\n",
+        f"The interactive API reference (try every endpoint with a token): {base}/docs\n"
+        f"FHIR R4 (the same tokens; docs/fhir.md): {base}/fhir/metadata\n",
         soft_wrap=True,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -185,13 +186,28 @@ def checkpoint_command(
 
 @app.command("export")
 def export_command(
-    out: Annotated[Path, typer.Argument(help="JSON Lines file to write ('-' for stdout)")],
+    out: Annotated[
+        Path,
+        typer.Argument(help="JSON Lines file to write ('-' for stdout); with --fhir, a folder"),
+    ],
     plan: Annotated[str | None, typer.Option("--plan", help="Export one plan only")] = None,
+    as_fhir: Annotated[
+        bool,
+        typer.Option(
+            "--fhir",
+            help="FHIR R4 Bulk Data files instead: one NDJSON file per resource type, a "
+            "collection Bundle per plan (Bundle.ndjson) and manifest.json",
+        ),
+    ] = False,
     db: Database = None,
     keys: KeyDir = None,
 ) -> None:
-    """Write events with all their metadata and chain hashes as JSON Lines (backup, migration)."""
+    """Write events with all their metadata and chain hashes as JSON Lines (backup, migration),
+    or with --fhir the plans as FHIR resources."""
     service = service_for(db, keys)
+    if as_fhir:
+        _export_fhir(service, resolve_plan(service, plan) if plan else None, out)
+        return
     lines = export_lines(recorder_of(service), resolve_plan(service, plan) if plan else None)
     if str(out) == "-":
         for line in lines:
@@ -203,6 +219,31 @@ def export_command(
             handle.write(line)
             count += 1
     errors_console.print(f"exported {count} events to {out}")
+
+
+def _export_fhir(service: PlanService, plan_id: UUID | None, out: Path) -> None:
+    from plantrail.api.cli.fhir_export import write_fhir_export
+
+    if str(out) == "-" or (out.exists() and not out.is_dir()):
+        fail(f"{out}: with --fhir, give a folder to write the files into")
+    plan_ids = [plan_id] if plan_id else recorder_of(service).plan_ids()
+    with Progress(
+        TextColumn("exporting"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} plans"),
+        console=errors_console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("export", total=len(plan_ids))
+        counts = write_fhir_export(
+            service,
+            plan_ids,
+            out,
+            now=service.clock(),
+            progress=lambda n: progress.advance(task, n),
+        )
+    listed = ", ".join(f"{counts[kind]} {kind}" for kind in sorted(counts))
+    errors_console.print(f"exported {len(plan_ids)} plans to {out}: {listed}", soft_wrap=True)
 
 
 @app.command("import")

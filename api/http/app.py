@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from plantrail.api.fhir.app import create_fhir_app
 from plantrail.api.http import (
     routes_audits,
     routes_content,
@@ -126,6 +127,7 @@ def create_app(
         app.include_router(module.router)
 
     app.mount("/web", create_web_app(context), name="web")
+    app.mount("/fhir", create_fhir_app(context), name="fhir")
     app.state.route_table = route_table(app)
 
     def openapi() -> dict[str, Any]:

@@ -31,6 +31,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from plantrail.api.fhir.responses import outcome as fhir_outcome
 from plantrail.api.http.context import ENTRY_KEY, PRINCIPAL_KEY, SESSION_KEY
 from plantrail.api.http.errors import HTTPProblem, domain_problem, problem
 from plantrail.domain.errors import PlantrailError
@@ -46,6 +47,8 @@ UNLOGGED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirec
 UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="plantrail"'}
 
 WEB = "/web"
+FHIR = "/fhir"
+FHIR_METADATA = "/fhir/metadata"
 WEB_STATIC = "/web/static/"
 """Style sheets of the pages: public, and not logged (they hold no record)."""
 WEB_SIGN_IN = "/web/sign-in"
@@ -142,13 +145,20 @@ class AccessLogMiddleware:
                 await _to_sign_in(scope)(scope, receive, send_logged)
                 return
             entry.action = "web:sign-in"  # the one page open without a session
+        elif caller is None and scope["path"] == FHIR_METADATA:
+            entry.action = "fhir:metadata"  # FHIR clients read it before they authenticate
         elif caller is None:
             detail = (
                 "send Authorization: Bearer <token>"
                 if token is None
                 else "the token is unknown, revoked or its user is disabled"
             )
-            await problem(401, detail, headers=UNAUTHENTICATED)(scope, receive, send_logged)
+            refusal = (
+                fhir_outcome(401, detail, headers=UNAUTHENTICATED)
+                if scope["path"].startswith(FHIR + "/")
+                else problem(401, detail, headers=UNAUTHENTICATED)
+            )
+            await refusal(scope, receive, send_logged)
             return
         if caller is not None:
             entry.user_id, entry.role = caller.user_id, caller.role

@@ -118,6 +118,8 @@ def collection(
         ]
     return {
         "resourceType": "Bundle",
+        # One collection per plan version: an export line names what it holds.
+        "id": f"{state.plan_id}-bundle-v{state.version}",
         "type": "collection",
         "timestamp": rfc3339(state.last_recorded_at),
         "entry": entries,

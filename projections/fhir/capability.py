@@ -69,6 +69,7 @@ def capability_statement(*, base_url: str, software_version: str, now: datetime)
     others = [{"type": name, "interaction": [{"code": "read"}]} for name in READ_ONLY_TYPES]
     return {
         "resourceType": "CapabilityStatement",
+        "id": "plantrail",
         "status": "active",
         "date": rfc3339(now),
         "publisher": "plantrail",

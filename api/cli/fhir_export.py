@@ -1,0 +1,74 @@
+"""``plantrail export --fhir DIR``: the store as FHIR Bulk Data files.
+
+One NDJSON file per resource type (``CarePlan.ndjson``, ``Goal.ndjson``, …), a resource a line,
+as a FHIR Bulk Data ``$export`` writes them; ``Bundle.ndjson`` holds one collection Bundle per
+plan (every resource of the plan, references resolved inside it); ``manifest.json`` is the
+Bulk Data completion manifest naming each file and its count. A patient or practitioner who
+appears on several plans is written once per file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from plantrail.domain.plan import fold
+from plantrail.domain.service import PlanService
+from plantrail.projections.fhir import collection, plan_resources
+
+
+def write_fhir_export(
+    service: PlanService,
+    plan_ids: Iterable[UUID],
+    out: Path,
+    *,
+    now: datetime,
+    progress: Callable[[int], None] = lambda _: None,
+) -> dict[str, int]:
+    """Write the files into ``out`` (created if missing); returns the count per file."""
+    out.mkdir(parents=True, exist_ok=True)
+    handles: dict[str, Any] = {}
+    seen: set[tuple[str, str]] = set()
+    counts: dict[str, int] = {}
+
+    def write(kind: str, resource: dict[str, Any]) -> None:
+        if kind not in handles:
+            handles[kind] = (out / f"{kind}.ndjson").open("wb")
+            counts[kind] = 0
+        handles[kind].write(orjson.dumps(resource) + b"\n")
+        counts[kind] += 1
+
+    try:
+        for plan_id in plan_ids:
+            events = service.events_of(plan_id)
+            state = fold(events)
+            if state is None:
+                continue
+            for resource in plan_resources(state, events):
+                key = (str(resource["resourceType"]), str(resource["id"]))
+                if key in seen:
+                    continue
+                seen.add(key)
+                write(key[0], resource)
+            write("Bundle", collection(state, events))
+            progress(1)
+    finally:
+        for handle in handles.values():
+            handle.close()
+    manifest = {
+        "transactionTime": now.isoformat().replace("+00:00", "Z"),
+        "request": "plantrail export --fhir",
+        "requiresAccessToken": False,
+        "output": [
+            {"type": kind, "url": f"{kind}.ndjson", "count": counts[kind]}
+            for kind in sorted(counts)
+        ],
+        "error": [],
+    }
+    (out / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    return counts

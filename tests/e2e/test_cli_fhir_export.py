@@ -1,0 +1,67 @@
+"""``plantrail export --fhir DIR`` as an integrating engineer runs it on the demo caseload:
+one NDJSON file per resource type and a manifest, in the shape of FHIR Bulk Data export, every
+line a valid R4B resource, each plan's collection Bundle self-contained; ``--plan`` narrows it;
+a file in place of the folder is one readable error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.test_cli_store import plantrail
+from tests.fhir_checks import unresolved, validate
+
+Store = tuple[str, Path, list[dict[str, str]]]
+
+
+@pytest.fixture
+def demo(store_url: str, tmp_path: Path) -> Store:
+    keys = tmp_path / "cli-keys"
+    plantrail("init", db=store_url, keys=keys)
+    plans = json.loads(plantrail("demo", "--json", db=store_url, keys=keys).stdout)
+    return store_url, keys, plans
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_caseload_exports_as_bulk_data_files_that_validate(demo: Store, tmp_path: Path) -> None:
+    db, keys, plans = demo
+    out = tmp_path / "fhir"
+    printed = plantrail("export", "--fhir", str(out), db=db, keys=keys)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["requiresAccessToken"] is False
+    counts = {o["type"]: o["count"] for o in manifest["output"]}
+    assert counts["CarePlan"] == counts["Bundle"] == counts["Patient"] == len(plans)
+    assert f"exported {len(plans)} plans" in printed.stderr
+    for kind, count in counts.items():
+        lines = _lines(out / f"{kind}.ndjson")
+        assert len(lines) == count
+        ids = [line["id"] for line in lines]
+        assert len(set(ids)) == len(ids), f"{kind}: each resource once"
+        for resource in lines:
+            assert resource["resourceType"] == kind
+            validate(resource)
+    for bundle in _lines(out / "Bundle.ndjson"):
+        assert bundle["type"] == "collection"
+        assert unresolved(bundle) == [], "self-contained: every reference names an entry"
+
+
+def test_one_plan_and_a_file_in_place_of_the_folder(demo: Store, tmp_path: Path) -> None:
+    db, keys, plans = demo
+    riley = next(p for p in plans if p["client"] == "Riley Chen")
+    out = tmp_path / "one"
+    plantrail("export", "--fhir", str(out), "--plan", riley["client_id"], db=db, keys=keys)
+    [care_plan] = _lines(out / "CarePlan.ndjson")
+    assert care_plan["id"] == riley["plan_id"]
+    taken = tmp_path / "taken.txt"
+    taken.write_text("not a folder")
+    refused = plantrail("export", "--fhir", str(taken), db=db, keys=keys, check=False)
+    assert refused.returncode == 2
+    assert "give a folder" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert taken.read_text() == "not a folder"
