@@ -722,9 +722,12 @@ def _request_amendment(
     for index, wanted in enumerate(c.item_ids):
         if wanted not in known:
             raise RuleViolation.on(f"item_ids.{index}", f"{wanted} is not an item of this plan")
-    out = _simple(
-        state, ctx, default=c.received_on, not_before=(c.received_on, "the request's receipt")
-    )
+    out = _simple(state, ctx, default=c.received_on)
+    if out.effective < c.received_on:
+        raise RuleViolation.on(
+            "effective_date",
+            f"{out.effective} is before the request was received on {c.received_on}",
+        )
     out.add(
         ev.AmendmentRequested,
         amendment_id=item_id(ctx.plan_id, "amendment", out.next_version),

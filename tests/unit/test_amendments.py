@@ -351,3 +351,21 @@ def test_the_fold_from_scratch_equals_the_running_state() -> None:
     plan.add(disagree(event.amendment_id))
     plan.add(rebut(event.amendment_id))
     assert plan.at(plan.state.version).model_dump() == plan.state.model_dump()
+
+
+def test_a_request_is_not_dated_before_it_was_received() -> None:
+    plan = Plan()
+    command = c.RequestAmendment(
+        concerns="Goal 1",
+        requested_change="Part-time work",
+        reason="My choice",
+        received_on=RECEIVED,
+        requested_by="Alex Moreno",
+    )
+    refused(
+        plan,
+        command,
+        "effective_date",
+        f"is before the request was received on {RECEIVED}",
+        effective_date=RECEIVED - timedelta(days=1),
+    )
