@@ -18,6 +18,7 @@ from plantrail.domain.validation import ClinicalText, Score, ShortText, ValidMea
 from plantrail.domain.values import (
     Actor,
     Assessment,
+    DenialBasis,
     EntryKind,
     GoalStatus,
     NoteKind,
@@ -233,6 +234,46 @@ class DischargePlan(Command):
     reason: ClinicalText
 
 
+# ---------------------------------------------------- amendment requests (45 CFR 164.526)
+class RequestAmendment(Command):
+    """Record a client's written request to amend the plan, as received."""
+
+    concerns: ClinicalText
+    item_ids: Annotated[list[ItemId], Field(max_length=50)] = []
+    requested_change: ClinicalText
+    reason: ClinicalText
+    received_on: date
+    requested_by: ShortText
+
+
+class ExtendAmendmentDeadline(Command):
+    amendment_id: ItemId
+    new_due_date: date
+    reason: ClinicalText
+
+
+class AcceptAmendment(Command):
+    amendment_id: ItemId
+    carried_out_in_version: Annotated[int, Field(ge=1, le=2**31)]
+    notified: ClinicalText
+
+
+class DenyAmendment(Command):
+    amendment_id: ItemId
+    denial_basis: DenialBasis
+    denial_text: ClinicalText
+
+
+class FileDisagreementStatement(Command):
+    amendment_id: ItemId
+    statement: ClinicalText
+
+
+class FileRebuttal(Command):
+    amendment_id: ItemId
+    rebuttal: ClinicalText
+
+
 PlanCommand = (
     AddDiagnosis
     | RemoveDiagnosis
@@ -258,5 +299,11 @@ PlanCommand = (
     | CaptureSignature
     | RevokeSignature
     | DischargePlan
+    | RequestAmendment
+    | ExtendAmendmentDeadline
+    | AcceptAmendment
+    | DenyAmendment
+    | FileDisagreementStatement
+    | FileRebuttal
 )
 """Every command that acts on an existing plan."""

@@ -21,9 +21,10 @@ from plantrail.domain.errors import (
     PlanDischargedError,
     RuleViolation,
 )
-from plantrail.domain.plan import PlanState
+from plantrail.domain.plan import Amendment, PlanState
 from plantrail.domain.validation import score_problem
 from plantrail.domain.values import (
+    AMENDMENT_EXTENSION_DAYS,
     OPEN_OBJECTIVE_STATUSES,
     Client,
     Clinician,
@@ -670,4 +671,203 @@ def _revoke_signature(state: PlanState, c: cmd.RevokeSignature, ctx: Context) ->
 def _discharge(state: PlanState, c: cmd.DischargePlan, ctx: Context) -> list[ev.PlanEvent]:
     out = _simple(state, ctx)
     out.add(ev.PlanDischarged, reason=c.reason)
+    return out.out
+
+
+# ---------------------------------------------------- amendment requests (45 CFR 164.526)
+def _item_ids(state: PlanState) -> set[str]:
+    """Every id an amendment request may name: the plan's items, diagnoses by code."""
+    ids: set[str] = set(state.diagnoses)
+    for items in (
+        state.problems,
+        state.goals,
+        state.objectives,
+        state.interventions,
+        state.measurements,
+        state.reviews,
+        state.signatures,
+    ):
+        ids.update(items)
+    ids.update(n.id for n in (*state.strengths, *state.barriers))
+    return ids
+
+
+def _amendment(state: PlanState, amendment_id: str) -> Amendment:
+    found = state.amendments.get(amendment_id)
+    if found is None:
+        raise ItemNotFound("amendment request", amendment_id, "amendment_id")
+    return found
+
+
+def _still_open(amendment: Amendment) -> None:
+    if amendment.status != "open":
+        raise RuleViolation.on(
+            "amendment_id",
+            f"{amendment.label} was already {amendment.status} on {amendment.decided_on}; "
+            "a decided request cannot be decided again",
+        )
+
+
+@_decides(cmd.RequestAmendment)
+def _request_amendment(
+    state: PlanState, c: cmd.RequestAmendment, ctx: Context
+) -> list[ev.PlanEvent]:
+    if c.received_on > ctx.today:
+        raise RuleViolation.on("received_on", f"{c.received_on} is in the future")
+    if c.received_on < state.effective_date:
+        raise RuleViolation.on(
+            "received_on", f"{c.received_on} is before the plan's effective date"
+        )
+    known = _item_ids(state)
+    for index, wanted in enumerate(c.item_ids):
+        if wanted not in known:
+            raise RuleViolation.on(f"item_ids.{index}", f"{wanted} is not an item of this plan")
+    out = _simple(state, ctx, default=c.received_on)
+    if out.effective < c.received_on:
+        raise RuleViolation.on(
+            "effective_date",
+            f"{out.effective} is before the request was received on {c.received_on}",
+        )
+    out.add(
+        ev.AmendmentRequested,
+        amendment_id=item_id(ctx.plan_id, "amendment", out.next_version),
+        label=f"Amendment request {state.next_number('amendment')}",
+        concerns=c.concerns,
+        item_ids=list(dict.fromkeys(c.item_ids)),
+        requested_change=c.requested_change,
+        reason=c.reason,
+        received_on=c.received_on,
+        requested_by=c.requested_by,
+    )
+    return out.out
+
+
+@_decides(cmd.ExtendAmendmentDeadline)
+def _extend_amendment(
+    state: PlanState, c: cmd.ExtendAmendmentDeadline, ctx: Context
+) -> list[ev.PlanEvent]:
+    amendment = _amendment(state, c.amendment_id)
+    _still_open(amendment)
+    if amendment.extended_version is not None:
+        raise RuleViolation.on(
+            "amendment_id",
+            f"the deadline of {amendment.label} was already extended once, to "
+            f"{amendment.due_date}; only one extension is allowed",
+        )
+    out = _simple(state, ctx, not_before=(amendment.received_on, amendment.label))
+    if out.effective > amendment.due_date:
+        raise RuleViolation.on(
+            "effective_date",
+            f"the extension must be given by the due date {amendment.due_date}, "
+            f"not on {out.effective}",
+        )
+    latest = amendment.original_due_date + timedelta(days=AMENDMENT_EXTENSION_DAYS)
+    if c.new_due_date <= amendment.due_date:
+        raise RuleViolation.on(
+            "new_due_date", f"must be after the current due date {amendment.due_date}"
+        )
+    if c.new_due_date > latest:
+        raise RuleViolation.on(
+            "new_due_date",
+            f"may be at most {AMENDMENT_EXTENSION_DAYS} days after {amendment.original_due_date} "
+            f"(at the latest {latest})",
+        )
+    out.add(
+        ev.AmendmentDeadlineExtended,
+        amendment_id=amendment.id,
+        new_due_date=c.new_due_date,
+        reason=c.reason,
+    )
+    return out.out
+
+
+@_decides(cmd.AcceptAmendment)
+def _accept_amendment(state: PlanState, c: cmd.AcceptAmendment, ctx: Context) -> list[ev.PlanEvent]:
+    amendment = _amendment(state, c.amendment_id)
+    _still_open(amendment)
+    version = c.carried_out_in_version
+    if version > state.version:
+        raise RuleViolation.on(
+            "carried_out_in_version", f"version {version} does not exist (latest {state.version})"
+        )
+    if version <= amendment.added_version:
+        raise RuleViolation.on(
+            "carried_out_in_version",
+            f"version {version} is not later than the request (version {amendment.added_version})",
+        )
+    if any(version in a.versions for a in state.amendments.values()):
+        raise RuleViolation.on(
+            "carried_out_in_version",
+            f"version {version} records an amendment request, not the revision that amends the "
+            "plan",
+        )
+    if state.entry_kinds.get(version) != "amendment":
+        raise RuleViolation.on(
+            "carried_out_in_version",
+            f"version {version} is not labelled an amendment: make the change with entry_kind "
+            "amendment, then accept the request naming that version",
+        )
+    out = _simple(state, ctx, not_before=(amendment.received_on, amendment.label))
+    out.add(
+        ev.AmendmentAccepted,
+        amendment_id=amendment.id,
+        carried_out_in_version=version,
+        notified=c.notified,
+    )
+    return out.out
+
+
+@_decides(cmd.DenyAmendment)
+def _deny_amendment(state: PlanState, c: cmd.DenyAmendment, ctx: Context) -> list[ev.PlanEvent]:
+    amendment = _amendment(state, c.amendment_id)
+    _still_open(amendment)
+    out = _simple(state, ctx, not_before=(amendment.received_on, amendment.label))
+    out.add(
+        ev.AmendmentDenied,
+        amendment_id=amendment.id,
+        denial_basis=c.denial_basis,
+        denial_text=c.denial_text,
+    )
+    return out.out
+
+
+@_decides(cmd.FileDisagreementStatement)
+def _file_disagreement(
+    state: PlanState, c: cmd.FileDisagreementStatement, ctx: Context
+) -> list[ev.PlanEvent]:
+    amendment = _amendment(state, c.amendment_id)
+    if amendment.status != "denied" or amendment.decided_on is None:
+        raise RuleViolation.on(
+            "amendment_id",
+            f"{amendment.label} is {amendment.status}: a statement of disagreement answers a "
+            "denial",
+        )
+    if amendment.disagreement_version is not None:
+        raise RuleViolation.on(
+            "amendment_id", f"a statement of disagreement with {amendment.label} is already filed"
+        )
+    out = _simple(state, ctx, not_before=(amendment.decided_on, f"the denial of {amendment.label}"))
+    out.add(ev.DisagreementStatementFiled, amendment_id=amendment.id, statement=c.statement)
+    return out.out
+
+
+@_decides(cmd.FileRebuttal)
+def _file_rebuttal(state: PlanState, c: cmd.FileRebuttal, ctx: Context) -> list[ev.PlanEvent]:
+    amendment = _amendment(state, c.amendment_id)
+    if amendment.disagreement_on is None:
+        raise RuleViolation.on(
+            "amendment_id",
+            f"no statement of disagreement with {amendment.label} is filed: a rebuttal answers one",
+        )
+    if amendment.rebuttal_version is not None:
+        raise RuleViolation.on("amendment_id", f"a rebuttal for {amendment.label} is already filed")
+    out = _simple(
+        state,
+        ctx,
+        not_before=(
+            amendment.disagreement_on,
+            f"the statement of disagreement with {amendment.label}",
+        ),
+    )
+    out.add(ev.RebuttalFiled, amendment_id=amendment.id, rebuttal=c.rebuttal)
     return out.out

@@ -22,6 +22,7 @@ from plantrail.domain.values import (
     Assessment,
     Client,
     Clinician,
+    DenialBasis,
     EntryKind,
     GoalStatus,
     Measure,
@@ -36,9 +37,14 @@ from plantrail.domain.values import (
 __all__ = [
     "EVENT_CLASSES",
     "REQUIRES_RATIONALE_WHEN_ACTIVE",
+    "AmendmentAccepted",
+    "AmendmentDeadlineExtended",
+    "AmendmentDenied",
+    "AmendmentRequested",
     "BarrierNoted",
     "DiagnosisAdded",
     "DiagnosisRemoved",
+    "DisagreementStatementFiled",
     "DischargeCriteriaSet",
     "GoalAdded",
     "GoalRevised",
@@ -58,6 +64,7 @@ __all__ = [
     "ProblemResolved",
     "ProblemRevised",
     "RationaleRecorded",
+    "RebuttalFiled",
     "ReviewCompleted",
     "ReviewStarted",
     "SignatureCaptured",
@@ -349,6 +356,77 @@ class SignatureRevoked(PlanEvent):
     signature_id: str
 
 
+# ---------------------------------------------------- amendment requests (45 CFR 164.526)
+class AmendmentRequested(PlanEvent):
+    """The practice received the client's written request to amend the plan (HIPAA right to
+    amend). The 60-day clock to act on it starts on ``received_on``."""
+
+    TOPIC = "plantrail:AmendmentRequested"
+    amendment_id: str
+    label: str
+    """'Amendment request 1': assigned once, never reused."""
+    concerns: str
+    """The part of the plan the request is about, in words."""
+    item_ids: list[str] = []
+    """The plan items concerned, when the request names them."""
+    requested_change: str
+    """What the client asks to change."""
+    reason: str
+    """Why, in the client's words."""
+    received_on: date
+    """The day the written request was received."""
+    requested_by: str
+    """The client, or their personal representative."""
+
+
+class AmendmentDeadlineExtended(PlanEvent):
+    """The one extension of the deadline to act on a request, given in writing before the
+    deadline with the reason for the delay (164.526(b)(2)(ii))."""
+
+    TOPIC = "plantrail:AmendmentDeadlineExtended"
+    amendment_id: str
+    new_due_date: date
+    reason: str
+    """The written statement of the reason for the delay."""
+
+
+class AmendmentAccepted(PlanEvent):
+    """The request was accepted; the amendment itself is the revision at
+    ``carried_out_in_version`` (164.526(c))."""
+
+    TOPIC = "plantrail:AmendmentAccepted"
+    amendment_id: str
+    carried_out_in_version: int
+    notified: str
+    """Who was told of the amendment: the client and the persons 164.526(c)(3) names."""
+
+
+class AmendmentDenied(PlanEvent):
+    """The request was denied on one of the grounds of 164.526(a)(2), in writing (164.526(d))."""
+
+    TOPIC = "plantrail:AmendmentDenied"
+    amendment_id: str
+    denial_basis: DenialBasis
+    denial_text: str
+    """The written denial, in plain language."""
+
+
+class DisagreementStatementFiled(PlanEvent):
+    """The client's statement of disagreement with a denial (164.526(d)(1)(ii))."""
+
+    TOPIC = "plantrail:DisagreementStatementFiled"
+    amendment_id: str
+    statement: str
+
+
+class RebuttalFiled(PlanEvent):
+    """The practice's rebuttal of a statement of disagreement (164.526(d)(3))."""
+
+    TOPIC = "plantrail:RebuttalFiled"
+    amendment_id: str
+    rebuttal: str
+
+
 EVENT_CLASSES: tuple[type[PlanEvent], ...] = (
     PlanOpened,
     DiagnosisAdded,
@@ -378,6 +456,12 @@ EVENT_CLASSES: tuple[type[PlanEvent], ...] = (
     SignatureCaptured,
     SignatureRevoked,
     PlanDischarged,
+    AmendmentRequested,
+    AmendmentDeadlineExtended,
+    AmendmentAccepted,
+    AmendmentDenied,
+    DisagreementStatementFiled,
+    RebuttalFiled,
 )
 
 REQUIRES_RATIONALE_WHEN_ACTIVE: frozenset[type[PlanEvent]] = frozenset(

@@ -10,7 +10,7 @@ history never references a missing item.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,9 +18,12 @@ from pydantic import BaseModel, ConfigDict
 
 from plantrail.domain import events as ev
 from plantrail.domain.values import (
+    AMENDMENT_DECISION_DAYS,
+    AmendmentStatus,
     Assessment,
     Client,
     Clinician,
+    DenialBasis,
     EntryKind,
     GoalStatus,
     InterventionStatus,
@@ -164,6 +167,52 @@ class Signature(Item):
         return "current"
 
 
+class Amendment(Item):
+    """A client's request to amend the plan (45 CFR 164.526) and what became of it."""
+
+    id: str
+    label: str
+    concerns: str
+    item_ids: list[str]
+    requested_change: str
+    reason: str
+    received_on: date
+    requested_by: str
+    recorded_by: str
+    original_due_date: date
+    due_date: date
+    """The day by which the practice must act: received on + 60 days, or the extended date."""
+    status: AmendmentStatus = "open"
+    extended_version: int | None = None
+    extended_on: date | None = None
+    extension_reason: str | None = None
+    decided_version: int | None = None
+    decided_on: date | None = None
+    decided_by: str | None = None
+    carried_out_in_version: int | None = None
+    notified: str | None = None
+    denial_basis: DenialBasis | None = None
+    denial_text: str | None = None
+    disagreement_statement: str | None = None
+    disagreement_version: int | None = None
+    disagreement_on: date | None = None
+    rebuttal: str | None = None
+    rebuttal_version: int | None = None
+    rebuttal_on: date | None = None
+
+    @property
+    def versions(self) -> list[int]:
+        """The versions of the request's own events (not the revision that amends the plan)."""
+        found = (
+            self.added_version,
+            self.extended_version,
+            self.decided_version,
+            self.disagreement_version,
+            self.rebuttal_version,
+        )
+        return [v for v in found if v is not None]
+
+
 class RationaleNote(BaseModel):
     version: int
     explains_version: int
@@ -210,6 +259,8 @@ class PlanState(BaseModel):
     signature_requests: dict[str, SignatureRequest] = {}
     signatures: dict[str, Signature] = {}
     rationales: list[RationaleNote] = []
+    amendments: dict[str, Amendment] = {}
+    """Amendment requests (45 CFR 164.526), by id; they are not plan content."""
     entry_kinds: dict[int, EntryKind] = {}
     """Versions whose entry kind is not 'original' (amendments, corrections, delayed entries)."""
     content_version: int = 1
@@ -648,6 +699,81 @@ def _signature_revoked(state: PlanState, e: ev.SignatureRevoked) -> bool:
     if signature is not None:
         signature.revoked_version = e.originator_version
         signature.changed_version = e.originator_version
+    return False
+
+
+# ---------------------------------------------------- amendment requests (45 CFR 164.526)
+@_applies(ev.AmendmentRequested)
+def _amendment_requested(state: PlanState, e: ev.AmendmentRequested) -> bool:
+    _take(state, "amendment")
+    due = e.received_on + timedelta(days=AMENDMENT_DECISION_DAYS)
+    state.amendments[e.amendment_id] = Amendment(
+        id=e.amendment_id,
+        label=e.label,
+        concerns=e.concerns,
+        item_ids=list(e.item_ids),
+        requested_change=e.requested_change,
+        reason=e.reason,
+        received_on=e.received_on,
+        requested_by=e.requested_by,
+        recorded_by=e.actor.name,
+        original_due_date=due,
+        due_date=due,
+        **_item(e),
+    )
+    return False  # a request is not plan language; an accepted one is carried out by a revision
+
+
+@_applies(ev.AmendmentDeadlineExtended)
+def _amendment_extended(state: PlanState, e: ev.AmendmentDeadlineExtended) -> bool:
+    if (amendment := state.amendments.get(e.amendment_id)) is not None:
+        amendment.due_date = e.new_due_date
+        amendment.extended_version = amendment.changed_version = e.originator_version
+        amendment.extended_on = e.effective_date
+        amendment.extension_reason = e.reason
+    return False
+
+
+def _decided(amendment: Amendment, e: ev.PlanEvent, status: AmendmentStatus) -> None:
+    amendment.status = status
+    amendment.decided_version = amendment.changed_version = e.originator_version
+    amendment.decided_on = e.effective_date
+    amendment.decided_by = e.actor.name
+
+
+@_applies(ev.AmendmentAccepted)
+def _amendment_accepted(state: PlanState, e: ev.AmendmentAccepted) -> bool:
+    if (amendment := state.amendments.get(e.amendment_id)) is not None:
+        _decided(amendment, e, "accepted")
+        amendment.carried_out_in_version = e.carried_out_in_version
+        amendment.notified = e.notified
+    return False
+
+
+@_applies(ev.AmendmentDenied)
+def _amendment_denied(state: PlanState, e: ev.AmendmentDenied) -> bool:
+    if (amendment := state.amendments.get(e.amendment_id)) is not None:
+        _decided(amendment, e, "denied")
+        amendment.denial_basis = e.denial_basis
+        amendment.denial_text = e.denial_text
+    return False
+
+
+@_applies(ev.DisagreementStatementFiled)
+def _disagreement_filed(state: PlanState, e: ev.DisagreementStatementFiled) -> bool:
+    if (amendment := state.amendments.get(e.amendment_id)) is not None:
+        amendment.disagreement_statement = e.statement
+        amendment.disagreement_version = amendment.changed_version = e.originator_version
+        amendment.disagreement_on = e.effective_date
+    return False
+
+
+@_applies(ev.RebuttalFiled)
+def _rebuttal_filed(state: PlanState, e: ev.RebuttalFiled) -> bool:
+    if (amendment := state.amendments.get(e.amendment_id)) is not None:
+        amendment.rebuttal = e.rebuttal
+        amendment.rebuttal_version = amendment.changed_version = e.originator_version
+        amendment.rebuttal_on = e.effective_date
     return False
 
 

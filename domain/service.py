@@ -67,6 +67,7 @@ _CREATED_ITEM: dict[type[ev.PlanEvent], str] = {
     ev.ReviewStarted: "review_id",
     ev.SignatureRequested: "request_id",
     ev.SignatureCaptured: "signature_id",
+    ev.AmendmentRequested: "amendment_id",
 }
 
 

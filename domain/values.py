@@ -26,6 +26,19 @@ ReviewReason = Literal[
 Direction = Literal["decrease", "increase"]
 UserRole = Literal["clinician", "supervisor", "auditor", "admin", "system"]
 NoteKind = Literal["rationale", "rationale_request", "comment"]
+AmendmentStatus = Literal["open", "accepted", "denied"]
+DenialBasis = Literal[
+    "not_created_by_practice",
+    "not_in_designated_record_set",
+    "not_available_for_inspection",
+    "accurate_and_complete",
+]
+"""The grounds on which 45 CFR 164.526(a)(2) lets a provider deny an amendment request."""
+
+AMENDMENT_DECISION_DAYS = 60
+"""45 CFR 164.526(b)(2): act on a request no later than 60 days after receiving it."""
+AMENDMENT_EXTENSION_DAYS = 30
+"""45 CFR 164.526(b)(2)(ii): one extension of at most 30 days, with a written reason."""
 
 OPEN_OBJECTIVE_STATUSES: frozenset[str] = frozenset({"open", "partially_met", "not_met"})
 """Statuses that still need work, hence an assessment at every review."""

@@ -52,7 +52,15 @@ _PLAN_FIELDS = (
     "discharge_reason",
 )
 _BOOKKEEPING = frozenset(
-    {"id", "label", "added_version", "changed_version", "entry_kind", "effective_date"}
+    {
+        "id",
+        "label",
+        "added_version",
+        "changed_version",
+        "entry_kind",
+        "effective_date",
+        "amendment_ids",
+    }
 )
 _COMPARED: dict[str, tuple[str, ...]] = {
     # Recorded facts that never change once written: only their status moves.

@@ -13,11 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from plantrail.domain.content import content_hash
-from plantrail.domain.plan import Item, PlanState, Review
+from plantrail.domain.plan import Amendment, Item, PlanState, Review
 from plantrail.projections.signatures import request_row, rfc3339, signature_row
 
 __all__ = [
     "RENEWAL_NOTE",
+    "amendment_overdue",
+    "amendment_row",
     "due_row",
     "iso",
     "last_completed_review",
@@ -77,11 +79,94 @@ def due_row(kind: str, day: date) -> dict[str, Any]:
 
 
 def _entry(state: PlanState, item: Item) -> dict[str, Any]:
-    return {
+    row: dict[str, Any] = {
         "effective_date": item.effective_date.isoformat(),
         "added_version": item.added_version,
         "changed_version": item.changed_version,
         "entry_kind": state.entry_kinds.get(item.changed_version, "original"),
+    }
+    if not isinstance(item, Amendment):
+        key = getattr(item, "id", None) or getattr(item, "code", None)
+        # The amendment requests that concern this item (45 CFR 164.526(c)(1): identify the
+        # records affected), so the item is never shown without them.
+        row["amendment_ids"] = [a.id for a in state.amendments.values() if key in a.item_ids]
+    return row
+
+
+def amendment_overdue(amendment: Amendment, today: date) -> bool:
+    """An open request past its due date (received on + 60 days, or the extended date)."""
+    return amendment.status == "open" and today > amendment.due_date
+
+
+def _labels(state: PlanState) -> dict[str, str]:
+    labels = {d.code: f"Diagnosis {d.code}" for d in state.diagnoses.values()}
+    for items in (state.problems, state.goals, state.objectives, state.interventions):
+        labels.update({i.id: i.label for i in items.values()})
+    labels.update({m.id: m.label for m in state.measurements.values()})
+    labels.update({r.id: r.label for r in state.reviews.values()})
+    return labels
+
+
+def amendment_row(state: PlanState, amendment: Amendment, today: date) -> dict[str, Any]:
+    """One amendment request with its deadline, decision and statements, as the document shows
+    it."""
+    a = amendment
+    labels = _labels(state)
+    return {
+        "id": a.id,
+        "label": a.label,
+        "status": a.status,
+        "concerns": a.concerns,
+        "item_ids": list(a.item_ids),
+        "items": [{"id": i, "label": labels.get(i)} for i in a.item_ids],
+        "requested_change": a.requested_change,
+        "reason": a.reason,
+        "received_on": a.received_on.isoformat(),
+        "requested_by": a.requested_by,
+        "recorded_by": a.recorded_by,
+        "original_due_date": a.original_due_date.isoformat(),
+        "due_date": a.due_date.isoformat(),
+        "overdue": amendment_overdue(a, today),
+        "extension": (
+            {
+                "version": a.extended_version,
+                "given_on": iso(a.extended_on),
+                "new_due_date": a.due_date.isoformat(),
+                "reason": a.extension_reason,
+            }
+            if a.extended_version is not None
+            else None
+        ),
+        "decision": (
+            {
+                "status": a.status,
+                "version": a.decided_version,
+                "decided_on": iso(a.decided_on),
+                "decided_by": a.decided_by,
+                "late": a.decided_on is not None and a.decided_on > a.due_date,
+                "carried_out_in_version": a.carried_out_in_version,
+                "notified": a.notified,
+                "denial_basis": a.denial_basis,
+                "denial_text": a.denial_text,
+            }
+            if a.decided_version is not None
+            else None
+        ),
+        "disagreement_statement": (
+            {
+                "version": a.disagreement_version,
+                "filed_on": iso(a.disagreement_on),
+                "statement": a.disagreement_statement,
+            }
+            if a.disagreement_version is not None
+            else None
+        ),
+        "rebuttal": (
+            {"version": a.rebuttal_version, "filed_on": iso(a.rebuttal_on), "rebuttal": a.rebuttal}
+            if a.rebuttal_version is not None
+            else None
+        ),
+        **_entry(state, a),
     }
 
 
@@ -222,6 +307,7 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
         "reviews": [_review(state, r) for r in state.reviews.values()],
         "signatures": [signature_row(s) for s in state.signatures.values()],
         "signature_requests": [request_row(state, r) for r in state.signature_requests.values()],
+        "amendments": [amendment_row(state, a, today) for a in state.amendments.values()],
         "entry_labels": [
             {"version": version, "entry_kind": kind}
             for version, kind in sorted(state.entry_kinds.items())

@@ -24,7 +24,11 @@ from plantrail.domain import events as ev
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, Signature
 from plantrail.domain.values import OPEN_OBJECTIVE_STATUSES
-from plantrail.projections.document import last_completed_review, next_review_due
+from plantrail.projections.document import (
+    amendment_overdue,
+    last_completed_review,
+    next_review_due,
+)
 from plantrail.projections.history import is_late
 from plantrail.projections.profile import RuleProfile, Severity
 from plantrail.projections.reviews import JudgedReview, judged_reviews
@@ -90,6 +94,15 @@ FINDINGS: dict[str, FindingKind] = {
             "plan is discharged (and replaced by a new plan) or a review sets a next review date "
             "on or before the plan end.",
             "review_interval_days",
+        ),
+        FindingKind(
+            "AMENDMENT_OVERDUE",
+            "error",
+            "Amendment request not acted on in time",
+            "A client's request to amend the plan (45 CFR 164.526) is still open after its due "
+            "date: 60 days after the written request was received, or the date of its one "
+            "extension of at most 30 days. Reported whatever the plan's status. Clears when the "
+            "request is accepted or denied (a late decision is recorded and shown as late).",
         ),
         FindingKind(
             "CLIENT_SIGNATURE_MISSING",
@@ -269,6 +282,20 @@ def _deadlines(state: PlanState, profile: RuleProfile, today: date, out: _Collec
             f"The plan {when}, before the next review due on {due.isoformat()}: "
             "the renewal is due, not a review; renew or discharge",
         )
+
+
+def _amendments(state: PlanState, today: date, out: _Collector) -> None:
+    for a in state.amendments.values():
+        if amendment_overdue(a, today):
+            extended = " (extended)" if a.extended_version is not None else ""
+            out.add(
+                "AMENDMENT_OVERDUE",
+                f"{a.label} from {a.requested_by}, received {a.received_on.isoformat()}, was due "
+                f"for a decision by {a.due_date.isoformat()}{extended} and is "
+                f"{(today - a.due_date).days} days overdue",
+                a.id,
+                a.label,
+            )
 
 
 def _signatures(state: PlanState, out: _Collector) -> None:
@@ -559,6 +586,7 @@ def plan_findings(
     out = _Collector(profile)
     if state.status == "active":
         _deadlines(state, profile, today, out)
+    _amendments(state, today, out)
     _signatures(state, out)
     _structure(state, out)
     _reviews(state, scan.reviews, scan.state, profile, today, out)

@@ -285,7 +285,60 @@ def describe_event(state: PlanState, e: ev.PlanEvent) -> Subject:
         return f"Signature{who} revoked", e.signature_id, None
     if isinstance(e, ev.PlanDischarged):
         return f"Plan discharged: {quote(e.reason)}", None, None
+    if isinstance(e, _AMENDMENT_EVENTS):
+        return _describe_amendment(state, e)
     return f"{e.event_type}", None, None
+
+
+_AMENDMENT_EVENTS = (
+    ev.AmendmentRequested,
+    ev.AmendmentDeadlineExtended,
+    ev.AmendmentAccepted,
+    ev.AmendmentDenied,
+    ev.DisagreementStatementFiled,
+    ev.RebuttalFiled,
+)
+
+_DENIAL_BASES = {
+    "not_created_by_practice": "not created by the practice",
+    "not_in_designated_record_set": "not part of the designated record set",
+    "not_available_for_inspection": "not available for inspection",
+    "accurate_and_complete": "accurate and complete",
+}
+
+
+def _describe_amendment(state: PlanState, e: ev.PlanEvent) -> Subject:
+    """The amendment request events (45 CFR 164.526) in words."""
+    if isinstance(e, ev.AmendmentRequested):
+        return (
+            f"{e.label} received {e.received_on.isoformat()} from {e.requested_by} about "
+            f"{quote(e.concerns, 60)}: {quote(e.requested_change)}",
+            e.amendment_id,
+            e.label,
+        )
+    amendment_id = str(getattr(e, "amendment_id", ""))
+    a = state.amendments.get(amendment_id)
+    label = a.label if a else "An amendment request"
+    if isinstance(e, ev.AmendmentDeadlineExtended):
+        was = f" from {a.due_date.isoformat()}" if a else ""
+        text = f"{label}: deadline extended{was} to {e.new_due_date.isoformat()}: {quote(e.reason)}"
+    elif isinstance(e, ev.AmendmentAccepted):
+        text = (
+            f"{label} accepted, amended in version {e.carried_out_in_version}; "
+            f"notified: {quote(e.notified, 60)}"
+        )
+    elif isinstance(e, ev.AmendmentDenied):
+        text = (
+            f"{label} denied ({_DENIAL_BASES.get(e.denial_basis, e.denial_basis)}): "
+            f"{quote(e.denial_text)}"
+        )
+    elif isinstance(e, ev.DisagreementStatementFiled):
+        text = f"{label}: statement of disagreement filed: {quote(e.statement)}"
+    elif isinstance(e, ev.RebuttalFiled):
+        text = f"{label}: rebuttal filed: {quote(e.rebuttal)}"
+    else:  # pragma: no cover - every amendment event is worded above
+        text = f"{label}: {e.event_type}"
+    return text, amendment_id, label
 
 
 def _note(event: ev.PlanEvent, text: str, kind: str) -> dict[str, Any]:

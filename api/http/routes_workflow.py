@@ -1,6 +1,7 @@
 """A plan's workflow: reviews, signatures and co-signature requests, rationales and notes,
-discharge. Supervisors may sign (``supervisor``/``approved``), revoke their own signature and
-record rationale requests and comments; everything else is the plan's clinician's."""
+amendment requests (45 CFR 164.526), discharge. Supervisors may sign (``supervisor``/
+``approved``), revoke their own signature and record rationale requests and comments; everything
+else is the plan's clinician's, including every step of an amendment request (ADR 0012)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,15 @@ from plantrail.api.http.common import (
     write,
 )
 from plantrail.api.http.schemas import (
+    AmendmentAcceptBody,
+    AmendmentDenyBody,
+    AmendmentExtensionBody,
+    AmendmentRequestBody,
     CompleteReviewBody,
+    DisagreementBody,
     DischargeBody,
     RationaleBody,
+    RebuttalBody,
     SignatureBody,
     SignatureRequestBody,
     StartReviewBody,
@@ -202,4 +209,165 @@ def discharge(
 ) -> WriteResult:
     return write(
         request, response, caller, plan_id, cmd.DischargePlan, body, if_match, idempotency_key
+    )
+
+
+# ---------------------------------------------------- amendment requests (45 CFR 164.526)
+@router.post(
+    "/amendments",
+    status_code=201,
+    responses=CREATED,
+    summary="Record a client's request to amend the plan (as received)",
+)
+def request_amendment(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    body: AmendmentRequestBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request, response, caller, plan_id, cmd.RequestAmendment, body, if_match, idempotency_key
+    )
+
+
+@router.post(
+    "/amendments/{amendment_id}/extend",
+    responses=CHANGED,
+    summary="Extend the deadline of an amendment request (once, by at most 30 days)",
+)
+def extend_amendment(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    amendment_id: ItemIdPath,
+    body: AmendmentExtensionBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.ExtendAmendmentDeadline,
+        body,
+        if_match,
+        idempotency_key,
+        amendment_id=amendment_id,
+    )
+
+
+@router.post(
+    "/amendments/{amendment_id}/accept",
+    responses=CHANGED,
+    summary="Accept an amendment request, naming the revision that carries it out",
+)
+def accept_amendment(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    amendment_id: ItemIdPath,
+    body: AmendmentAcceptBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.AcceptAmendment,
+        body,
+        if_match,
+        idempotency_key,
+        amendment_id=amendment_id,
+    )
+
+
+@router.post(
+    "/amendments/{amendment_id}/deny",
+    responses=CHANGED,
+    summary="Deny an amendment request on a ground of 45 CFR 164.526(a)(2)",
+)
+def deny_amendment(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    amendment_id: ItemIdPath,
+    body: AmendmentDenyBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.DenyAmendment,
+        body,
+        if_match,
+        idempotency_key,
+        amendment_id=amendment_id,
+    )
+
+
+@router.post(
+    "/amendments/{amendment_id}/disagreement",
+    responses=CHANGED,
+    summary="File the client's statement of disagreement with a denial (recorded for the client)",
+)
+def file_disagreement(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    amendment_id: ItemIdPath,
+    body: DisagreementBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.FileDisagreementStatement,
+        body,
+        if_match,
+        idempotency_key,
+        amendment_id=amendment_id,
+    )
+
+
+@router.post(
+    "/amendments/{amendment_id}/rebuttal",
+    responses=CHANGED,
+    summary="File the practice's rebuttal of a statement of disagreement",
+)
+def file_rebuttal(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    amendment_id: ItemIdPath,
+    body: RebuttalBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.FileRebuttal,
+        body,
+        if_match,
+        idempotency_key,
+        amendment_id=amendment_id,
     )

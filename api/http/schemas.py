@@ -28,6 +28,7 @@ from pydantic import (
 from plantrail.domain.commands import IcdCode, ItemId
 from plantrail.domain.validation import ClinicalText, Score, ShortText, check_text
 from plantrail.domain.values import (
+    DenialBasis,
     Direction,
     EntryKind,
     GoalStatus,
@@ -246,6 +247,47 @@ class SignatureRequestBody(WriteFields):
 
 class DischargeBody(WriteFields):
     reason: ClinicalText
+
+
+# ---------------------------------------------------- amendment requests (45 CFR 164.526)
+class AmendmentRequestBody(WriteFields):
+    concerns: ClinicalText = Field(description="The part of the plan the request is about")
+    item_ids: Annotated[list[ItemId], Field(max_length=50)] = Field(
+        [], description="The plan items concerned (diagnoses by code), when the request names them"
+    )
+    requested_change: ClinicalText = Field(description="What the client asks to change")
+    reason: ClinicalText = Field(description="Why, in the client's words")
+    received_on: IsoDate = Field(
+        description="The day the written request was received; the 60-day deadline runs from it"
+    )
+    requested_by: ShortText = Field(description="The client, or their personal representative")
+
+
+class AmendmentExtensionBody(WriteFields):
+    new_due_date: IsoDate = Field(
+        description="After the current due date, at most 30 days after the original one"
+    )
+    reason: ClinicalText = Field(description="The written statement of the reason for the delay")
+
+
+class AmendmentAcceptBody(WriteFields):
+    carried_out_in_version: Version = Field(
+        description="The plan version (labelled entry_kind amendment) whose revision amends it"
+    )
+    notified: ClinicalText = Field(description="Who was told of the amendment")
+
+
+class AmendmentDenyBody(WriteFields):
+    denial_basis: DenialBasis = Field(description="The ground of denial (45 CFR 164.526(a)(2))")
+    denial_text: ClinicalText = Field(description="The written denial, in plain language")
+
+
+class DisagreementBody(WriteFields):
+    statement: ClinicalText = Field(description="The client's statement of disagreement")
+
+
+class RebuttalBody(WriteFields):
+    rebuttal: ClinicalText = Field(description="The practice's rebuttal")
 
 
 # ------------------------------------------------------------------------------ responses

@@ -38,6 +38,10 @@ VERBS = (
     "Captured",
     "Revoked",
     "Discharged",
+    "Extended",
+    "Accepted",
+    "Denied",
+    "Filed",
 )
 """The past-tense verbs event names end with; what precedes the verb is the event's subject."""
 

@@ -53,6 +53,8 @@ class Route:
     fill_for: dict[str, dict[str, str]] = field(default_factory=dict)
     query: str = ""
     open_review: bool = False
+    amendment: str = ""
+    """The stage an amendment request of the plan must be at (``AMENDMENT_STAGES``)."""
 
     @property
     def plan_scoped(self) -> bool:
@@ -128,7 +130,56 @@ ROUTES: list[Route] = [
     Route("POST", P + "/signature-requests", WRITE, 201,
           {"role": "supervisor", "meaning": "approved", "signer_id": "sam-okafor"}),
     Route("POST", P + "/discharge", WRITE, 200, {"reason": "Goals met"}),
+    Route("POST", P + "/amendments", WRITE, 201,
+          {"concerns": "Problem 1", "requested_change": "Say 'low mood', not 'hopeless'",
+           "reason": "I never said hopeless", "received_on": "2026-03-02",
+           "requested_by": "Alex Moreno"}),
+    Route("POST", P + "/amendments/{amendment_id}/extend", WRITE, 200,
+          {"new_due_date": "2026-05-20", "reason": "The intake records are off site"},
+          fill={"amendment_id": "amendment"}, amendment="open"),
+    Route("POST", P + "/amendments/{amendment_id}/accept", WRITE, 200,
+          {"carried_out_in_version": "{int:amendment_revision}", "notified": "The client"},
+          fill={"amendment_id": "amendment"}, amendment="revised"),
+    Route("POST", P + "/amendments/{amendment_id}/deny", WRITE, 200,
+          {"denial_basis": "accurate_and_complete", "denial_text": "The record is accurate."},
+          fill={"amendment_id": "amendment"}, amendment="open"),
+    Route("POST", P + "/amendments/{amendment_id}/disagreement", WRITE, 200,
+          {"statement": "I disagree with the denial."},
+          fill={"amendment_id": "amendment"}, amendment="denied"),
+    Route("POST", P + "/amendments/{amendment_id}/rebuttal", WRITE, 200,
+          {"rebuttal": "The intake note records it."},
+          fill={"amendment_id": "amendment"}, amendment="disagreed"),
 ]  # fmt: skip
+
+AMENDMENT_STAGES = ("open", "revised", "denied", "disagreed")
+
+
+def prepare_amendment(world_service: Any, ids: dict[str, Any], owner: str, stage: str) -> None:
+    """An amendment request of the plan at ``stage``; its id (and revision) into ``ids``."""
+    assert stage in AMENDMENT_STAGES
+    plan_id = ids["plan_id"]
+
+    def run(command: Any, **fields: Any) -> Any:
+        return world_service.execute(plan_id, command, meta(owner, **fields))
+
+    ids["amendment"] = run(
+        c.RequestAmendment(
+            concerns="Problem 1", item_ids=[ids["problem"]],
+            requested_change="Say 'low mood', not 'hopeless'", reason="I never said hopeless",
+            received_on=world_service.clock().date(), requested_by="Alex Moreno",
+        )
+    ).item_id  # fmt: skip
+    if stage == "revised":
+        ids["amendment_revision"] = run(
+            c.ReviseProblem(problem_id=ids["problem"], statement="Low mood; PHQ-9 16 (amended)"),
+            entry_kind="amendment", rationale="At the client's request",
+        ).version  # fmt: skip
+    if stage in ("denied", "disagreed"):
+        run(c.DenyAmendment(amendment_id=ids["amendment"], denial_basis="accurate_and_complete",
+                            denial_text="The record is accurate."))  # fmt: skip
+    if stage == "disagreed":
+        run(c.FileDisagreementStatement(amendment_id=ids["amendment"], statement="I disagree."))
+
 
 # Who calls: the practice's users, one per role, and nobody.
 ROLES = {"clinician": "dana", "supervisor": "sam", "auditor": "alex", "admin": "admin",
@@ -232,6 +283,8 @@ def world(
 
 
 def _fill(value: Any, ids: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("{int:") and value.endswith("}"):
+        return int(ids.get(value[5:-1], 1))  # a plan without one: any version will do
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return str(ids[value[1:-1]])
     if isinstance(value, dict):
@@ -264,6 +317,8 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
             ids["review"] = world.practice.service.execute(
                 ids["plan_id"], c.StartReview(reason="scheduled"), meta(target)
             ).item_id
+        if route.amendment:
+            prepare_amendment(world.practice.service, ids, target, route.amendment)
     before = world.practice.access_log()[-1]["seq"] if world.practice.access_log() else 0
 
     response = call(world, route, who, ids)

@@ -55,6 +55,12 @@ STORED_TOPICS = [
     "plantrail:SignatureCaptured",
     "plantrail:SignatureRevoked",
     "plantrail:PlanDischarged",
+    "plantrail:AmendmentRequested",
+    "plantrail:AmendmentDeadlineExtended",
+    "plantrail:AmendmentAccepted",
+    "plantrail:AmendmentDenied",
+    "plantrail:DisagreementStatementFiled",
+    "plantrail:RebuttalFiled",
 ]
 """Every topic ever written: append new ones, never edit or remove one (stored events use them)."""
 

@@ -772,6 +772,26 @@ EVERY_COMMAND: dict[str, Callable[[Ids], c.PlanCommand]] = {
     ),
     "RevokeSignature": lambda i: c.RevokeSignature(signature_id=i["signature"]),
     "DischargePlan": lambda i: c.DischargePlan(reason="Discharged twice"),
+    "RequestAmendment": lambda i: c.RequestAmendment(
+        concerns="Problem 1",
+        requested_change="Remove the word 'hopeless'",
+        reason="I never said that",
+        received_on=date(2026, 3, 2),
+        requested_by="Alex Moreno",
+    ),
+    "ExtendAmendmentDeadline": lambda i: c.ExtendAmendmentDeadline(
+        amendment_id="any", new_due_date=date(2026, 5, 20), reason="Records are off site"
+    ),
+    "AcceptAmendment": lambda i: c.AcceptAmendment(
+        amendment_id="any", carried_out_in_version=3, notified="The client"
+    ),
+    "DenyAmendment": lambda i: c.DenyAmendment(
+        amendment_id="any", denial_basis="accurate_and_complete", denial_text="It is accurate"
+    ),
+    "FileDisagreementStatement": lambda i: c.FileDisagreementStatement(
+        amendment_id="any", statement="I disagree"
+    ),
+    "FileRebuttal": lambda i: c.FileRebuttal(amendment_id="any", rebuttal="We stand by it"),
 }
 
 

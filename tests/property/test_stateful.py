@@ -829,6 +829,89 @@ class PlanMachine(RuleBasedStateMachine):
         command = c.DischargePlan(reason=self.text("Goals met"))
         self.attempt(plan, command, meta, early, OK)
 
+    # ------------------------------------------------------------ amendment requests
+    @precondition(lambda self: self.states)
+    @rule(data=st.data())
+    def request_amendment(self, data: st.DataObject) -> None:
+        variants = ["valid", "valid", "valid", "future", "unknown item"]
+        variant = data.draw(st.sampled_from(variants), label="variant")
+        plan = self.pick_plan(data)
+        state = self.states[plan]
+        back = data.draw(st.integers(0, 12), label="days since received")
+        received = self.today + timedelta(days=1) if variant == "future" else self.today
+        if variant != "future":
+            received -= timedelta(days=back)
+        meta, early = self.envelope(data, state)
+        expected: Expected = OK
+        if received > self.today or received < state.effective_date:
+            expected = violation("received_on")
+        elif variant == "unknown item":
+            expected = violation("item_ids.0")
+        command = c.RequestAmendment(
+            concerns=self.text("Goal 1"),
+            item_ids=[UNKNOWN] if variant == "unknown item" else list(state.goals)[:1],
+            requested_change=self.text("Part-time work, not full time"),
+            reason="It was never my goal",
+            received_on=received,
+            requested_by="Alex Moreno",
+        )
+        self.attempt(plan, command, meta, early, expected)
+
+    @precondition(lambda self: any(s.amendments for s in self.states.values()))
+    @rule(data=st.data())
+    def take_amendment_step(self, data: st.DataObject) -> None:
+        """One step of a request (or of an unknown one), with the rule that refuses it."""
+        step = data.draw(st.sampled_from(["extend", "deny", "disagree", "rebut"]), label="step")
+        extra = data.draw(st.sampled_from([0, 10, 30, 31]), label="days added")
+        with_requests = [p for p, s in self.states.items() if s.amendments]
+        plan = data.draw(st.sampled_from(with_requests), label="plan")
+        state = self.states[plan]
+        amendment_id = self.pick_item(data, state.amendments, "amendment")
+        a = state.amendments.get(amendment_id)
+        meta, early = self.envelope(data, state)
+        expected: Expected = OK
+        command: c.PlanCommand
+        if step == "extend":
+            due = a.original_due_date if a else self.today
+            command = c.ExtendAmendmentDeadline(
+                amendment_id=amendment_id,
+                new_due_date=due + timedelta(days=extra),
+                reason=self.text("Records off site"),
+            )
+            if a is None:
+                expected = not_found("amendment_id")
+            elif a.status != "open" or a.extended_version is not None:
+                expected = violation("amendment_id")
+            elif self.today > a.due_date:
+                expected = violation("effective_date")
+            elif extra in (0, 31):
+                expected = violation("new_due_date")
+        elif step == "deny":
+            command = c.DenyAmendment(
+                amendment_id=amendment_id,
+                denial_basis="accurate_and_complete",
+                denial_text=self.text("The record is accurate"),
+            )
+            if a is None:
+                expected = not_found("amendment_id")
+            elif a.status != "open":
+                expected = violation("amendment_id")
+        elif step == "disagree":
+            command = c.FileDisagreementStatement(
+                amendment_id=amendment_id, statement=self.text("I disagree")
+            )
+            if a is None:
+                expected = not_found("amendment_id")
+            elif a.status != "denied" or a.disagreement_version is not None:
+                expected = violation("amendment_id")
+        else:
+            command = c.FileRebuttal(amendment_id=amendment_id, rebuttal=self.text("We do not"))
+            if a is None:
+                expected = not_found("amendment_id")
+            elif a.disagreement_version is None or a.rebuttal_version is not None:
+                expected = violation("amendment_id")
+        self.attempt(plan, command, meta, early, expected)
+
     # ------------------------------------------------- ids, retries and unknown plans
     @precondition(lambda self: self.done)
     @rule(data=st.data())

@@ -19,7 +19,7 @@ from plantrail.domain import events as ev
 from plantrail.domain.decide import Context, decide, open_plan
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, apply, fold
-from plantrail.domain.values import Actor, ObjectiveStatus
+from plantrail.domain.values import Actor, EntryKind, ObjectiveStatus
 from tests.support import CLINICIAN, meta
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -36,6 +36,7 @@ _CREATED: dict[type[PlanEvent], str] = {
     ev.ReviewStarted: "review_id",
     ev.SignatureRequested: "request_id",
     ev.SignatureCaptured: "signature_id",
+    ev.AmendmentRequested: "amendment_id",
 }
 
 
@@ -65,9 +66,10 @@ class PlanBuilder:
         actor: Actor = CLINICIAN,
         rationale: str | None = None,
         effective: date | None = None,
+        entry_kind: EntryKind | None = None,
     ) -> list[PlanEvent]:
         """Decide ``command`` at the builder's clock and fold the new events in."""
-        envelope = meta(actor, rationale=rationale, effective_date=effective)
+        envelope = meta(actor, rationale=rationale, effective_date=effective, entry_kind=entry_kind)
         new = decide(self.state, command, Context(self.plan_id, envelope, self.now))
         for event in new:
             apply(self.state, event)
