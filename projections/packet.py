@@ -27,7 +27,7 @@ import orjson
 from plantrail.domain import events as ev
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.plan import PlanState, apply, fold, start
-from plantrail.projections.diff import document_diff
+from plantrail.projections.diff import SECTIONS, document_diff
 from plantrail.projections.document import plan_document
 from plantrail.projections.period_findings import MAX_PERIOD_DAYS, check_period, period_findings
 from plantrail.projections.profile import RuleProfile
@@ -67,18 +67,8 @@ PARTS: dict[str, str] = {
 
 # What a revision can change: the plan's language and structure. Scores, reviews and signatures
 # have parts of their own, so the revision diffs leave them out.
-_REVISION_SECTIONS = (
-    "plan",
-    "diagnoses",
-    "problems",
-    "goals",
-    "objectives",
-    "interventions",
-    "strengths",
-    "barriers",
-    "timeline",
-    "discharge_criteria",
-)
+_OWN_PARTS = ("measurements", "reviews", "signatures", "signature_requests")
+_REVISION_SECTIONS = tuple(section for section in SECTIONS if section not in _OWN_PARTS)
 # Events that never change those sections: no document is taken around them.
 _NOT_REVISIONS = (
     ev.MeasurementRecorded,
@@ -89,7 +79,7 @@ _NOT_REVISIONS = (
     ev.RationaleRecorded,
     ev.ReviewStarted,
 )
-_DOCUMENT_ONLY = ("measurements", "reviews", "signatures", "signature_requests", "entry_labels")
+_DOCUMENT_ONLY = (*_OWN_PARTS, "entry_labels")
 
 
 @dataclass(frozen=True)

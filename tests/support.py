@@ -181,3 +181,77 @@ def running_service(store_url: str, key_dir: Path, **options: Any) -> Iterator[P
     finally:
         service.close()
         service.recorder.close()  # type: ignore[attr-defined]
+
+
+def at(clock: FakeClock, day: date) -> None:
+    """Move ``clock`` to 09:00 UTC on ``day``."""
+    clock.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
+
+
+def copy_forward_history(
+    service: PlanService, clock: FakeClock, opening: c.OpenPlan, clinician: Actor
+) -> dict[str, Any]:
+    """A plan opened 2 March 2026, signed by ``clinician`` on the 9th and the client on the
+    10th; reviews on 1 April (assessing), 1 May and 30 July (both copied forward) and
+    28 October (an objective met: the plan updated). The clock is left on 2 November.
+    Returns the plan id and the review ids by date."""
+    at(clock, date(2026, 3, 2))
+    plan_id = UUID(service.open_plan(opening, meta(clinician)).plan_id)
+
+    def run(command: Any) -> str | None:
+        return service.execute(plan_id, command, meta(clinician)).item_id
+
+    run(c.AddDiagnosis(code="F41.1", description="Generalized anxiety disorder", primary=True))
+    problem = run(c.AddProblem(statement="Worry most days; GAD-7 15", diagnosis_codes=["F41.1"]))
+    goal = run(c.AddGoal(statement="Worry no longer runs the day", problem_ids=[problem]))
+    objectives = [
+        run(
+            c.AddObjective(
+                goal_id=goal,
+                statement=statement,
+                measure={"instrument": "GAD-7", "baseline": 15, "target": 7},
+                target_date=date(2026, 12, 1),
+            )
+        )
+        for statement in ("GAD-7 under 8", "Worry postponement five days a week")
+    ]
+    run(
+        c.AddIntervention(
+            modality="CBT",
+            technique="Worry postponement and exposure",
+            frequency="weekly",
+            objective_ids=objectives,
+        )
+    )
+    run(c.SetDischargeCriteria(criteria=["GAD-7 under 8 twice"]))
+    at(clock, date(2026, 3, 9))
+    run(
+        c.CaptureSignature(
+            role="clinician",
+            meaning="authored",
+            signer_name=clinician.name,
+            signer_credentials=clinician.credentials,
+            signer_id=clinician.user_id,
+        )
+    )
+    at(clock, date(2026, 3, 10))
+    run(c.CaptureSignature(role="client", meaning="agreed", signer_name="Alex Moreno"))
+    reviews: dict[date, str | None] = {}
+    for day in (date(2026, 4, 1), date(2026, 5, 1), date(2026, 7, 30), date(2026, 10, 28)):
+        at(clock, day)
+        review = run(c.StartReview(reason="scheduled"))
+        met = day.month == 10
+        statuses = ["met", "partially_met"] if met else ["partially_met", "partially_met"]
+        run(
+            c.CompleteReview(
+                review_id=review,
+                assessments=[
+                    c.AssessmentIn(objective_id=o, status=s)
+                    for o, s in zip(objectives, statuses, strict=True)
+                ],
+                progress_summary="Objective 1 met." if met else "Some progress.",
+            )
+        )
+        reviews[day] = review
+    at(clock, date(2026, 11, 2))
+    return {"plan_id": plan_id, "reviews": reviews}

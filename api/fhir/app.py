@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plantrail.api.fhir import routes
 from plantrail.api.fhir.responses import outcome
 from plantrail.api.http.context import AppContext
-from plantrail.api.http.errors import HTTPProblem, status_of
+from plantrail.api.http.errors import status_of
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
 
 log = logging.getLogger("plantrail.fhir")
@@ -39,10 +39,6 @@ def create_fhir_app(context: AppContext) -> FastAPI:
             log.error("FHIR read failed: %s", error)
         return outcome(status, str(error))
 
-    def on_problem(_: Request, error: Exception) -> Response:
-        assert isinstance(error, HTTPProblem)
-        return outcome(error.status_code, str(error.detail), headers=error.headers)
-
     def on_validation(_: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         problems = error.errors()
@@ -58,14 +54,13 @@ def create_fhir_app(context: AppContext) -> FastAPI:
         assert isinstance(error, StarletteHTTPException)
         if error.status_code == 404:
             return outcome(404, "no FHIR endpoint at this address (see /fhir/metadata)")
-        return outcome(error.status_code, str(error.detail))
+        return outcome(error.status_code, str(error.detail), headers=error.headers)
 
     def on_unexpected(_: Request, error: Exception) -> Response:
         log.exception("unexpected error in a FHIR read", exc_info=error)
         return outcome(500, "an unexpected error occurred; nothing changed")
 
     app.add_exception_handler(PlantrailError, on_domain)
-    app.add_exception_handler(HTTPProblem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

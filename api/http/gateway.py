@@ -98,13 +98,29 @@ class PlanGateway:
         self, caller: Principal, plan_id: UUID, entry: AccessEntry, action: str
     ) -> PlanHeader:
         """The plan's header if ``caller`` may see it; else the unknown plan's ``PlanNotFound``."""
+        return self._header_if(
+            plan_id,
+            entry,
+            action,
+            lambda found: can_read_plan(caller, found.clinician_id, found.supervisor_id),
+        )
+
+    def _header_if(
+        self,
+        plan_id: UUID,
+        entry: AccessEntry,
+        action: str,
+        allowed: Callable[[PlanHeader], bool],
+    ) -> PlanHeader:
+        """The plan's header when ``allowed``; a plan that is not, or does not exist, is the
+        same ``PlanNotFound``, noted on ``entry`` as denied or not found."""
         entry.plan_id = str(plan_id)
         entry.action = action
         found = self.header(plan_id)
         if found is None:
             entry.outcome = "not_found"
             raise PlanNotFound(plan_id)
-        if not can_read_plan(caller, found.clinician_id, found.supervisor_id):
+        if not allowed(found):
             entry.outcome = "denied"
             raise PlanNotFound(plan_id)
         return found
@@ -194,15 +210,7 @@ class PlanGateway:
     ) -> list[PlanEvent]:
         """The plan's whole event history for an audit (``may_audit``); a plan out of reach is
         the unknown plan's ``PlanNotFound``."""
-        entry.plan_id = str(plan_id)
-        entry.action = action
-        found = self.header(plan_id)
-        if found is None:
-            entry.outcome = "not_found"
-            raise PlanNotFound(plan_id)
-        if not self.may_audit(caller, found):
-            entry.outcome = "denied"
-            raise PlanNotFound(plan_id)
+        self._header_if(plan_id, entry, action, lambda found: self.may_audit(caller, found))
         events = self.service.events_of(plan_id)
         if not events:
             raise PlanNotFound(plan_id)

@@ -9,28 +9,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.e2e.test_cli_store import plantrail
 from tests.fhir_checks import unresolved, validate
 
 Store = tuple[str, Path, list[dict[str, str]]]
 
 
-@pytest.fixture
-def demo(store_url: str, tmp_path: Path) -> Store:
-    keys = tmp_path / "cli-keys"
-    plantrail("init", db=store_url, keys=keys)
-    plans = json.loads(plantrail("demo", "--json", db=store_url, keys=keys).stdout)
-    return store_url, keys, plans
-
-
 def _lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_the_caseload_exports_as_bulk_data_files_that_validate(demo: Store, tmp_path: Path) -> None:
-    db, keys, plans = demo
+def test_the_caseload_exports_as_bulk_data_files_that_validate(
+    demo_store: Store, tmp_path: Path
+) -> None:
+    db, keys, plans = demo_store
     out = tmp_path / "fhir"
     printed = plantrail("export", "--fhir", str(out), db=db, keys=keys)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -51,8 +43,8 @@ def test_the_caseload_exports_as_bulk_data_files_that_validate(demo: Store, tmp_
         assert unresolved(bundle) == [], "self-contained: every reference names an entry"
 
 
-def test_one_plan_and_a_file_in_place_of_the_folder(demo: Store, tmp_path: Path) -> None:
-    db, keys, plans = demo
+def test_one_plan_and_a_file_in_place_of_the_folder(demo_store: Store, tmp_path: Path) -> None:
+    db, keys, plans = demo_store
     riley = next(p for p in plans if p["client"] == "Riley Chen")
     out = tmp_path / "one"
     plantrail("export", "--fhir", str(out), "--plan", riley["client_id"], db=db, keys=keys)

@@ -26,11 +26,9 @@ Store = tuple[str, Path, dict[str, str]]
 
 
 @pytest.fixture
-def riley(store_url: str, tmp_path: Path) -> Store:
-    keys = tmp_path / "cli-keys"
-    plantrail("init", db=store_url, keys=keys)
-    plans = json.loads(plantrail("demo", "--json", db=store_url, keys=keys).stdout)
-    return store_url, keys, next(p for p in plans if p["client"] == "Riley Chen")
+def riley(demo_store: tuple[str, Path, list[dict[str, str]]]) -> Store:
+    db, keys, plans = demo_store
+    return db, keys, next(p for p in plans if p["client"] == "Riley Chen")
 
 
 def _period() -> tuple[str, str]:

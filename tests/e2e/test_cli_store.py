@@ -43,14 +43,6 @@ def plantrail(
     return result
 
 
-@pytest.fixture
-def demo_store(store_url: str, tmp_path: Path) -> tuple[str, Path, list[dict[str, str]]]:
-    keys = tmp_path / "cli-keys"
-    plantrail("init", db=store_url, keys=keys)
-    plans = json.loads(plantrail("demo", "--json", db=store_url, keys=keys).stdout)
-    return store_url, keys, plans
-
-
 def test_init_demo_verify(demo_store: tuple[str, Path, list[dict[str, str]]]) -> None:
     db, keys, plans = demo_store
     assert len(plans) >= 4

@@ -8,94 +8,33 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
-from tests.e2e.http_support import USERS, Practice, meta, practice
-from tests.support import FakeClock
-
-
-def at(clock: FakeClock, day: date) -> None:
-    clock.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
+from tests.e2e.http_support import USERS, Practice, actor, practice
+from tests.support import FakeClock, copy_forward_history
 
 
 def copy_forward_plan(
     service: PlanService, clock: FakeClock, clinician: str, mrn: str
 ) -> dict[str, Any]:
-    """Opened 2 March 2026, clinician signs 9 March, client 10 March; reviews 1 April, 1 May
-    and 30 July (the last two copied forward) and 28 October (updates the plan)."""
+    """``tests.support.copy_forward_history`` written by one of the practice's clinicians."""
     user = USERS[clinician]
-    at(clock, date(2026, 3, 2))
-    opened = service.open_plan(
-        c.OpenPlan(
-            client=c.ClientIn(id=mrn, name="Alex Moreno", date_of_birth=date(1988, 5, 17)),
-            clinician=c.ClinicianIn(
-                user_id=user["user_id"], name=user["name"], credentials=user["credentials"]
-            ),
-            plan_end_date=date(2027, 2, 1),
+    opening = c.OpenPlan(
+        client=c.ClientIn(id=mrn, name="Alex Moreno", date_of_birth=date(1988, 5, 17)),
+        clinician=c.ClinicianIn(
+            user_id=user["user_id"], name=user["name"], credentials=user["credentials"]
         ),
-        meta(clinician),
+        plan_end_date=date(2027, 2, 1),
     )
-    plan_id = UUID(opened.plan_id)
-
-    def run(command: Any) -> str | None:
-        return service.execute(plan_id, command, meta(clinician)).item_id
-
-    run(c.AddDiagnosis(code="F41.1", description="Generalized anxiety disorder", primary=True))
-    problem = run(c.AddProblem(statement="Worry most days", diagnosis_codes=["F41.1"]))
-    goal = run(c.AddGoal(statement="Worry no longer runs the day", problem_ids=[problem]))
-    objectives = [
-        run(
-            c.AddObjective(
-                goal_id=goal,
-                statement=text,
-                measure={"instrument": "GAD-7", "baseline": 15, "target": 7},
-                target_date=date(2026, 12, 1),
-            )
-        )
-        for text in ("GAD-7 under 8", "Worry postponement five days a week")
-    ]
-    run(
-        c.AddIntervention(
-            modality="CBT", technique="Worry postponement", frequency="weekly",
-            objective_ids=objectives,
-        )
-    )  # fmt: skip
-    run(c.SetDischargeCriteria(criteria=["GAD-7 under 8 twice"]))
-    at(clock, date(2026, 3, 9))
-    run(
-        c.CaptureSignature(
-            role="clinician", meaning="authored", signer_name=user["name"],
-            signer_credentials=user["credentials"], signer_id=user["user_id"],
-        )
-    )  # fmt: skip
-    at(clock, date(2026, 3, 10))
-    run(c.CaptureSignature(role="client", meaning="agreed", signer_name="Alex Moreno"))
-    reviews = {}
-    for day in (date(2026, 4, 1), date(2026, 5, 1), date(2026, 7, 30), date(2026, 10, 28)):
-        at(clock, day)
-        review = run(c.StartReview(reason="scheduled"))
-        met = day.month == 10
-        statuses = ["met", "partially_met"] if met else ["partially_met", "partially_met"]
-        run(
-            c.CompleteReview(
-                review_id=review,
-                assessments=[
-                    c.AssessmentIn(objective_id=o, status=s)
-                    for o, s in zip(objectives, statuses, strict=True)
-                ],
-                progress_summary="Objective 1 met." if met else "Some progress.",
-            )
-        )
-        reviews[day.isoformat()] = review
-    at(clock, date(2026, 11, 2))
-    return {"plan_id": plan_id, "reviews": reviews, "mrn": mrn}
+    found = copy_forward_history(service, clock, opening, actor(clinician))
+    reviews = {day.isoformat(): review for day, review in found["reviews"].items()}
+    return {"plan_id": found["plan_id"], "reviews": reviews, "mrn": mrn}
 
 
 @pytest.fixture

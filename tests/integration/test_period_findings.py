@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
@@ -14,83 +13,14 @@ from plantrail.projections.findings import plan_findings
 from plantrail.projections.period_findings import findings_on, period_findings, recorded_by
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.service_dates import ServiceDate, service_date_lines
-from tests.support import FakeClock, meta, open_command
+from tests import support
+from tests.support import CLINICIAN, FakeClock, at, meta, open_command
 
 PROFILE = RuleProfile()
 
 
-def at(clock: FakeClock, day: date) -> None:
-    clock.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
-
-
 def copy_forward_history(service: PlanService, clock: FakeClock) -> dict[str, Any]:
-    """Opened 2 March 2026, signed by the clinician on the 9th and the client on the 10th;
-    reviews on 1 April (assessing), 1 May and 30 July (both copied forward) and 28 October
-    (an objective met: the plan updated)."""
-    at(clock, date(2026, 3, 2))
-    plan_id = UUID(service.open_plan(open_command("MRN-7001"), meta()).plan_id)
-
-    def run(command: Any, **fields: Any) -> str | None:
-        return service.execute(plan_id, command, meta(**fields)).item_id
-
-    run(c.AddDiagnosis(code="F41.1", description="Generalized anxiety disorder", primary=True))
-    problem = run(c.AddProblem(statement="Worry most days; GAD-7 15", diagnosis_codes=["F41.1"]))
-    goal = run(c.AddGoal(statement="Worry no longer runs the day", problem_ids=[problem]))
-    objectives = [
-        run(
-            c.AddObjective(
-                goal_id=goal,
-                statement=statement,
-                measure={"instrument": "GAD-7", "baseline": 15, "target": 7},
-                target_date=date(2026, 12, 1),
-            )
-        )
-        for statement in ("GAD-7 under 8", "Worry postponement five days a week")
-    ]
-    run(
-        c.AddIntervention(
-            modality="CBT",
-            technique="Worry postponement and exposure",
-            frequency="weekly",
-            objective_ids=objectives,
-        )
-    )
-    run(c.SetDischargeCriteria(criteria=["GAD-7 under 8 twice"]))
-    at(clock, date(2026, 3, 9))
-    run(
-        c.CaptureSignature(
-            role="clinician",
-            meaning="authored",
-            signer_name="Dana Reyes",
-            signer_credentials="LCSW",
-            signer_id="dana",
-        )
-    )
-    at(clock, date(2026, 3, 10))
-    run(c.CaptureSignature(role="client", meaning="agreed", signer_name="Alex Moreno"))
-    reviews = {}
-    for day, met in (
-        (date(2026, 4, 1), False),
-        (date(2026, 5, 1), False),
-        (date(2026, 7, 30), False),
-        (date(2026, 10, 28), True),
-    ):
-        at(clock, day)
-        review = run(c.StartReview(reason="scheduled"))
-        statuses = ["met", "partially_met"] if met else ["partially_met", "partially_met"]
-        run(
-            c.CompleteReview(
-                review_id=review,
-                assessments=[
-                    c.AssessmentIn(objective_id=o, status=s)
-                    for o, s in zip(objectives, statuses, strict=True)
-                ],
-                progress_summary="Objective 1 met." if met else "Some progress.",
-            )
-        )
-        reviews[day] = review
-    at(clock, date(2026, 11, 2))
-    return {"plan_id": plan_id, "reviews": reviews}
+    return support.copy_forward_history(service, clock, open_command("MRN-7001"), CLINICIAN)
 
 
 def codes(found: list[dict[str, Any]]) -> set[str]:

@@ -1,0 +1,20 @@
+"""Fixtures the command-line tests share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_cli_store import plantrail
+
+
+@pytest.fixture
+def demo_store(store_url: str, tmp_path: Path) -> tuple[str, Path, list[dict[str, str]]]:
+    """A fresh store (SQLite, or PostgreSQL when configured) holding the demo caseload, made
+    with ``plantrail init`` and ``plantrail demo``; its URL, key folder and the demo plans."""
+    keys = tmp_path / "cli-keys"
+    plantrail("init", db=store_url, keys=keys)
+    plans = json.loads(plantrail("demo", "--json", db=store_url, keys=keys).stdout)
+    return store_url, keys, plans
