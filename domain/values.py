@@ -24,7 +24,8 @@ ReviewReason = Literal[
     "scheduled", "milestone", "client_request", "lack_of_progress", "transition", "crisis"
 ]
 Direction = Literal["decrease", "increase"]
-UserRole = Literal["clinician", "supervisor", "auditor", "admin", "system"]
+UserRole = Literal["clinician", "supervisor", "auditor", "admin", "system", "client"]
+"""Who acted. ``client``: the client themselves, through a client access link (since 0.15)."""
 NoteKind = Literal["rationale", "rationale_request", "comment"]
 AmendmentStatus = Literal["open", "accepted", "denied"]
 DenialBasis = Literal[

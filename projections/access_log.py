@@ -33,17 +33,22 @@ from sqlalchemy import (
     String,
     Table,
     event,
+    inspect,
     select,
+    text,
 )
 
 from plantrail.domain.errors import StorageError
 from plantrail.projections.store.driver import Driver
+from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import from_micros, to_micros
 
 GENESIS_HASH = "0" * 64
 DOMAIN = b"plantrail-access-log-v1\x00"
 OUTCOMES = ("ok", "denied", "not_found", "rejected", "unauthenticated", "error")
+
+BREAK_GLASS_REASON_MAX = 500
 
 access_log_metadata = MetaData()
 
@@ -64,6 +69,12 @@ access_log = Table(
     Column("outcome", String(20), nullable=False),
     Column("client_address", String(100), nullable=True),
     Column("hash", String(64), nullable=False, comment="hex HMAC-SHA-256 chained to seq - 1"),
+    Column(
+        "break_glass_reason",
+        String(BREAK_GLASS_REASON_MAX),
+        nullable=True,
+        comment="an emergency read outside the caller's reach: the reason given (since 0.15)",
+    ),
     Index("plantrail_access_log_plan", "plan_id", "seq"),
     Index("plantrail_access_log_user", "user_id", "seq"),
 )
@@ -111,9 +122,13 @@ class AccessEntry:
     status: int = 0
     outcome: str | None = None
     client_address: str | None = None
+    break_glass_requested: str | None = None
+    """The request's ``X-Break-Glass-Reason`` (not stored unless the data path used it)."""
+    break_glass_reason: str | None = None
+    """Set when the caller read a plan outside their reach in an emergency (break-glass)."""
 
     def cleaned(self) -> dict[str, Any]:
-        return {
+        row = {
             "user_id": _clean(self.user_id, 64),
             "role": _clean(self.role, 20),
             "plan_id": _clean(self.plan_id, 36),
@@ -124,6 +139,11 @@ class AccessEntry:
             "outcome": self.outcome if self.outcome in OUTCOMES else "error",
             "client_address": _clean(self.client_address, 100),
         }
+        if self.break_glass_reason is not None:
+            # Only present when given, so every row written before the column existed hashes
+            # (and verifies) exactly as it did.
+            row["break_glass_reason"] = _clean(self.break_glass_reason, BREAK_GLASS_REASON_MAX)
+        return row
 
 
 def outcome_for(status: int) -> str:
@@ -162,12 +182,15 @@ _ROW_FIELDS = (
 )
 
 
+_OPTIONAL_FIELDS = ("break_glass_reason",)
+"""Columns added later: in a row's hashed content only when not null."""
+
 _LAST_ROW = "SELECT seq, hash FROM plantrail_access_log ORDER BY seq DESC LIMIT 1"
 _INSERT_ROW = (
     "INSERT INTO plantrail_access_log (seq, recorded_at_us, "
-    + ", ".join(_ROW_FIELDS)
+    + ", ".join(_ROW_FIELDS + _OPTIONAL_FIELDS)
     + ", hash) VALUES ("
-    + ", ".join("?" * (len(_ROW_FIELDS) + 3))
+    + ", ".join("?" * (len(_ROW_FIELDS) + len(_OPTIONAL_FIELDS) + 3))
     + ")"
 )
 
@@ -175,6 +198,23 @@ _INSERT_ROW = (
 def create_access_log_tables(engine: Engine) -> None:
     with translated("create the access log"):
         access_log_metadata.create_all(engine)
+        _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Give an access log made before 0.15 its ``break_glass_reason`` column. Adding a nullable
+    column rewrites no row (the append-only triggers guard rows, not the table's shape), and the
+    old rows' hashes never covered it (``AccessEntry.cleaned``)."""
+    with engine.connect() as conn:
+        present = {c["name"] for c in inspect(conn).get_columns("plantrail_access_log")}
+    missing = [name for name in _OPTIONAL_FIELDS if name not in present]
+    if not missing:
+        return
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        for name in missing:
+            column = access_log.c[name]
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.execute(text(f"ALTER TABLE plantrail_access_log ADD COLUMN {name} {kind}"))
 
 
 class AccessLog:
@@ -294,7 +334,15 @@ class AccessLog:
                 seq += 1
                 recorded = to_micros(self.clock())
                 previous = entry_hash(self.key, previous, seq, recorded, row)
-                values.append((seq, recorded, *(row[name] for name in _ROW_FIELDS), previous))
+                values.append(
+                    (
+                        seq,
+                        recorded,
+                        *(row[name] for name in _ROW_FIELDS),
+                        *(row.get(name) for name in _OPTIONAL_FIELDS),
+                        previous,
+                    )
+                )
             cursor.executemany(driver.sql(_INSERT_ROW), values)
         return [int(v[0]) for v in values]
 
@@ -392,6 +440,9 @@ def verify_access_log(engine: Engine, key: bytes) -> AccessLogReport:
         else:
             fields = {name: getattr(row, name) for name in _ROW_FIELDS}
             fields["status"] = int(fields["status"])
+            for name in _OPTIONAL_FIELDS:
+                if getattr(row, name, None) is not None:
+                    fields[name] = getattr(row, name)
             digest = entry_hash(key, previous, seq, int(row.recorded_at_us), fields)
             if not hmac.compare_digest(digest, str(row.hash)):
                 report.add(

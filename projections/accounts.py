@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, get_args
+from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -46,13 +47,25 @@ from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.validation import check_text
 from plantrail.domain.values import Actor
+from plantrail.projections.client_access import (
+    ClientAccess,
+    ClientCaller,
+    grant_of,
+    is_client_user,
+)
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import to_micros
 
-Role = Literal["clinician", "supervisor", "auditor", "admin"]
-ROLES: tuple[str, ...] = get_args(Role)
+StaffRole = Literal["clinician", "supervisor", "auditor", "admin"]
+ROLES: tuple[str, ...] = get_args(StaffRole)
+"""The roles a user of the practice has (``plantrail users add --role``)."""
+Role = Literal["clinician", "supervisor", "auditor", "admin", "client"]
+"""Every caller's role: a ``client`` is no user of the practice but the holder of a client access
+link to their own plan (``client_access.ClientAccess``)."""
+BREAK_GLASS_ROLES = frozenset({"clinician", "supervisor"})
+"""Who may read a plan outside their reach in an emergency, giving a reason (break-glass)."""
 CLINICAL_READERS = frozenset({"clinician", "supervisor", "auditor"})
 """Roles that read plans at all (each within its own reach)."""
 
@@ -152,6 +165,8 @@ class Principal:
     credentials: str | None = None
     license_number: str | None = None
     supervisees: frozenset[str] = field(default_factory=frozenset)
+    plan_id: UUID | None = None
+    """A client's: the one plan their client access link opens."""
 
     def actor(self) -> Actor:
         """The ``Actor`` stamped on every event this caller causes."""
@@ -161,17 +176,23 @@ class Principal:
 
 
 # ------------------------------------------------------------------------------ the rules
-def can_read_plan(caller: Principal, clinician_id: str, supervisor_id: str | None) -> bool:
-    """Whether ``caller`` may see a plan whose clinician and named supervisor are given.
+def can_read_plan(
+    caller: Principal, clinician_id: str, supervisor_id: str | None, plan_id: UUID | None = None
+) -> bool:
+    """Whether ``caller`` may see the plan ``plan_id`` whose clinician and named supervisor are
+    given.
 
     clinician: the plans they are the clinician of. supervisor: their supervisees' plans and the
-    plans that name them as supervisor. auditor: every plan. admin: none."""
+    plans that name them as supervisor. auditor: every plan. client: the one plan their access
+    link opens. admin: none."""
     if caller.role == "auditor":
         return True
     if caller.role == "clinician":
         return clinician_id == caller.user_id
     if caller.role == "supervisor":
         return clinician_id in caller.supervisees or supervisor_id == caller.user_id
+    if caller.role == "client":
+        return caller.plan_id is not None and plan_id == caller.plan_id
     return False
 
 
@@ -209,6 +230,16 @@ def command_denial(caller: Principal, command: cmd.Command) -> str | None:
         return "a supervisor reads, co-signs and comments on plans but does not change them"
     if caller.role == "auditor":
         return "an auditor reads plans and writes nothing"
+    if caller.role == "client":
+        if isinstance(command, cmd.CaptureSignature) and (command.role, command.meaning) == (
+            "client",
+            "agreed",
+        ):
+            return None
+        return (
+            "a client signs their plan (role 'client', meaning 'agreed') and changes nothing "
+            "else; ask your clinician to record an amendment request"
+        )
     return "an admin manages users and does not read or change plans"
 
 
@@ -266,9 +297,14 @@ class Accounts:
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._decoy_hash: str | None = None
+        self.clients = ClientAccess(
+            engine, hash_token=self.hasher.hash, verify=self._verify, clock_us=clock_us
+        )
+        """Client access links, checked on the same path as users' tokens."""
 
     def create_tables(self) -> None:
         create_account_tables(self.engine)
+        self.clients.create_tables()
 
     # ------------------------------------------------------------------------- users
     def add_user(
@@ -501,6 +537,8 @@ class Accounts:
 
         The token and user rows are read on every call, so revoking the token or disabling the
         user takes effect on the next request; only the Argon2 verification is remembered."""
+        if token.startswith("pc_"):
+            return _client_principal(self.clients.authenticate(token))
         match = TOKEN.match(token)
         if match is None:
             return None
@@ -516,7 +554,10 @@ class Accounts:
 
     def principal(self, user_id: str) -> Principal | None:
         """The enabled user ``user_id`` as a caller (a web session names its user; the user row
-        is read on every request, so disabling the user ends their sessions at once)."""
+        is read on every request, so disabling the user ends their sessions at once). A client's
+        session names its access link (``client:<grant id>``), which is checked the same way."""
+        if is_client_user(user_id):
+            return _client_principal(self.clients.caller(grant_of(user_id)))
         with translated("check the session's user"):
             row = self._driver.first(_USER_ROW, (user_id,))
         if row is None:
@@ -551,6 +592,7 @@ class Accounts:
     def close(self) -> None:
         """Close the connections kept for authentication (they reopen when needed)."""
         self._driver.close()
+        self.clients.close()
 
     def _verify(self, token_id: str, stored: str, token: str) -> bool:
         digest = hashlib.sha256(token.encode()).digest()
@@ -577,6 +619,14 @@ class Accounts:
                     self._verifying.clear()
                 self._verified[key] = digest
         return True
+
+
+def _client_principal(found: ClientCaller | None) -> Principal | None:
+    if found is None:
+        return None
+    return Principal(
+        user_id=found.user_id, name=found.client_name, role="client", plan_id=found.plan_id
+    )
 
 
 def _text(field_name: str, value: str) -> str:

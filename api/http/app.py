@@ -20,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from plantrail.api.fhir.app import create_fhir_app
 from plantrail.api.http import (
     routes_audits,
+    routes_client,
     routes_content,
     routes_packet,
     routes_plans,
@@ -37,6 +38,7 @@ from plantrail.api.web.app import create_web_app
 from plantrail.domain.service import PlanService
 from plantrail.projections.access_log import AccessLog
 from plantrail.projections.accounts import Accounts
+from plantrail.projections.break_glass import BreakGlass
 from plantrail.projections.store.factory import open_service, recorder_of
 from plantrail.projections.store.recorder import to_micros
 from plantrail.projections.web_sessions import (
@@ -79,12 +81,15 @@ def create_app(
         absolute_seconds=settings.session_absolute_seconds,
     )
     sessions.create_tables()
+    break_glass = BreakGlass(recorder.engine, service.clock)
+    break_glass.create_tables()
     context = AppContext(
         service=service,
         accounts=accounts,
         access_log=access_log,
         gateway=PlanGateway(service, accounts),
         documents=RenderedDocuments(),
+        break_glass=break_glass,
         settings=settings,
         sessions=sessions,
     )
@@ -123,6 +128,7 @@ def create_app(
         routes_reports,
         routes_audits,
         routes_packet,
+        routes_client,
     ):
         app.include_router(module.router)
 

@@ -92,9 +92,41 @@ class AccessPolicy(RoutePolicy):
 
 
 HEALTH = PublicAccess("health")
-ANY_USER = AccessPolicy("any-user", {"clinician", "supervisor", "auditor", "admin"}, "not allowed")
-_NOT_CLINICAL = "an admin manages users and does not read clinical records"
+ANY_USER = AccessPolicy(
+    "any-user", {"clinician", "supervisor", "auditor", "admin", "client"}, "not allowed"
+)
+_NOT_CLINICAL = (
+    "an admin manages users and does not read clinical records; a client reads their own plan "
+    "as it stands (GET /plans/{id}), its PDF copy and its disclosures"
+)
 READ_PLANS = AccessPolicy("read-plans", {"clinician", "supervisor", "auditor"}, _NOT_CLINICAL)
+READ_CURRENT_PLAN = AccessPolicy(
+    "read-current-plan", {"clinician", "supervisor", "auditor", "client"}, _NOT_CLINICAL
+)
+"""The plan document: also the client's own plan, through their client access link."""
+CLIENT_COPY = AccessPolicy(
+    "client-copy", {"clinician", "supervisor", "auditor", "client"}, _NOT_CLINICAL
+)
+DISCLOSURES = AccessPolicy(
+    "disclosures",
+    {"clinician", "supervisor", "auditor", "admin", "client"},
+    "not allowed",
+)
+"""Who has read a plan: its readers, the admin (the practice's privacy officer answers the
+client's request for an accounting) and the client."""
+ISSUE_CLIENT_ACCESS = AccessPolicy(
+    "client-access",
+    {"clinician"},
+    "only the plan's clinician issues and revokes the client's access links",
+)
+BREAK_GLASS_REPORT = AccessPolicy(
+    "break-glass-report",
+    {"admin", "auditor"},
+    "the break-glass report is for admins and auditors",
+)
+REVIEW_BREAK_GLASS = AccessPolicy(
+    "review-break-glass", {"admin"}, "only an admin reviews break-glass reads"
+)
 OPEN_PLAN = AccessPolicy(
     "open-plan", {"clinician"}, "only a clinician opens plans (for their own caseload)"
 )
@@ -108,4 +140,9 @@ SIGN_OR_NOTE = AccessPolicy(
     "sign-or-note",
     {"clinician", "supervisor"},
     "only the plan's clinician or a supervisor signs, revokes signatures and records notes",
+)
+SIGN = AccessPolicy(
+    "sign",
+    {"clinician", "supervisor", "client"},
+    "only the plan's clinician, a supervisor or the client signs the plan",
 )

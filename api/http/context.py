@@ -12,6 +12,7 @@ from fastapi import Request
 from plantrail.domain.service import PlanService
 from plantrail.projections.access_log import AccessEntry, AccessLog
 from plantrail.projections.accounts import Accounts
+from plantrail.projections.break_glass import BreakGlass
 from plantrail.projections.web_sessions import WebSessions
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class AppContext:
     access_log: AccessLog
     gateway: PlanGateway
     documents: RenderedDocuments
+    break_glass: BreakGlass
     settings: Settings = field(default_factory=Settings)
     sessions: WebSessions | None = None
     """The web pages' sessions (None for an app built without the pages)."""

@@ -36,6 +36,7 @@ from plantrail.domain.plan import PlanState
 from plantrail.domain.service import CommandResult, PlanService
 from plantrail.projections.access_log import AccessEntry
 from plantrail.projections.accounts import (
+    BREAK_GLASS_ROLES,
     Accounts,
     Principal,
     can_read_plan,
@@ -58,6 +59,7 @@ class PlanHeader:
     supervisor_id: str | None
     client_id: str | None = None
     """The client's practice id (MRN), which an audit of dates of service names."""
+    client_name: str | None = None
 
 
 class PlanGateway:
@@ -87,6 +89,7 @@ class PlanGateway:
             event.clinician.user_id,
             event.supervisor.user_id if event.supervisor else None,
             event.client.id,
+            event.client.name,
         )
         with self._lock:
             if len(self._headers) >= self._cache_size:
@@ -95,15 +98,31 @@ class PlanGateway:
         return found
 
     def reach(
-        self, caller: Principal, plan_id: UUID, entry: AccessEntry, action: str
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        entry: AccessEntry,
+        action: str,
+        *,
+        emergency: bool = False,
     ) -> PlanHeader:
-        """The plan's header if ``caller`` may see it; else the unknown plan's ``PlanNotFound``."""
-        return self._header_if(
-            plan_id,
-            entry,
-            action,
-            lambda found: can_read_plan(caller, found.clinician_id, found.supervisor_id),
-        )
+        """The plan's header if ``caller`` may see it; else the unknown plan's ``PlanNotFound``.
+
+        ``emergency``: a read, for which a clinician or supervisor who gave a break-glass
+        reason (``entry.break_glass_requested``) reaches a plan outside their caseload. The
+        reason is then written on the access-log row (``entry.break_glass_reason``); inside the
+        caller's reach it is not an emergency read and nothing is noted."""
+
+        def allowed(found: PlanHeader) -> bool:
+            if can_read_plan(caller, found.clinician_id, found.supervisor_id, found.plan_id):
+                return True
+            reason = entry.break_glass_requested
+            if emergency and reason and caller.role in BREAK_GLASS_ROLES:
+                entry.break_glass_reason = reason
+                return True
+            return False
+
+        return self._header_if(plan_id, entry, action, allowed)
 
     def _header_if(
         self,
@@ -125,12 +144,31 @@ class PlanGateway:
             raise PlanNotFound(plan_id)
         return found
 
+    def own_plan(
+        self, caller: Principal, plan_id: UUID, entry: AccessEntry, action: str
+    ) -> PlanHeader:
+        """The plan's header when ``caller`` is its clinician (who alone manages the client's
+        access links); any other plan is the unknown plan's ``PlanNotFound``."""
+        return self._header_if(
+            plan_id, entry, action, lambda found: can_write_plan(caller, found.clinician_id)
+        )
+
+    def disclosure_reach(self, caller: Principal, plan_id: UUID, entry: AccessEntry) -> PlanHeader:
+        """The plan's header when ``caller`` may read who accessed it: whoever may audit it
+        (``may_audit``: its readers, auditors, and the admin as privacy officer), and its
+        client."""
+        return self._header_if(
+            plan_id, entry, "view:disclosures", lambda found: self.may_audit(caller, found)
+        )
+
     def visible_plan_ids(self, caller: Principal) -> list[UUID]:
         """Every plan ``caller`` may see, oldest first."""
         out = []
         for plan_id in recorder_of(self.service).plan_ids():
             found = self.header(plan_id)
-            if found is not None and can_read_plan(caller, found.clinician_id, found.supervisor_id):
+            if found is not None and can_read_plan(
+                caller, found.clinician_id, found.supervisor_id, plan_id
+            ):
                 out.append(plan_id)
         return out
 
@@ -147,7 +185,7 @@ class PlanGateway:
         version: int | None = None,
     ) -> PlanState:
         """The plan now, at a version, as of a recorded instant and/or on a clinical date."""
-        self.reach(caller, plan_id, entry, f"view:{view}")
+        self.reach(caller, plan_id, entry, f"view:{view}", emergency=True)
         return self.service.load_at(
             plan_id, as_of=as_of, effective_on=effective_on, version=version
         )
@@ -164,14 +202,14 @@ class PlanGateway:
         """``reader`` run on the plan's latest state: the service's in-process state, caught up
         with the store by one indexed query (``PlanService.read_current``) instead of a load
         from the snapshot. ``reader`` must not keep or change the state."""
-        self.reach(caller, plan_id, entry, f"view:{view}")
+        self.reach(caller, plan_id, entry, f"view:{view}", emergency=True)
         return self.service.read_current(plan_id, reader)
 
     def events(
         self, caller: Principal, plan_id: UUID, entry: AccessEntry, *, view: str
     ) -> list[PlanEvent]:
         """The plan's whole event history."""
-        self.reach(caller, plan_id, entry, f"view:{view}")
+        self.reach(caller, plan_id, entry, f"view:{view}", emergency=True)
         found = self.service.events_of(plan_id)
         if not found:
             raise PlanNotFound(plan_id)
@@ -185,7 +223,7 @@ class PlanGateway:
         the plans they may read."""
         if caller.role in ("auditor", "admin"):
             return True
-        return can_read_plan(caller, found.clinician_id, found.supervisor_id)
+        return can_read_plan(caller, found.clinician_id, found.supervisor_id, found.plan_id)
 
     def audit_plan_ids(self, caller: Principal, client_id: str, entry: AccessEntry) -> list[UUID]:
         """The plans of the client with this MRN that ``caller`` may audit, oldest first; none

@@ -34,8 +34,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from plantrail.api.fhir.responses import outcome as fhir_outcome
 from plantrail.api.http.context import ENTRY_KEY, PRINCIPAL_KEY, SESSION_KEY
 from plantrail.api.http.errors import HTTPProblem, domain_problem, problem
-from plantrail.domain.errors import PlantrailError
-from plantrail.projections.access_log import AccessEntry, AccessLog, outcome_for
+from plantrail.domain.errors import InvalidInput, PlantrailError
+from plantrail.domain.validation import check_text
+from plantrail.projections.access_log import (
+    BREAK_GLASS_REASON_MAX,
+    AccessEntry,
+    AccessLog,
+    outcome_for,
+)
 from plantrail.projections.accounts import Accounts, Principal
 from plantrail.projections.web_sessions import WebSessions
 
@@ -163,6 +169,11 @@ class AccessLogMiddleware:
         if caller is not None:
             entry.user_id, entry.role = caller.user_id, caller.role
             scope["state"][PRINCIPAL_KEY] = caller
+        try:
+            entry.break_glass_requested = break_glass_reason(scope)
+        except PlantrailError as error:
+            await domain_problem(error)(scope, receive, send_logged)
+            return
 
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
@@ -216,6 +227,36 @@ class AccessLogMiddleware:
         return await anyio.to_thread.run_sync(
             self.accounts().authenticate, token, limiter=self.limiter()
         )
+
+
+BREAK_GLASS_HEADER = b"x-break-glass-reason"
+
+
+def break_glass_reason(scope: Scope) -> str | None:
+    """The request's ``X-Break-Glass-Reason`` (UTF-8), checked; None without one. Only a read
+    of a plan outside the caller's reach uses it (``PlanGateway.reach``)."""
+    for name, value in scope.get("headers", ()):
+        if name == BREAK_GLASS_HEADER:
+            try:
+                raw = value.decode("utf-8")
+            except UnicodeDecodeError:
+                raw = value.decode("latin-1")
+            try:
+                reason = check_text(raw)
+            except ValueError as error:
+                raise InvalidInput.on("X-Break-Glass-Reason", str(error)) from None
+            if len(reason) < 10:
+                raise InvalidInput.on(
+                    "X-Break-Glass-Reason",
+                    "must say why this emergency read is needed (at least 10 characters)",
+                )
+            if len(reason) > BREAK_GLASS_REASON_MAX:
+                raise InvalidInput.on(
+                    "X-Break-Glass-Reason",
+                    f"must be at most {BREAK_GLASS_REASON_MAX} characters",
+                )
+            return reason
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -9,7 +9,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
-from plantrail.api.http.auth import OPEN_PLAN, READ_PLANS
+from plantrail.api.http.auth import OPEN_PLAN, READ_CURRENT_PLAN, READ_PLANS
 from plantrail.api.http.caseload_views import CaseloadFilters, caseload_source
 from plantrail.api.http.common import (
     ETAG_HEADER,
@@ -31,11 +31,13 @@ from plantrail.api.http.schemas import (
     Version,
     WriteResult,
 )
+from plantrail.domain.errors import AccessDenied
 from plantrail.projections.accounts import Principal
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
 Reader = Annotated[Principal, Depends(READ_PLANS)]
+CurrentReader = Annotated[Principal, Depends(READ_CURRENT_PLAN)]
 Opener = Annotated[Principal, Depends(OPEN_PLAN)]
 
 READ_RESPONSES = problem_responses(401, 403, 404, 422, 503)
@@ -102,7 +104,7 @@ def list_plans(
 async def get_plan(
     request: Request,
     plan_id: PlanId,
-    caller: Reader,
+    caller: CurrentReader,
     as_of: Annotated[
         AwareDatetime | None,
         Query(description="Recorded axis: what the record showed at this instant (RFC 3339)"),
@@ -134,6 +136,11 @@ async def get_plan(
         return document_response(render_document(state, day), state.version)
 
     now = as_of is None and effective_on is None and version is None
+    if caller.role == "client" and not now:
+        entry.outcome = "denied"
+        raise AccessDenied(
+            "a client reads their plan as it stands now; ask the practice for its history"
+        )
     # async, with the blocking read on the app's few threads rather than FastAPI's pool of 40.
     return await anyio.to_thread.run_sync(current if now else past, limiter=ctx.limiter)
 

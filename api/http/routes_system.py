@@ -43,4 +43,5 @@ def me(request: Request, caller: Annotated[Principal, Depends(ANY_USER)]) -> Me:
         role=caller.role,
         credentials=caller.credentials,
         supervisees=sorted(caller.supervisees),
+        plan_id=str(caller.plan_id) if caller.plan_id is not None else None,
     )

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
+from plantrail.api.http.auth import SIGN
 from plantrail.api.http.common import (
     ETAG_HEADER,
     WRITE_RESPONSES,
@@ -39,6 +40,7 @@ from plantrail.api.http.schemas import (
 )
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput
+from plantrail.projections.accounts import Principal
 
 router = APIRouter(prefix="/plans/{plan_id}", tags=["plan workflow"], responses=WRITE_RESPONSES)
 
@@ -96,12 +98,18 @@ def capture_signature(
     response: Response,
     plan_id: PlanId,
     body: SignatureBody,
-    caller: Signer,
+    caller: Annotated[Principal, Depends(SIGN)],
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WriteResult:
     fields: dict[str, Any] = {}
-    if body.role in ("clinician", "supervisor"):
+    if caller.role == "client":
+        # The client signs for themself, under the name the plan gives them; like a signature
+        # captured in session it names no user (the event's actor says it came from their link).
+        fields["signer_name"] = caller.name
+        fields["signer_id"] = None
+        fields["signer_credentials"] = None
+    elif body.role in ("clinician", "supervisor"):
         # The signer of a clinician's or supervisor's signature is the caller, always.
         fields["signer_id"] = caller.user_id
         if body.signer_name is None:

@@ -499,6 +499,8 @@ class Me(Open):
     role: str
     credentials: str | None = None
     supervisees: list[str]
+    plan_id: str | None = None
+    """A client's: the plan their access link opens."""
 
 
 CptCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{5}$", examples=["90837"])]

@@ -27,6 +27,8 @@ from tests.support import postgres_schema_url, sqlite_url
 
 READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "list", "me", "health"
 AUDIT = "audit"
+CURRENT, COPY, DISCLOSE, ISSUE, CSIGN = "current", "copy", "disclose", "issue", "client-sign"
+BG_REPORT, BG_REVIEW = "break-glass-report", "break-glass-review"
 
 POLICIES = {
     READ: auth.READ_PLANS,
@@ -37,7 +39,16 @@ POLICIES = {
     ME: auth.ANY_USER,
     HEALTH: auth.HEALTH,
     AUDIT: routes_audits.AUDIT,
+    CURRENT: auth.READ_CURRENT_PLAN,
+    COPY: auth.CLIENT_COPY,
+    DISCLOSE: auth.DISCLOSURES,
+    ISSUE: auth.ISSUE_CLIENT_ACCESS,
+    CSIGN: auth.SIGN,
+    BG_REPORT: auth.BREAK_GLASS_REPORT,
+    BG_REVIEW: auth.REVIEW_BREAK_GLASS,
 }
+UNVERSIONED = (CURRENT, COPY, DISCLOSE, ISSUE)
+"""Policies whose answers are no plan version (no ETag to check), except the plan itself."""
 
 
 @dataclass(frozen=True)
@@ -76,9 +87,18 @@ ROUTES: list[Route] = [
     Route("GET", "/plans", LIST),
     Route("GET", "/reports/copy-forward", LIST),
     Route("GET", "/reports/findings", LIST),
+    Route("GET", "/reports/break-glass", BG_REPORT),
+    Route("POST", "/reports/break-glass/{seq}/review", BG_REVIEW, 201,
+          {"note": "Crisis call out of hours; reason confirmed with the on-call log"},
+          fill={"seq": "break_glass_seq"}),
     Route("POST", "/audits", AUDIT, 200,
           {"plan_id": "{plan_id}", "dates_of_service": ["2026-03-05"]}),
-    Route("GET", P, READ),
+    Route("GET", P, CURRENT),
+    Route("GET", P + "/client-copy", COPY),
+    Route("GET", P + "/disclosures", DISCLOSE),
+    Route("POST", P + "/client-access", ISSUE, 201, {"expires_in_days": 7}),
+    Route("GET", P + "/client-access", ISSUE),
+    Route("POST", P + "/client-access/{grant_id}/revoke", ISSUE, fill={"grant_id": "grant"}),
     Route("GET", P + "/events", READ),
     Route("GET", P + "/revisions", READ),
     Route("GET", P + "/diff", READ, query="?from=1"),
@@ -122,8 +142,9 @@ ROUTES: list[Route] = [
           {"assessments": [{"objective_id": "{objective}", "status": "partially_met"}],
            "progress_summary": "PHQ-9 down from 16 to 12"},
           fill={"review_id": "review"}, open_review=True),
-    Route("POST", P + "/signatures", SIGN, 201, {"role": "clinician", "meaning": "reviewed"},
-          body_for={"sam": {"role": "supervisor", "meaning": "approved"}}),
+    Route("POST", P + "/signatures", CSIGN, 201, {"role": "clinician", "meaning": "reviewed"},
+          body_for={"sam": {"role": "supervisor", "meaning": "approved"},
+                    "client": {"role": "client", "meaning": "agreed"}}),
     Route("POST", P + "/signatures/{item_id}/revoke", SIGN, 200, {"rationale": "signed in error"},
           fill={"item_id": "signature"},
           fill_for={"sam": {"item_id": "supervisor_signature"}}),
@@ -183,12 +204,14 @@ def prepare_amendment(world_service: Any, ids: dict[str, Any], owner: str, stage
 
 # Who calls: the practice's users, one per role, and nobody.
 ROLES = {"clinician": "dana", "supervisor": "sam", "auditor": "alex", "admin": "admin",
-         "anonymous": None}  # fmt: skip
+         "client": "client", "anonymous": None}  # fmt: skip
+# "client" holds a client access link to Dana's plan (issued per plan: ``client_token``).
 # Which plan: Dana's (Sam supervises her), Marcus's (nobody here supervises him), or none.
 TARGETS = ("dana", "marcus", "missing")
 RELATION = {
     ("dana", "dana"): "own caseload",
     ("sam", "dana"): "supervisee's",
+    ("client", "dana"): "own caseload",  # the client's own plan
 }
 
 
@@ -207,13 +230,51 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
         "supervisor": {"supervisee's": 200, **_HIDDEN},
         "auditor": {"another clinician's": 200, "nonexistent": 404},
         "admin": {"*": 403},
+        "client": {"*": 403},
         "anonymous": {"*": 401},
     },
+    CURRENT: {
+        "clinician": {"own caseload": 200, **_HIDDEN},
+        "supervisor": {"supervisee's": 200, **_HIDDEN},
+        "auditor": {"another clinician's": 200, "nonexistent": 404},
+        "admin": {"*": 403},
+        "client": {"own caseload": 200, **_HIDDEN},
+        "anonymous": {"*": 401},
+    },
+    DISCLOSE: {
+        "clinician": {"own caseload": 200, **_HIDDEN},
+        "supervisor": {"supervisee's": 200, **_HIDDEN},
+        "auditor": {"another clinician's": 200, "nonexistent": 404},
+        "admin": {"another clinician's": 200, "nonexistent": 404},
+        "client": {"own caseload": 200, **_HIDDEN},
+        "anonymous": {"*": 401},
+    },
+    ISSUE: {
+        "clinician": {"own caseload": OK, **_HIDDEN},
+        "supervisor": {"*": 403},
+        "auditor": {"*": 403},
+        "admin": {"*": 403},
+        "client": {"*": 403},
+        "anonymous": {"*": 401},
+    },
+    CSIGN: {
+        "clinician": {"own caseload": OK, **_HIDDEN},
+        "supervisor": {"supervisee's": OK, **_HIDDEN},
+        "auditor": {"*": 403},
+        "admin": {"*": 403},
+        "client": {"own caseload": OK, **_HIDDEN},
+        "anonymous": {"*": 401},
+    },
+    BG_REPORT: {"clinician": {"*": 403}, "supervisor": {"*": 403}, "auditor": {"*": 200},
+                "admin": {"*": 200}, "client": {"*": 403}, "anonymous": {"*": 401}},
+    BG_REVIEW: {"clinician": {"*": 403}, "supervisor": {"*": 403}, "auditor": {"*": 403},
+                "admin": {"*": OK}, "client": {"*": 403}, "anonymous": {"*": 401}},
     WRITE: {
         "clinician": {"own caseload": OK, **_HIDDEN},
         "supervisor": {"*": 403},
         "auditor": {"*": 403},
         "admin": {"*": 403},
+        "client": {"*": 403},
         "anonymous": {"*": 401},
     },
     SIGN: {
@@ -221,19 +282,21 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
         "supervisor": {"supervisee's": OK, **_HIDDEN},
         "auditor": {"*": 403},
         "admin": {"*": 403},
+        "client": {"*": 403},
         "anonymous": {"*": 401},
     },
     OPEN: {"clinician": {"*": OK}, "supervisor": {"*": 403}, "auditor": {"*": 403},
-           "admin": {"*": 403}, "anonymous": {"*": 401}},
+           "admin": {"*": 403}, "client": {"*": 403}, "anonymous": {"*": 401}},
     LIST: {"clinician": {"*": 200}, "supervisor": {"*": 200}, "auditor": {"*": 200},
-           "admin": {"*": 403}, "anonymous": {"*": 401}},
+           "admin": {"*": 403}, "client": {"*": 403}, "anonymous": {"*": 401}},
     ME: {"clinician": {"*": 200}, "supervisor": {"*": 200}, "auditor": {"*": 200},
-         "admin": {"*": 200}, "anonymous": {"*": 401}},
+         "admin": {"*": 200}, "client": {"*": 200}, "anonymous": {"*": 401}},
     HEALTH: {role: {"*": 200} for role in ROLES},
     # Dates of service of a supervisee's plan; an admin gets the compliance lines too.
     AUDIT: {"clinician": {"*": 403}, "supervisor": {"*": 200}, "auditor": {"*": 200},
-            "admin": {"*": 200}, "anonymous": {"*": 401}},
+            "admin": {"*": 200}, "client": {"*": 403}, "anonymous": {"*": 401}},
 }  # fmt: skip
+EXPECTED[COPY] = EXPECTED[CURRENT]  # the client's PDF copy: whoever reads the plan as it stands
 
 
 def expected(route: Route, role: str, rel: str) -> int:
@@ -277,9 +340,33 @@ def world(
             plans[owner]["review"] = running.service.execute(
                 plans[owner]["plan_id"], c.StartReview(reason="scheduled"), meta(owner)
             ).item_id
+        for owner in ("dana", "marcus"):
+            plans[owner]["grant"], token = client_token(running, plans[owner])
+            if owner == "dana":
+                running.tokens["client"] = token
         missing = dict(plans["dana"], plan_id=uuid.uuid4())
         plans["missing"] = missing
         yield World(running, plans)
+
+
+def client_token(running: Practice, ids: dict[str, Any]) -> tuple[str, str]:
+    """A client access link to the plan ``ids`` names: (grant id, key)."""
+    accounts = running.app.state.plantrail.accounts
+    state = running.service.load(ids["plan_id"])
+    grant, token = accounts.clients.issue(
+        plan_id=ids["plan_id"], client_id=state.client.id, client_name=state.client.name,
+        issued_by=state.clinician.user_id,
+    )  # fmt: skip
+    return grant.grant_id, token
+
+
+def break_glass_read(running: Practice, ids: dict[str, Any]) -> int:
+    """An emergency read of the plan by Marcus, outside his caseload: its access-log number."""
+    reason = {"X-Break-Glass-Reason": "Client in crisis at the front desk; on call tonight"}
+    response = running.request("marcus", "GET", f"/plans/{ids['plan_id']}", headers=reason)
+    assert response.status_code == 200, response.text
+    seq: int = running.access_log()[-1]["seq"]
+    return seq
 
 
 def _fill(value: Any, ids: dict[str, Any]) -> Any:
@@ -319,9 +406,20 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
             ).item_id
         if route.amendment:
             prepare_amendment(world.practice.service, ids, target, route.amendment)
+        ids["grant"], fresh_key = client_token(world.practice, ids)
+        if who == "client":
+            ids["client_key"] = fresh_key
+    if route.policy == BG_REVIEW and 200 <= want < 300:
+        ids = dict(ids, break_glass_seq=break_glass_read(world.practice, ids))
     before = world.practice.access_log()[-1]["seq"] if world.practice.access_log() else 0
 
-    response = call(world, route, who, ids)
+    own_key = world.practice.tokens.get("client")
+    if "client_key" in ids:
+        world.practice.tokens["client"] = ids["client_key"]
+    try:
+        response = call(world, route, who, ids)
+    finally:
+        world.practice.tokens["client"] = own_key or ""
 
     assert response.status_code == want, (route, role, target, response.text)
     if want >= 400:
@@ -335,7 +433,10 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
         # A packet is a document, not a version of the plan: it names its own digest.
         assert response.headers["content-type"] == "application/pdf"
         assert response.headers["Packet-Digest"].startswith("sha256:")
-    elif 200 <= want < 300 and route.plan_scoped:
+    elif 200 <= want < 300 and route.policy == COPY:
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF-")
+    elif 200 <= want < 300 and route.plan_scoped and route.policy not in UNVERSIONED[1:]:
         assert response.headers["ETag"] == f'"{response.json()["version"]}"'
     if route.policy == HEALTH:
         return
@@ -343,7 +444,11 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
     assert logged, "every request leaves an access-log entry"
     entry = logged[0]
     assert entry["status"] == want
-    assert entry["user_id"] == (USERS[who]["user_id"] if who else None)
+    if who == "client":
+        assert entry["user_id"].startswith("client:")
+        assert entry["role"] == "client"
+    else:
+        assert entry["user_id"] == (USERS[who]["user_id"] if who else None)
     if route.plan_scoped:
         assert entry["plan_id"] == str(ids["plan_id"])
     outcome = {401: "unauthenticated", 403: "denied"}.get(want, "ok")
