@@ -68,6 +68,8 @@ def create_app(
     recorder = recorder_of(service)
     accounts = accounts or Accounts(recorder.engine)
     accounts.create_tables()
+    # Links expire on the server's clock, the one every event and session is stamped with.
+    accounts.clients.clock_us = lambda: to_micros(service.clock())
     access_log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
     access_log.create_tables()
     sessions = WebSessions(

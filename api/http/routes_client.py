@@ -65,7 +65,7 @@ def issue_client_access(
     )
     entry.outcome = "ok"
     return ClientAccessIssued(
-        **grant.as_dict(ctx.accounts.clock_us()),
+        **grant.as_dict(ctx.accounts.clients.clock_us()),
         token=token,
         sign_in_path=f"{CLIENT_PAGE}?key={quote(token)}",
     )
@@ -79,7 +79,7 @@ def issue_client_access(
 def list_client_access(request: Request, plan_id: PlanId, caller: Issuer) -> ClientAccessList:
     ctx = context(request)
     ctx.gateway.own_plan(caller, plan_id, access_entry(request), "client-access:list")
-    now = ctx.accounts.clock_us()
+    now = ctx.accounts.clients.clock_us()
     grants = [ClientGrantOut(**g.as_dict(now)) for g in ctx.accounts.clients.grants(plan_id)]
     return ClientAccessList(plan_id=str(plan_id), grants=grants)
 
@@ -97,7 +97,7 @@ def revoke_client_access(
     ctx.gateway.own_plan(caller, plan_id, entry, "client-access:revoke")
     grant = ctx.accounts.clients.revoke(plan_id, grant_id, caller.user_id)
     entry.outcome = "ok"
-    return ClientGrantOut(**grant.as_dict(ctx.accounts.clock_us()))
+    return ClientGrantOut(**grant.as_dict(ctx.accounts.clients.clock_us()))
 
 
 @router.get(
