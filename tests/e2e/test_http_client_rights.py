@@ -110,7 +110,10 @@ def test_a_link_stops_working_when_revoked_or_expired(running: Practice) -> None
     assert as_client(running, second["token"], "GET", plan).status_code == 401
 
     listed = running.request("dana", "GET", plan + "/client-access").json()["grants"]
-    assert [g["status"] for g in listed] == ["expired", "revoked"]
+    assert {g["grant_id"]: g["status"] for g in listed} == {
+        first["grant_id"]: "expired",
+        second["grant_id"]: "revoked",
+    }
     assert all("token" not in g for g in listed)
 
 
