@@ -28,6 +28,7 @@ def _register() -> None:
     from plantrail.api.cli import (  # noqa: F401
         access_log_commands,
         caseload_commands,
+        client_rights_commands,
         demo_command,
         packet_commands,
         serve,
