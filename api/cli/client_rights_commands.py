@@ -102,14 +102,14 @@ def issue_command(
     )  # fmt: skip
     _log(service, user, plan_id, "client-access:issue")
     shown = {**grant.as_dict(accounts.clients.clock_us()), "token": token,
-             "sign_in_path": f"/web/client?key={token}"}  # fmt: skip
+             "sign_in_path": f"/web/sign-in?key={token}"}  # fmt: skip
     if json:
         print_json(shown)
         return
     console.print(f"client access link {grant.grant_id} for {state.client.name}, plan {plan_id}")
     console.print(f"expires {_when(shown['expires_at'])} UTC")
     console.print(f"key (shown once): {token}", soft_wrap=True)
-    console.print(f"page: <server>/web/client?key={token}", soft_wrap=True)
+    console.print(f"page: <server>/web/sign-in?key={token}", soft_wrap=True)
 
 
 @client_access_app.command("list")

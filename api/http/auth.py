@@ -124,6 +124,16 @@ BREAK_GLASS_REPORT = AccessPolicy(
     {"admin", "auditor"},
     "the break-glass report is for admins and auditors",
 )
+CLIENT_PAGES = AccessPolicy(
+    "client-pages",
+    {"client"},
+    "these pages are a client's own view of their plan; sign in with the client's key",
+)
+BREAK_GLASS_READ = AccessPolicy(
+    "break-glass-read",
+    {"clinician", "supervisor"},
+    "only a clinician or a supervisor may read a plan outside their reach in an emergency",
+)
 REVIEW_BREAK_GLASS = AccessPolicy(
     "review-break-glass", {"admin"}, "only an admin reviews break-glass reads"
 )

@@ -37,7 +37,7 @@ class ClientAccessIssued(ClientGrantOut):
     """The client's key (``pc_…``), shown once: send it as ``Authorization: Bearer`` or paste
     it into the client sign-in page."""
     sign_in_path: str
-    """The page that opens the plan with the key: ``/web/client?key=<token>``."""
+    """The page that opens the plan with the key: ``/web/sign-in?key=<token>``."""
 
 
 class ClientAccessList(Open):

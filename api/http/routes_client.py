@@ -37,7 +37,6 @@ Issuer = Annotated[Principal, Depends(ISSUE_CLIENT_ACCESS)]
 CopyReader = Annotated[Principal, Depends(CLIENT_COPY)]
 DisclosureReader = Annotated[Principal, Depends(DISCLOSURES)]
 GrantId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The link's grant id")]
-CLIENT_PAGE = "/web/client"
 
 
 @router.post(
@@ -67,7 +66,7 @@ def issue_client_access(
     return ClientAccessIssued(
         **grant.as_dict(ctx.accounts.clients.clock_us()),
         token=token,
-        sign_in_path=f"{CLIENT_PAGE}?key={quote(token)}",
+        sign_in_path=f"/web/sign-in?key={quote(token)}",
     )
 
 

@@ -4,6 +4,7 @@ authentication, one access log) runs around it; its errors are HTML pages, not p
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -15,9 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plantrail.api.http.auth import PublicAccess
 from plantrail.api.http.context import AppContext
 from plantrail.api.http.errors import status_of
-from plantrail.api.web import routes_auth, routes_pages, routes_writes
-from plantrail.api.web.templating import SECURITY_HEADERS, page
+from plantrail.api.web import routes_auth, routes_pages, routes_rights, routes_writes
+from plantrail.api.web.templating import SECURITY_HEADERS, caller_of, page
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
+from plantrail.projections.accounts import BREAK_GLASS_ROLES
 
 log = logging.getLogger("plantrail.web")
 
@@ -29,6 +31,19 @@ NOT_FOUND = "There is no plan here, or it is not in your caseload."
 """The same words for a plan that does not exist and one the user may not see."""
 
 
+_PLAN_PAGE = re.compile(r"^/web/plans/([0-9a-f-]{36})(?:/|$)")
+
+
+def _emergency_plan(request: Request) -> str | None:
+    """The plan a not-found plan page was for, when its reader may ask for emergency access
+    (by role and address only: the page is the same whether the plan exists or not)."""
+    caller = caller_of(request)
+    found = _PLAN_PAGE.match(request.url.path)
+    if caller is None or caller.role not in BREAK_GLASS_ROLES or found is None:
+        return None
+    return found.group(1)
+
+
 def create_web_app(context: AppContext) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.plantrail = context
@@ -36,6 +51,7 @@ def create_web_app(context: AppContext) -> FastAPI:
     app.include_router(routes_auth.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_writes.router)
+    app.include_router(routes_rights.router)
 
     files = {p.name: p for p in STATIC.iterdir() if p.is_file()}
 
@@ -49,13 +65,17 @@ def create_web_app(context: AppContext) -> FastAPI:
             headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
         )
 
-    def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-        return page(request, "error.html", status=status, title=title, message=message)
+    def error_page(
+        request: Request, status: int, title: str, message: str, **extra: object
+    ) -> HTMLResponse:
+        return page(request, "error.html", status=status, title=title, message=message,
+                    break_glass_plan=extra.get("break_glass_plan"))  # fmt: skip
 
     def on_domain(request: Request, error: Exception) -> Response:
         assert isinstance(error, PlantrailError)
         if isinstance(error, PlanNotFound):
-            return error_page(request, 404, "Plan not found", NOT_FOUND)
+            return error_page(request, 404, "Plan not found", NOT_FOUND,
+                              break_glass_plan=_emergency_plan(request))  # fmt: skip
         status, _ = status_of(error)
         if status >= 500:
             log.error("page failed: %s", error)

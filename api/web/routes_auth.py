@@ -17,7 +17,7 @@ from collections import deque
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from plantrail.api.http.auth import ANY_USER, PublicAccess
@@ -27,6 +27,7 @@ from plantrail.api.http.middleware import SESSION_COOKIE
 from plantrail.api.web.forms import form_of, safe_next, same_token
 from plantrail.api.web.templating import SECURITY_HEADERS, caller_of, page, session_of
 from plantrail.projections.accounts import Principal
+from plantrail.projections.client_access import CLIENT_TOKEN
 from plantrail.projections.web_sessions import WebSessions
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +38,7 @@ SIGN_IN = PublicAccess("web-sign-in")
 SIGN_IN_COOKIE = "plantrail_sign_in"
 """Login-CSRF guard: the form's hidden token must equal this short-lived cookie."""
 
+CLIENT_HOME = "/web/client"
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_SECONDS = 600
 
@@ -81,7 +83,12 @@ def _secure(request: Request) -> bool:
 
 
 def _sign_in_page(
-    request: Request, *, error: str | None = None, status: int = 200, next_page: str = "/web/"
+    request: Request,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    next_page: str = "/web/",
+    key: str = "",
 ) -> HTMLResponse:
     guard = secrets.token_urlsafe(24)
     response = page(
@@ -91,6 +98,7 @@ def _sign_in_page(
         error=error,
         guard=guard,
         next_page=next_page,
+        key=key if CLIENT_TOKEN.match(key) else "",
         title="Sign in",
     )
     response.set_cookie(
@@ -107,11 +115,16 @@ def _sign_in_page(
 
 @router.get("/sign-in", name="web_sign_in")
 def sign_in_form(
-    request: Request, _: Annotated[None, Depends(SIGN_IN)], next: str | None = None
+    request: Request,
+    _: Annotated[None, Depends(SIGN_IN)],
+    next: str | None = None,
+    key: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
+    """The sign-in page; ``key``: a client's access link carries the client's key, which the
+    page puts in the form (the client still presses Sign in: a link preview signs in nobody)."""
     if caller_of(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
-    return _sign_in_page(request, next_page=safe_next(next))
+    return _sign_in_page(request, next_page=safe_next(next), key=key or "")
 
 
 @router.post("/sign-in", name="web_sign_in_submit")
@@ -157,6 +170,8 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
         return _sign_in_page(request, error=failure, status=401, next_page=next_page)
     _limiter(request).succeeded(address)
     entry.user_id, entry.role = caller.user_id, caller.role
+    if caller.role == "client":
+        next_page = CLIENT_HOME  # a client's pages are their own plan's
     sessions = _sessions(ctx)
     session = await anyio.to_thread.run_sync(sessions.start, caller.user_id, limiter=ctx.limiter)
     response = RedirectResponse(next_page, status_code=303, headers=SECURITY_HEADERS)

@@ -159,7 +159,10 @@ async def plan_page(
     caller: Reader,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
     effective_on: Annotated[str | None, Query(max_length=20)] = None,
+    emergency: bool = False,
 ) -> HTMLResponse:
+    """The plan; ``emergency``: shown to a reader outside its reach through the break-glass
+    form (``routes_rights``), which put the reason on the request's access-log entry."""
     ctx = context(request)
     entry = access_entry(request)
     moment = _moment(as_of, effective_on)
@@ -197,6 +200,7 @@ async def plan_page(
         and not approved,
         form_id=new_form_id(),
         signed=request.query_params.get("signed") == "1",
+        emergency=entry.break_glass_reason if emergency else None,
     )
 
 

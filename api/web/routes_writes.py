@@ -35,7 +35,7 @@ def new_form_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-async def _checked_form(request: Request) -> dict[str, str]:
+async def checked_form(request: Request) -> dict[str, str]:
     form = await form_of(request)
     session = session_of(request)
     if session is None or not same_token(form.get("csrf_token"), session.csrf_token):
@@ -44,7 +44,7 @@ async def _checked_form(request: Request) -> dict[str, str]:
     return form
 
 
-def _version(form: dict[str, str], name: str = "version") -> int:
+def page_version(form: dict[str, str], name: str = "version") -> int:
     value = form.get(name, "")
     if not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
         raise InvalidInput.on(name, "the page's plan version is missing; reload the page")
@@ -67,7 +67,7 @@ async def _run(
             plan_id,
             command,
             envelope or {},
-            if_match=_version(form),
+            if_match=page_version(form),
             idempotency_key=form.get("form_id") or None,
             entry=access_entry(request),
         ),
@@ -77,7 +77,7 @@ async def _run(
 
 @router.post("/plans/{plan_id}/co-signature", name="web_cosign")
 async def cosign(request: Request, plan_id: PlanId, caller: Signer) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     command = parse_command(
         cmd.CaptureSignature,
         {
@@ -96,9 +96,9 @@ async def cosign(request: Request, plan_id: PlanId, caller: Signer) -> Response:
 
 @router.post("/plans/{plan_id}/notes", name="web_note")
 async def note(request: Request, plan_id: PlanId, caller: Signer) -> Response:
-    form = await _checked_form(request)
+    form = await checked_form(request)
     kind = "rationale_request" if caller.role == "supervisor" else "rationale"
-    explains = _version(form, "explains_version")
+    explains = page_version(form, "explains_version")
     command = parse_command(
         cmd.RecordRationale,
         {"text": form.get("text", ""), "explains_version": explains, "kind": kind},

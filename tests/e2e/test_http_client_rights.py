@@ -44,7 +44,7 @@ def test_a_client_reads_signs_and_downloads_their_plan_and_nothing_else(
     token = grant["token"]
     assert token.startswith("pc_")
     assert grant["status"] == "active"
-    assert grant["sign_in_path"].startswith("/web/client?key=pc_")
+    assert grant["sign_in_path"].startswith("/web/sign-in?key=pc_")
 
     me = as_client(running, token, "GET", "/me").json()
     assert me["role"] == "client"

@@ -1,0 +1,129 @@
+"""The client's pages and the break-glass form over HTTP, as a browser uses them, on each store:
+a client opens their link, signs their plan, downloads it and sees who read it, and cannot reach
+any other page; a clinician outside the caseload reads a plan in an emergency with a reason."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from tests.e2e.http_support import Practice, full_plan, practice
+from tests.e2e.test_web_pages import csrf_of, guard_of, sign_in
+
+REASON = "Client in crisis at the front desk; covering for Dana tonight"
+
+
+@pytest.fixture
+def site(store_url: str, tmp_path: Path) -> Iterator[Practice]:
+    with practice(store_url, tmp_path) as found:
+        yield found
+
+
+def client_link(site: Practice, ids: dict[str, Any]) -> dict[str, Any]:
+    issued = site.request("dana", "POST", f"/plans/{ids['plan_id']}/client-access", json={})
+    assert issued.status_code == 201, issued.text
+    found: dict[str, Any] = issued.json()
+    return found
+
+
+def test_a_client_opens_their_link_signs_downloads_and_sees_who_read_it(site: Practice) -> None:
+    ids = full_plan(site.service)
+    link = client_link(site, ids)
+    form = site.client.get(link["sign_in_path"])
+    assert form.status_code == 200
+    assert f'value="{link["token"]}"' in form.text  # the key is in the form, not yet used
+    assert not any(e["user_id"] and e["user_id"].startswith("client:") for e in site.access_log())
+    signed_in = site.client.post(
+        "/web/sign-in",
+        data={"guard": guard_of(form.text), "token": link["token"], "next": "/web/"},
+        follow_redirects=False,
+    )
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/web/client"
+
+    mine = site.client.get("/web/client")
+    assert mine.status_code == 200
+    assert "Your treatment plan" in mine.text
+    assert "PHQ-9 below 10" in mine.text
+    assert "Sign my plan" in mine.text
+    version = re.search(r'name="version" value="(\d+)"', mine.text)
+    form_id = re.search(r'name="form_id" value="([^"]+)"', mine.text)
+    assert version
+    assert form_id
+    body = {"csrf_token": csrf_of(mine.text), "version": version.group(1),
+            "form_id": form_id.group(1), "agree": "yes"}  # fmt: skip
+    done = site.client.post("/web/client/sign", data=body, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    after = site.client.get("/web/client")
+    assert "your signature is recorded" in site.client.get(done.headers["location"]).text
+    assert "Sign my plan" not in after.text
+    signatures = site.request("dana", "GET", f"/plans/{ids['plan_id']}").json()["signatures"]
+    assert [(s["role"], s["meaning"]) for s in signatures if s["role"] == "client"] == [
+        ("client", "agreed")
+    ]
+
+    pdf = site.client.get("/web/client/copy.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Your treatment plan" in text
+
+    seen = site.client.get("/web/client/disclosures")
+    assert seen.status_code == 200
+    assert "Dana Reyes" in seen.text  # the clinician's writes and reads of the plan
+    for other in ("/web/", f"/web/plans/{ids['plan_id']}", f"/web/plans/{ids['plan_id']}/history"):
+        refused = site.client.get(other)
+        assert refused.status_code == 403, other
+        assert "Back to your plan" in refused.text
+
+
+def test_a_client_signature_needs_the_box_ticked_and_the_pages_csrf(site: Practice) -> None:
+    ids = full_plan(site.service)
+    link = client_link(site, ids)
+    form = site.client.get(link["sign_in_path"])
+    site.client.post("/web/sign-in", data={"guard": guard_of(form.text), "token": link["token"]})
+    mine = site.client.get("/web/client")
+    version = re.search(r'name="version" value="(\d+)"', mine.text)
+    assert version
+    fields = {"csrf_token": csrf_of(mine.text), "version": version.group(1)}
+    unticked = site.client.post("/web/client/sign", data=fields)
+    assert unticked.status_code == 422
+    forged = site.client.post(
+        "/web/client/sign", data={**fields, "csrf_token": "x", "agree": "yes"}
+    )
+    assert forged.status_code == 403
+    before = site.service.load(ids["plan_id"]).version
+    assert before == int(version.group(1))
+
+
+def test_a_clinician_outside_the_caseload_reads_a_plan_through_the_emergency_form(
+    site: Practice,
+) -> None:
+    ids = full_plan(site.service)
+    plan = f"/web/plans/{ids['plan_id']}"
+    sign_in(site, "marcus")
+    hidden = site.client.get(plan)
+    assert hidden.status_code == 404
+    assert "Emergency access (break-glass)" in hidden.text
+    missing = site.client.get("/web/plans/00000000-0000-4000-8000-000000000000")
+    assert missing.text.replace("00000000-0000-4000-8000-000000000000", str(ids["plan_id"])) == (
+        hidden.text.replace(csrf_of(hidden.text), csrf_of(missing.text))
+    )  # the same page whether the plan exists or not
+    token = csrf_of(hidden.text)
+    short = site.client.post(plan + "/break-glass", data={"csrf_token": token, "reason": "now"})
+    assert short.status_code == 422
+    read = site.client.post(plan + "/break-glass", data={"csrf_token": token, "reason": REASON})
+    assert read.status_code == 200
+    assert "Emergency (break-glass) read" in read.text
+    assert "Alex Moreno" in read.text
+    row = site.access_log()[-1]
+    assert row["user_id"] == "marcus-hill"
+    assert row["break_glass_reason"] == REASON
+    assert site.client.get(plan).status_code == 404  # one read per reason given
+    findings = site.request("dana", "GET", f"/plans/{ids['plan_id']}/findings").json()
+    assert "BREAK_GLASS_UNREVIEWED" in [f["code"] for f in findings["findings"]]
