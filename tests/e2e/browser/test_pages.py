@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,10 +43,10 @@ def test_sign_in_page_and_a_wrong_token(
     page = new_page()
     page.goto(f"{web_server.base_url}/web/")
     assert "/web/sign-in" in page.url, "no session: to the sign-in page"
-    assert page.get_by_label("API token", exact=True).is_visible()
+    assert page.get_by_label("API token or client key", exact=True).is_visible()
     accessible(page)
     screenshot(page, "sign-in")
-    page.get_by_label("API token", exact=True).fill("pt_wrong")
+    page.get_by_label("API token or client key", exact=True).fill("pt_wrong")
     page.get_by_role("button", name="Sign in", exact=True).click()
     assert page.get_by_role("alert").inner_text() == (
         "That token is unknown, revoked, or its user is disabled."
@@ -103,23 +104,28 @@ def test_the_time_control_reconstructs_the_chart_and_links_back(
     web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
 ) -> None:
     plan_id = plan_of(web_server, "Riley Chen")
+    # The demo is dated back from today: Riley's plan opens 290 days ago at 09:00 UTC.
+    start = datetime.now(UTC).date() - timedelta(days=290)
+    in_effect, late_score = start + timedelta(days=43), start + timedelta(days=42)
     page = signed_in("priya-shah")
     page.goto(f"{web_server.base_url}/web/plans/{plan_id}")
-    page.get_by_label("As the chart stood at (UTC)").fill("2026-02-16T09:50")
+    page.get_by_label("As the chart stood at (UTC)").fill(f"{start}T09:50")
     page.get_by_role("button", name="Show").click()
     banner = page.locator(".view-banner").inner_text()
-    assert "The chart as it stood at 2026-02-16 09:50 UTC" in banner
+    assert f"The chart as it stood at {start} 09:50 UTC" in banner
     assert "Not signed." in page.inner_text("main"), "the signatures came at 09:51"
     accessible(page)
     screenshot(page, "plan-as-of")
     page.get_by_role("link", name="Show the current plan").click()
     assert "Current plan" in page.locator(".view-banner").inner_text()
 
-    page.get_by_label("In clinical effect on").fill("2026-03-31")
+    page.get_by_label("In clinical effect on").fill(in_effect.isoformat())
     page.get_by_role("button", name="Show").click()
-    assert "The plan in clinical effect on 2026-03-31" in page.locator(".view-banner").inner_text()
+    assert (
+        f"The plan in clinical effect on {in_effect}" in page.locator(".view-banner").inner_text()
+    )
     measurements = page.locator("table.measurements").inner_text()
-    assert "44" in measurements, "the late-entered score of 2026-03-30 is in effect"
+    assert "44" in measurements, f"the late-entered score of {late_score} is in effect"
 
 
 def test_another_caseload_is_a_404_and_sign_out_ends_the_session(
@@ -319,3 +325,61 @@ def test_an_auditor_generates_the_packet_from_the_plans_tab(
     assert "90837" in text, "the listed date of service is answered"
     assert "sha256:" in text
     accessible(page)
+
+
+def _client_link(web_server: WebServer, plan_id: str) -> dict[str, str]:
+    """A client access link issued by the plan's clinician over the API."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{web_server.base_url}/plans/{plan_id}/client-access",
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"Bearer {web_server.token('dana-reyes')}",
+                 "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request) as answer:
+        found: dict[str, str] = json.loads(answer.read())
+    return found
+
+
+def test_a_client_opens_their_link_and_signs_their_plan(
+    web_server: WebServer, new_page: Callable[[], Page], screenshot: Shot
+) -> None:
+    link = _client_link(web_server, plan_of(web_server, "Jordan Ellis"))
+    page = new_page()
+    page.goto(f"{web_server.base_url}{link['sign_in_path']}")
+    accessible(page)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(lambda url: url.endswith("/web/client"))
+    assert page.get_by_role("heading", name="Your treatment plan").is_visible()
+    assert page.get_by_role("link", name="Caseload").count() == 0
+    accessible(page)
+    screenshot(page, "client-plan")
+    page.get_by_label("I have read this plan and I agree with it").check()
+    page.get_by_role("button", name="Sign my plan").click()
+    assert page.get_by_role("status").inner_text() == "Thank you: your signature is recorded."
+    assert page.locator("table.signatures", has_text="client, agreed").count() == 1
+    page.get_by_role("link", name="Who has seen your plan").first.click()
+    assert page.get_by_role("heading", name="Who has seen your plan").is_visible()
+    accessible(page)
+    screenshot(page, "client-disclosures")
+
+
+def test_a_clinician_reads_another_caseloads_plan_in_an_emergency(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    page = signed_in("marcus-hill")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_of(web_server, 'Jordan Ellis')}")
+    assert page.get_by_role("heading", name="Emergency access (break-glass)").is_visible()
+    accessible(page)
+    page.get_by_label("Why you need this plan now").fill(
+        "Client in crisis at the front desk; covering for Dana tonight"
+    )
+    page.get_by_role("button", name="Read the plan in an emergency").click()
+    assert page.get_by_role("heading", name="Jordan Ellis").is_visible()
+    banner = page.get_by_role("alert")
+    assert "Emergency (break-glass) read" in banner.inner_text()
+    accessible(page)
+    screenshot(page, "plan-break-glass")
