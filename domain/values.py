@@ -25,7 +25,7 @@ ReviewReason = Literal[
 ]
 Direction = Literal["decrease", "increase"]
 UserRole = Literal["clinician", "supervisor", "auditor", "admin", "system", "client"]
-"""Who acted. ``client``: the client themselves, through a client access link (since 0.15)."""
+"""Who acted. ``client``: the client themselves, through a client access link (ADR 0016)."""
 NoteKind = Literal["rationale", "rationale_request", "comment"]
 AmendmentStatus = Literal["open", "accepted", "denied"]
 DenialBasis = Literal[

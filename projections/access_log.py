@@ -73,7 +73,7 @@ access_log = Table(
         "break_glass_reason",
         String(BREAK_GLASS_REASON_MAX),
         nullable=True,
-        comment="an emergency read outside the caller's reach: the reason given (since 0.15)",
+        comment="an emergency read outside the caller's reach: the reason given (ADR 0016)",
     ),
     Index("plantrail_access_log_plan", "plan_id", "seq"),
     Index("plantrail_access_log_user", "user_id", "seq"),
@@ -202,7 +202,7 @@ def create_access_log_tables(engine: Engine) -> None:
 
 
 def _add_missing_columns(engine: Engine) -> None:
-    """Give an access log made before 0.15 its ``break_glass_reason`` column. Adding a nullable
+    """Give an access log made before break-glass reads (ADR 0016) its ``break_glass_reason`` column. Adding a nullable
     column rewrites no row (the append-only triggers guard rows, not the table's shape), and the
     old rows' hashes never covered it (``AccessEntry.cleaned``)."""
     with engine.connect() as conn:

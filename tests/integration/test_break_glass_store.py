@@ -26,7 +26,7 @@ def read(user: str, reason: str | None = None) -> AccessEntry:
 
 
 def create_old_access_log(service: PlanService) -> None:
-    """The access-log table as releases before 0.15 made it (no break-glass column)."""
+    """The access-log table as releases before ADR 0016 made it (no break-glass column)."""
     old = MetaData()
     columns = [Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
                for c in access_log.columns if c.name != "break_glass_reason"]  # fmt: skip
