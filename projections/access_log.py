@@ -202,9 +202,9 @@ def create_access_log_tables(engine: Engine) -> None:
 
 
 def _add_missing_columns(engine: Engine) -> None:
-    """Give an access log made before break-glass reads (ADR 0016) its ``break_glass_reason`` column. Adding a nullable
-    column rewrites no row (the append-only triggers guard rows, not the table's shape), and the
-    old rows' hashes never covered it (``AccessEntry.cleaned``)."""
+    """Give an access log made before break-glass reads (ADR 0016) its ``break_glass_reason``
+    column. Adding a nullable column rewrites no row (the append-only triggers guard rows, not
+    the table's shape), and the old rows' hashes never covered it (``AccessEntry.cleaned``)."""
     with engine.connect() as conn:
         present = {c["name"] for c in inspect(conn).get_columns("plantrail_access_log")}
     missing = [name for name in _OPTIONAL_FIELDS if name not in present]
