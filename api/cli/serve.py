@@ -25,8 +25,9 @@ from plantrail.api.cli.output import console, fail
 from plantrail.api.cli.users import create_demo_users
 from plantrail.api.demo import DEMO_PRACTICE, DemoPlan
 from plantrail.api.http.context import PRACTICE_NAME
+from plantrail.projections.accounts import Accounts
 from plantrail.projections.integrity.keys import create_keys, load_keys
-from plantrail.projections.store.engine import DEFAULT_URL
+from plantrail.projections.store.engine import DEFAULT_URL, create_store_engine
 from plantrail.projections.store.factory import DATABASE_URL, KEY_DIR, open_service, recorder_of
 from plantrail.projections.web_sessions import SECURE_COOKIES, SESSION_HOURS, SESSION_IDLE_MINUTES
 
@@ -76,6 +77,29 @@ def write_demo_store(url: str, keys: Path) -> tuple[list[dict[str, Any]], list[D
     return users, created
 
 
+def demo_client_link(
+    url: str, users: list[dict[str, Any]], created: list[DemoPlan]
+) -> dict[str, Any] | None:
+    """A client access link for the first demo client, issued by their clinician, so the
+    client's pages can be tried at once."""
+    plan = created[0] if created else None
+    clinician = next((u for u in users if plan and u["name"] == plan.clinician), None)
+    if plan is None or clinician is None:
+        return None
+    engine = create_store_engine(url)
+    try:
+        accounts = Accounts(engine)
+        grant, token = accounts.clients.issue(
+            plan_id=plan.plan_id, client_id=plan.client_id, client_name=plan.client,
+            issued_by=clinician["user_id"],
+        )  # fmt: skip
+        accounts.close()
+    finally:
+        engine.dispose()
+    return {**grant.as_dict(grant.issued_at_us), "token": token,
+            "sign_in_path": f"/web/sign-in?key={token}"}  # fmt: skip
+
+
 def print_demo_banner(
     url: str,
     key_dir: Path,
@@ -112,6 +136,13 @@ def print_demo_banner(
                 f"Bearer {user['token']}' '{base}/plans/{plan.plan_id}/packet?{period}'",
                 soft_wrap=True,
             )
+    link = demo_client_link(url, users, created)
+    if link is not None:
+        console.print(
+            f"\n{link['client_name']} (a client; their own plan only): client access link, "
+            f"expires {link['expires_at'][:10]}\n  open {base}{link['sign_in_path']}",
+            soft_wrap=True,
+        )
     console.print(
         "\nTokens are shown once and stored only as hashes. To get a new one (it replaces the "
         "user's earlier tokens), in another terminal:\n"

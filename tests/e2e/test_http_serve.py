@@ -183,6 +183,16 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
         pages = httpx.get(f"{base}/web/", timeout=10, follow_redirects=True)
         assert pages.status_code == 200, "without a session: the sign-in page"
         assert 'name="token"' in pages.text
+        # The demo's client link opens the sign-in form with the client's key, which reads
+        # their plan and nothing else.
+        [link] = re.findall(r"open (http://\S+/web/sign-in\?key=(pc_\S+))", printed)
+        form = httpx.get(link[0], timeout=10)
+        assert f'value="{link[1]}"' in form.text
+        headers = {"Authorization": f"Bearer {link[1]}"}
+        me = httpx.get(f"{base}/me", headers=headers, timeout=10).json()
+        assert me["role"] == "client"
+        assert httpx.get(f"{base}/plans/{me['plan_id']}", headers=headers, timeout=10).is_success
+        assert httpx.get(f"{base}/plans", headers=headers, timeout=10).status_code == 403
         docs = httpx.get(f"{base}/docs", timeout=10)
         assert docs.status_code == 200
         assert "swagger" in docs.text.lower()
