@@ -73,7 +73,7 @@ def issue_client_access(
 @router.get(
     "/client-access",
     summary="The plan's client access links (never their keys)",
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 def list_client_access(request: Request, plan_id: PlanId, caller: Issuer) -> ClientAccessList:
     ctx = context(request)
@@ -86,7 +86,7 @@ def list_client_access(request: Request, plan_id: PlanId, caller: Issuer) -> Cli
 @router.post(
     "/client-access/{grant_id}/revoke",
     summary="Revoke a client access link at once",
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(401, 403, 404, 413, 422, 503),
 )
 def revoke_client_access(
     request: Request, plan_id: PlanId, grant_id: GrantId, caller: Issuer
