@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from plantrail.api.fhir.app import create_fhir_app
 from plantrail.api.http import (
@@ -32,7 +33,7 @@ from plantrail.api.http.context import PRACTICE_NAME, AppContext, Settings
 from plantrail.api.http.documents import RenderedDocuments
 from plantrail.api.http.errors import FieldError, Problem, install_error_handlers, route_table
 from plantrail.api.http.gateway import PlanGateway
-from plantrail.api.http.middleware import AccessLogMiddleware
+from plantrail.api.http.middleware import AccessLogMiddleware, FastRead
 from plantrail.api.web.app import create_web_app
 from plantrail.domain.service import PlanService
 from plantrail.projections.access_log import AccessLog
@@ -113,7 +114,9 @@ def create_app(
         limiter=lambda: context.limiter,
         max_body_bytes=settings.max_body_bytes,
         sessions=lambda: context.sessions,
+        fast_read=lambda: fast_read,
     )
+    fast_read: FastRead | None = None
     for module in (
         routes_system,
         routes_plans,
@@ -125,6 +128,17 @@ def create_app(
         routes_packet,
     ):
         app.include_router(module.router)
+    plan_route = next(
+        (
+            r
+            for r in app.routes
+            if isinstance(r, APIRoute)
+            and r.path == "/plans/{plan_id}"
+            and "GET" in (r.methods or ())
+        ),
+        None,
+    )
+    fast_read = routes_plans.fast_plan_read(context, plan_route)
 
     app.mount("/web", create_web_app(context), name="web")
     app.mount("/fhir", create_fhir_app(context), name="fhir")
