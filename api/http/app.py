@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 
 from plantrail.api.fhir.app import create_fhir_app
 from plantrail.api.http import (
@@ -128,17 +127,7 @@ def create_app(
         routes_packet,
     ):
         app.include_router(module.router)
-    plan_route = next(
-        (
-            r
-            for r in app.routes
-            if isinstance(r, APIRoute)
-            and r.path == "/plans/{plan_id}"
-            and "GET" in (r.methods or ())
-        ),
-        None,
-    )
-    fast_read = routes_plans.fast_plan_read(context, plan_route)
+    fast_read = routes_plans.fast_plan_read(context)
 
     app.mount("/web", create_web_app(context), name="web")
     app.mount("/fhir", create_fhir_app(context), name="fhir")

@@ -11,7 +11,6 @@ from uuid import UUID
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
-from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 from plantrail.api.http.auth import OPEN_PLAN, READ_PLANS
@@ -158,7 +157,7 @@ _CURRENT_PLAN_PATH = re.compile(
 
 
 def fast_plan_read(
-    ctx: AppContext, route: BaseRoute | None
+    ctx: AppContext,
 ) -> Callable[[Scope, Principal, AccessEntry], Awaitable[Response | None]]:
     """The hot read, ``GET /plans/{id}`` of the plan now, without FastAPI's dependency solving
     (issue #16): the access-log middleware calls this after it has authenticated the caller;
@@ -167,6 +166,7 @@ def fast_plan_read(
     (``READ_PLANS.admit``), the same gateway read and the same error mapping as the route, so
     the answer is byte for byte the route's; the middleware still waits for its access-log row.
     """
+    route = next(r for r in router.routes if getattr(r, "endpoint", None) is get_plan)
 
     async def read(scope: Scope, caller: Principal, entry: AccessEntry) -> Response | None:
         if scope["method"] != "GET" or scope.get("query_string"):
