@@ -21,14 +21,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 from uuid import UUID
 
 import anyio
 import anyio.to_thread
 from starlette.requests import cookie_parser
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantrail.api.fhir.responses import outcome as fhir_outcome
@@ -60,6 +60,10 @@ WEB_STATIC = "/web/static/"
 WEB_SIGN_IN = "/web/sign-in"
 SESSION_COOKIE = "plantrail_session"
 
+FastRead = Callable[[Scope, Principal, AccessEntry], Awaitable[Response | None]]
+"""A route served without FastAPI for an authenticated caller: its response, or None to let
+the app answer (``routes_plans.fast_plan_read``)."""
+
 
 class AccessLogMiddleware:
     def __init__(
@@ -71,11 +75,13 @@ class AccessLogMiddleware:
         limiter: Callable[[], anyio.CapacityLimiter],
         max_body_bytes: int,
         sessions: Callable[[], WebSessions | None] = lambda: None,
+        fast_read: Callable[[], FastRead | None] = lambda: None,
     ) -> None:
         self.app = app
         self.access_log = access_log
         self.accounts = accounts
         self.sessions = sessions
+        self.fast_read = fast_read
         self.limiter = limiter
         self.max_body_bytes = max_body_bytes
 
@@ -195,6 +201,11 @@ class AccessLogMiddleware:
             return message
 
         try:
+            fast = self.fast_read() if caller is not None else None
+            answer = await fast(scope, caller, entry) if fast and caller else None
+            if answer is not None:  # the hot read, without FastAPI (routes_plans.fast_plan_read)
+                await answer(scope, limited_receive, send_logged)
+                return
             await self.app(scope, limited_receive, send_logged)
         except Exception:
             if not started:

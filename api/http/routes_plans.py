@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
+from uuid import UUID
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
+from starlette.types import Scope
 
 from plantrail.api.http.auth import OPEN_PLAN, READ_CURRENT_PLAN, READ_PLANS
 from plantrail.api.http.caseload_views import CaseloadFilters, caseload_source
@@ -19,9 +23,9 @@ from plantrail.api.http.common import (
     context,
     etag,
 )
-from plantrail.api.http.context import access_entry
+from plantrail.api.http.context import AppContext, access_entry
 from plantrail.api.http.documents import render_document
-from plantrail.api.http.errors import problem_responses
+from plantrail.api.http.errors import HTTPProblem, domain_problem, http_problem, problem_responses
 from plantrail.api.http.schemas import (
     WRITE_FIELDS,
     CaseloadView,
@@ -31,7 +35,8 @@ from plantrail.api.http.schemas import (
     Version,
     WriteResult,
 )
-from plantrail.domain.errors import AccessDenied
+from plantrail.domain.errors import AccessDenied, PlantrailError
+from plantrail.projections.access_log import AccessEntry
 from plantrail.projections.accounts import Principal
 
 router = APIRouter(prefix="/plans", tags=["plans"])
@@ -119,13 +124,7 @@ async def get_plan(
     today = ctx.service.clock().date()
 
     def current() -> Response:
-        plan_version, body = ctx.gateway.current(
-            caller,
-            plan_id,
-            entry,
-            lambda state: (state.version, ctx.documents.document(plan_id, state, today)),
-        )
-        return document_response(body, plan_version)
+        return current_plan_response(ctx, caller, plan_id, entry, today)
 
     def past() -> Response:
         state = ctx.gateway.state(
@@ -143,6 +142,59 @@ async def get_plan(
         )
     # async, with the blocking read on the app's few threads rather than FastAPI's pool of 40.
     return await anyio.to_thread.run_sync(current if now else past, limiter=ctx.limiter)
+
+
+def current_plan_response(
+    ctx: AppContext, caller: Principal, plan_id: UUID, entry: AccessEntry, today: date
+) -> Response:
+    """The plan now (its kept rendering), through the gateway's reach check (blocking)."""
+    plan_version, body = ctx.gateway.current(
+        caller,
+        plan_id,
+        entry,
+        lambda state: (state.version, ctx.documents.document(plan_id, state, today)),
+    )
+    return document_response(body, plan_version)
+
+
+_CURRENT_PLAN_PATH = re.compile(
+    r"^/plans/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+
+
+def fast_plan_read(
+    ctx: AppContext,
+) -> Callable[[Scope, Principal, AccessEntry], Awaitable[Response | None]]:
+    """The hot read, ``GET /plans/{id}`` of the plan now, without FastAPI's dependency solving
+    (issue #16): the access-log middleware calls this after it has authenticated the caller;
+    it answers only a canonical plan id with no query (anything else returns None and goes
+    through the FastAPI route ``get_plan``, which stays the documented one). The same policy
+    (``READ_CURRENT_PLAN.admit``), the same gateway read and the same error mapping as the route, so
+    the answer is byte for byte the route's; the middleware still waits for its access-log row.
+    """
+    route = next(r for r in router.routes if getattr(r, "endpoint", None) is get_plan)
+
+    async def read(scope: Scope, caller: Principal, entry: AccessEntry) -> Response | None:
+        if scope["method"] != "GET" or scope.get("query_string"):
+            return None
+        match = _CURRENT_PLAN_PATH.match(scope["path"])
+        if match is None:
+            return None
+        scope["route"] = route  # for the access-log entry: route template and name
+        scope["path_params"] = {"plan_id": match.group(1)}
+        plan_id = UUID(match.group(1))
+        today = ctx.service.clock().date()
+        try:
+            READ_CURRENT_PLAN.admit(caller, entry)
+            return await anyio.to_thread.run_sync(
+                current_plan_response, ctx, caller, plan_id, entry, today, limiter=ctx.limiter
+            )
+        except PlantrailError as error:
+            return domain_problem(error)
+        except HTTPProblem as error:
+            return http_problem(error)
+
+    return read
 
 
 def document_response(body: bytes, version: int) -> Response:

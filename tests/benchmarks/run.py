@@ -2,7 +2,8 @@
 
     python -m tests.benchmarks.run [--quick] [--sizes 1000,10000] [--plan-sizes 100,1000,10000]
                                    [--backend sqlite|postgresql|both] [--rounds N]
-                                   [--only 1,2,3,4,5,6,7,8] [--out bench-results/] [--profile]
+                                   [--only 1,2,3,4,5,6,7,8,9] [--out bench-results/] [--profile]
+                                   [--soak MINUTES]
 
 Generates its data, measures every figure and its baseline back to back in each round, and
 writes ``bench-results/bench-<time>.json`` and ``.md`` (plus ``latest.json`` / ``latest.md``):
@@ -10,7 +11,8 @@ per figure the median, min and max over the rounds, the baseline's median, and t
 the per-round ratios. ``--sizes`` are caseload sizes in plans (figure 4; figure 5 imports the
 smallest), ``--plan-sizes`` events per plan (growth of figures 2 and 3). PostgreSQL is reached
 at ``PLANTRAIL_BENCH_DATABASE_URL`` (default postgresql://postgres@127.0.0.1:5432/test); a
-database is created for the run and dropped after it.
+database is created for the run and dropped after it. ``--soak MINUTES`` (default 10) sets the
+length of figure 9, the soak; ``--quick`` leaves the soak out unless ``--only`` names 9.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from tests.benchmarks import (
     fig6_http,
     fig7_pages,
     fig8_packet,
+    fig9_soak,
     profiling,
 )
 from tests.benchmarks.harness import BACKENDS, Figure, Stores, log
@@ -85,6 +88,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="after each figure's timed rounds, one untimed run under cProfile; "
         "reports go to OUT/profile-<figure>-<store>.txt",
+    )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=10.0,
+        metavar="MINUTES",
+        help="length of figure 9, the soak under a steady mixed load (default 10; "
+        "not part of --quick unless --only names 9)",
     )
     return parser.parse_args(argv)
 
@@ -176,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         config["import_plans"] = min(args.sizes)
     if args.plan_sizes:
         config["plan_sizes"] = args.plan_sizes
-    only = set(args.only or [1, 2, 3, 4, 5, 6, 7, 8])
+    only = set(args.only or ([1, 2, 3, 4, 5, 6, 7, 8] if args.quick else range(1, 10)))
+    config["soak_minutes"] = args.soak
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     if args.profile:
         os.environ[profiling.ENV] = str(args.out.resolve())
@@ -215,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         (6, lambda s: fig6_http.run(s, rounds=min(rounds, heavy), seconds=config["seconds"])),
         (7, lambda s: fig7_pages.run(s, rounds=rounds, calls=config["calls"])),
         (8, lambda s: fig8_packet.run(s, rounds=rounds, calls=max(3, config["calls"] // 5))),
+        (9, lambda s: fig9_soak.run(s, minutes=args.soak)),
     ]
     with tempfile.TemporaryDirectory(prefix="plantrail-bench-") as tmp:
         for backend in backends:
@@ -239,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
     meta["seconds"] = time.perf_counter() - started
     order = {"sqlite": 0, "postgresql": 1}
-    figures.sort(key=lambda f: (f.figure.rstrip("rgpbsu"), order.get(f.backend, 2)))
+    figures.sort(key=lambda f: (f.figure.rstrip("rgpbsul"), order.get(f.backend, 2)))
     args.out.mkdir(parents=True, exist_ok=True)
     body = {"meta": meta, "figures": [f.as_dict() for f in figures]}
     text = markdown(figures, meta)
