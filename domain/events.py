@@ -224,7 +224,11 @@ class ObjectiveAdded(PlanEvent):
     TOPIC = "plantrail:ObjectiveAdded"
     class_version = 2
     """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``)."""
-    upcast_v1_v2 = staticmethod(_measure_v1_v2)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        _measure_v1_v2(state)
+
     objective_id: str
     label: str
     """'Objective 1.2': goal number and a per-goal sequence, never reused."""
@@ -238,7 +242,11 @@ class ObjectiveRevised(PlanEvent):
     TOPIC = "plantrail:ObjectiveRevised"
     class_version = 2
     """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``)."""
-    upcast_v1_v2 = staticmethod(_measure_v1_v2)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        _measure_v1_v2(state)
+
     objective_id: str
     statement: str | None = None
     measure: Measure | None = None

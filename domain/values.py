@@ -74,7 +74,7 @@ class Record(BaseModel):
     since: ClassVar[str] = "0.1.0"
     """plantrail release that introduced the record."""
     field_since: ClassVar[dict[str, str]] = {}
-    """Fields added after the record was introduced, with the release that added them (docs/events.md)."""
+    """Fields added after the record was introduced, with the release that added them."""
 
 
 class Actor(Record):

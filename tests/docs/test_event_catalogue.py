@@ -71,9 +71,8 @@ def assert_fields_match(title: str, body: str, model: type[BaseModel], fields: l
         assert kind == annotation(model, field), (
             f"{title}.{field}: documented as {kind!r}, declared as {annotation(model, field)!r}"
         )
-        assert since == field_since(model, field), (
-            f"{title}.{field}: documented since {since!r}, the code says {field_since(model, field)!r}"
-        )
+        added = field_since(model, field)
+        assert since == added, f"{title}.{field}: documented since {since!r}, code says {added!r}"
         assert len(meaning.split()) >= 2, f"{title}.{field}: the meaning is empty or a single word"
 
 
