@@ -143,13 +143,22 @@ class PlanWriter:
         started = self.do(c.StartReview.model_validate({"reason": reason}))
         assert started.item_id is not None
         self.on(offset, 11)
+        assert self.plan_id is not None
+        listed = [
+            c.AssessmentIn.model_validate({"objective_id": self.ids[k], "status": v})
+            for k, v in assessments.items()
+        ]
+        named = {a.objective_id for a in listed}
+        # Every review assesses every objective: a met one not named here is confirmed met.
+        confirmed = [
+            c.AssessmentIn(objective_id=o.id, status="met", note="Still met")
+            for o in self.service.load(self.plan_id).objectives.values()
+            if o.status == "met" and o.id not in named
+        ]
         self.do(
             c.CompleteReview(
                 review_id=started.item_id,
-                assessments=[
-                    c.AssessmentIn.model_validate({"objective_id": self.ids[k], "status": v})
-                    for k, v in assessments.items()
-                ],
+                assessments=listed + confirmed,
                 progress_summary=summary,
                 client_input=client_input,
                 next_review_date=self.day(next_review) if next_review is not None else None,
@@ -570,6 +579,11 @@ def _alcohol(w: PlanWriter) -> None:
             plan_end_date=w.day(345),
             service_type="group",
             session_minutes=90,
+            participants=[
+                c.ParticipantIn(name="Casey Brooks", role="group member", client_id="MRN-20688"),
+                c.ParticipantIn(name="R. Alvarez", role="group member"),
+                c.ParticipantIn(name="T. Nguyen", role="group member"),
+            ],
         )
     )
     w.do(
