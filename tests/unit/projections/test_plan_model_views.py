@@ -9,12 +9,15 @@ from typing import Any
 
 from plantrail.api.web.charts import measure_chart
 from plantrail.domain import commands as c
+from plantrail.projections import fhir
 from plantrail.projections.diff import plan_diff
 from plantrail.projections.document import plan_document
+from plantrail.projections.fhir.ids import fhir_id
 from plantrail.projections.findings import plan_findings
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
+from tests.fhir_checks import validate
 from tests.unit.projections.plans import PlanBuilder, complete_review, depression_plan
 from tests.unit.test_plan_model import safety_plan
 
@@ -215,3 +218,20 @@ def test_a_suicidal_ideation_diagnosis_without_a_safety_plan_is_an_error_finding
     assert "R45.851" in missing["message"]
     b.run(safety_plan())
     assert findings(b, "SAFETY_PLAN_MISSING") == []
+
+
+def test_fhir_carries_the_safety_plan_and_a_maintain_objective_as_a_range() -> None:
+    b, ids = with_maintain_objective()
+    b.run(safety_plan())
+    resources = fhir.plan_resources(b.state, b.events)
+    for resource in resources:
+        validate(resource)
+    [care_plan] = [r for r in resources if r["resourceType"] == "CarePlan"]
+    notes = [n["text"] for n in care_plan["note"]]
+    assert "Safety plan contact: 988 Suicide and Crisis Lifeline (crisis line), 988" in notes
+    assert "Safety plan means restriction: Medication kept by partner" in notes
+    goals = [r for r in resources if r["resourceType"] == "Goal"]
+    [goal] = [r for r in goals if r["id"] == fhir_id(ids["keep"])]
+    assert goal["target"][0]["detailRange"] == {"high": {"value": 4}}
+    assert "detailQuantity" not in goal["target"][0]
+    assert "Baseline 3 (PHQ-9); to be kept at most 4." in [n["text"] for n in goal["note"]]
