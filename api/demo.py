@@ -268,6 +268,20 @@ def _depression(w: PlanWriter) -> None:
             ]
         )
     )
+    w.do(
+        c.SetSafetyPlan(
+            warning_signs=["Stays in bed past noon", "Stops answering my sister's texts"],
+            coping_strategies=["Walk to the park", "Shower and put on music"],
+            contacts=[
+                c.SafetyContactIn(name="Sister", kind="support", phone="555-0142"),
+                c.SafetyContactIn(name="Dana Reyes, LCSW", kind="professional"),
+                c.SafetyContactIn(
+                    name="988 Suicide and Crisis Lifeline", kind="crisis_line", phone="988"
+                ),
+            ],
+            means_restriction=["Sleeping tablets kept by my sister"],
+        )
+    )
     w.score("PHQ-9", 18, 0, "o1")
     w.sign(DANA, "clinician", "authored")
     w.sign_client("Jordan Ellis")
