@@ -268,20 +268,6 @@ def _depression(w: PlanWriter) -> None:
             ]
         )
     )
-    w.do(
-        c.SetSafetyPlan(
-            warning_signs=["Stays in bed past noon", "Stops answering my sister's texts"],
-            coping_strategies=["Walk to the park", "Shower and put on music"],
-            contacts=[
-                c.SafetyContactIn(name="Sister", kind="support", phone="555-0142"),
-                c.SafetyContactIn(name="Dana Reyes, LCSW", kind="professional"),
-                c.SafetyContactIn(
-                    name="988 Suicide and Crisis Lifeline", kind="crisis_line", phone="988"
-                ),
-            ],
-            means_restriction=["Sleeping tablets kept by my sister"],
-        )
-    )
     w.score("PHQ-9", 18, 0, "o1")
     w.sign(DANA, "clinician", "authored")
     w.sign_client("Jordan Ellis")
@@ -295,6 +281,21 @@ def _depression(w: PlanWriter) -> None:
     w.on(30).score("PHQ-9", 16, 30, "o1")
     w.on(60).score("PHQ-9", 14, 60, "o1")
     w.on(88)
+    w.do(
+        c.SetSafetyPlan(
+            warning_signs=["Stays in bed past noon", "Stops answering my sister's texts"],
+            coping_strategies=["Walk to the park", "Shower and put on music"],
+            contacts=[
+                c.SafetyContactIn(name="Sister", kind="support", phone="555-0142"),
+                c.SafetyContactIn(name="Dana Reyes, LCSW", kind="professional"),
+                c.SafetyContactIn(
+                    name="988 Suicide and Crisis Lifeline", kind="crisis_line", phone="988"
+                ),
+            ],
+            means_restriction=["Sleeping tablets kept by my sister"],
+        ),
+        rationale="Passive thoughts of death disclosed at session 12; safety plan written together.",
+    )
     w.do(
         c.ReviseObjective(
             objective_id=w.ids["o2"],
