@@ -143,13 +143,22 @@ class PlanWriter:
         started = self.do(c.StartReview.model_validate({"reason": reason}))
         assert started.item_id is not None
         self.on(offset, 11)
+        assert self.plan_id is not None
+        listed = [
+            c.AssessmentIn.model_validate({"objective_id": self.ids[k], "status": v})
+            for k, v in assessments.items()
+        ]
+        named = {a.objective_id for a in listed}
+        # Every review assesses every objective: a met one not named here is confirmed met.
+        confirmed = [
+            c.AssessmentIn(objective_id=o.id, status="met", note="Still met")
+            for o in self.service.load(self.plan_id).objectives.values()
+            if o.status == "met" and o.id not in named
+        ]
         self.do(
             c.CompleteReview(
                 review_id=started.item_id,
-                assessments=[
-                    c.AssessmentIn.model_validate({"objective_id": self.ids[k], "status": v})
-                    for k, v in assessments.items()
-                ],
+                assessments=listed + confirmed,
                 progress_summary=summary,
                 client_input=client_input,
                 next_review_date=self.day(next_review) if next_review is not None else None,
@@ -272,6 +281,21 @@ def _depression(w: PlanWriter) -> None:
     w.on(30).score("PHQ-9", 16, 30, "o1")
     w.on(60).score("PHQ-9", 14, 60, "o1")
     w.on(88)
+    w.do(
+        c.SetSafetyPlan(
+            warning_signs=["Stays in bed past noon", "Stops answering my sister's texts"],
+            coping_strategies=["Walk to the park", "Shower and put on music"],
+            contacts=[
+                c.SafetyContactIn(name="Sister", kind="support", phone="555-0142"),
+                c.SafetyContactIn(name="Dana Reyes, LCSW", kind="professional"),
+                c.SafetyContactIn(
+                    name="988 Suicide and Crisis Lifeline", kind="crisis_line", phone="988"
+                ),
+            ],
+            means_restriction=["Sleeping tablets kept by my sister"],
+        ),
+        rationale="Passive thoughts of death disclosed at session 12; safety plan written together.",
+    )
     w.do(
         c.ReviseObjective(
             objective_id=w.ids["o2"],
@@ -570,6 +594,11 @@ def _alcohol(w: PlanWriter) -> None:
             plan_end_date=w.day(345),
             service_type="group",
             session_minutes=90,
+            participants=[
+                c.ParticipantIn(name="Casey Brooks", role="group member", client_id="MRN-20688"),
+                c.ParticipantIn(name="R. Alvarez", role="group member"),
+                c.ParticipantIn(name="T. Nguyen", role="group member"),
+            ],
         )
     )
     w.do(

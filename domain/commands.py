@@ -24,6 +24,7 @@ from plantrail.domain.values import (
     NoteKind,
     ObjectiveStatus,
     ReviewReason,
+    SafetyContactKind,
     ServiceType,
     SignatureMeaning,
     SignerRole,
@@ -73,6 +74,12 @@ class ClinicianIn(Command):
     license_number: ShortText | None = None
 
 
+class ParticipantIn(Command):
+    name: ShortText
+    role: ShortText
+    client_id: ShortText | None = None
+
+
 class OpenPlan(Command):
     client: ClientIn
     clinician: ClinicianIn
@@ -81,6 +88,7 @@ class OpenPlan(Command):
     review_interval_days: Annotated[int, Field(ge=7, le=365)] = 90
     service_type: ServiceType = "individual"
     session_minutes: Annotated[int, Field(ge=10, le=480)] = 53
+    participants: Annotated[list[ParticipantIn], Field(max_length=50)] = []
 
 
 class AddDiagnosis(Command):
@@ -189,6 +197,21 @@ class RecordRationale(Command):
     kind: NoteKind = "rationale"
 
 
+class SafetyContactIn(Command):
+    name: ShortText
+    kind: SafetyContactKind
+    phone: ShortText | None = None
+
+
+class SetSafetyPlan(Command):
+    """Write or replace the crisis or safety plan section as a whole."""
+
+    warning_signs: Annotated[list[ClinicalText], Field(min_length=1, max_length=50)]
+    coping_strategies: Annotated[list[ClinicalText], Field(min_length=1, max_length=50)]
+    contacts: Annotated[list[SafetyContactIn], Field(min_length=1, max_length=50)]
+    means_restriction: Annotated[list[ClinicalText], Field(max_length=50)] = []
+
+
 class StartReview(Command):
     reason: ReviewReason = "scheduled"
 
@@ -197,9 +220,17 @@ class AssessmentIn(Command):
     objective_id: ItemId
     status: ObjectiveStatus
     note: ClinicalText | None = None
+    rationale: ClinicalText | None = None
+    """Why a met objective is reopened (required for that)."""
 
-    def to_value(self) -> Assessment:
-        return Assessment(objective_id=self.objective_id, status=self.status, note=self.note)
+    def to_value(self, previous_status: ObjectiveStatus) -> Assessment:
+        return Assessment(
+            objective_id=self.objective_id,
+            status=self.status,
+            note=self.note,
+            previous_status=previous_status,
+            rationale=self.rationale,
+        )
 
 
 class CompleteReview(Command):
@@ -292,6 +323,7 @@ PlanCommand = (
     | NoteBarrier
     | SetTimeline
     | SetDischargeCriteria
+    | SetSafetyPlan
     | RecordRationale
     | StartReview
     | CompleteReview

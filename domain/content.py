@@ -13,10 +13,36 @@ import json
 from typing import Any
 
 from plantrail.domain.plan import PlanState
+from plantrail.domain.values import Measure
+
+
+def _measure(measure: Measure) -> dict[str, Any]:
+    """A measure's content; the 0.2.0 maintain fields only when set, so that the content hash
+    of every plan written before them is unchanged."""
+    data = measure.model_dump(mode="json")
+    for field in Measure.field_since:
+        if data.get(field) is None:
+            data.pop(field, None)
+    return data
 
 
 def plan_content(state: PlanState) -> dict[str, Any]:
-    """The signable content of ``state`` as plain JSON-able data, in a stable order."""
+    """The signable content of ``state`` as plain JSON-able data, in a stable order. Sections
+    added in 0.2.0 (participants, safety plan) appear only when present, for the same reason."""
+    content = _content(state)
+    if state.participants:
+        content["participants"] = [p.model_dump(mode="json") for p in state.participants]
+    if (safety := state.safety_plan) is not None:
+        content["safety_plan"] = {
+            "warning_signs": list(safety.warning_signs),
+            "coping_strategies": list(safety.coping_strategies),
+            "contacts": [c.model_dump(mode="json") for c in safety.contacts],
+            "means_restriction": list(safety.means_restriction),
+        }
+    return content
+
+
+def _content(state: PlanState) -> dict[str, Any]:
     return {
         "client": state.client.model_dump(mode="json"),
         "clinician": state.clinician.model_dump(mode="json"),
@@ -58,7 +84,7 @@ def plan_content(state: PlanState) -> dict[str, Any]:
                 "label": o.label,
                 "goal_id": o.goal_id,
                 "statement": o.statement,
-                "measure": o.measure.model_dump(mode="json") if o.measure else None,
+                "measure": _measure(o.measure) if o.measure else None,
                 "target_date": o.target_date.isoformat() if o.target_date else None,
                 "status": o.status,
             }

@@ -25,14 +25,21 @@ from plantrail.domain.plan import Amendment, PlanState
 from plantrail.domain.validation import score_problem
 from plantrail.domain.values import (
     AMENDMENT_EXTENSION_DAYS,
-    OPEN_OBJECTIVE_STATUSES,
+    Assessment,
     Client,
     Clinician,
     EntryKind,
+    Participant,
+    SafetyContact,
     canonical_instrument,
 )
 
 DEFAULT_LATE_ENTRY_DAYS = 7
+
+NOT_REVIEWED_STATUSES = frozenset({"no_longer_relevant"})
+"""Statuses a review need not assess (it may, to bring the objective back)."""
+
+GROUP_SERVICE_TYPES = frozenset({"group", "family", "couples"})
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,13 @@ def open_plan(command: cmd.OpenPlan, ctx: Context) -> list[ev.PlanEvent]:
         )
     if command.client.date_of_birth > effective:
         raise RuleViolation.on("client.date_of_birth", "is after the plan's effective date")
+    if command.service_type in GROUP_SERVICE_TYPES and not any(
+        p.client_id != command.client.id for p in command.participants
+    ):
+        raise RuleViolation.on(
+            "participants",
+            f"a {command.service_type} plan must name its participants besides the client",
+        )
     out = _Events(ctx, 0, effective, kind)
     out.add(
         ev.PlanOpened,
@@ -146,6 +160,7 @@ def open_plan(command: cmd.OpenPlan, ctx: Context) -> list[ev.PlanEvent]:
         review_interval_days=command.review_interval_days,
         service_type=command.service_type,
         session_minutes=command.session_minutes,
+        participants=[Participant(**p.model_dump()) for p in command.participants],
     )
     return out.out
 
@@ -508,6 +523,24 @@ def _set_criteria(
     return out.out
 
 
+@_decides(cmd.SetSafetyPlan)
+def _set_safety_plan(state: PlanState, c: cmd.SetSafetyPlan, ctx: Context) -> list[ev.PlanEvent]:
+    contacts = [SafetyContact(**contact.model_dump()) for contact in c.contacts]
+    fields: dict[str, Any] = {
+        "warning_signs": list(c.warning_signs),
+        "coping_strategies": list(c.coping_strategies),
+        "contacts": contacts,
+        "means_restriction": list(c.means_restriction),
+    }
+    if (current := state.safety_plan) is not None:
+        if all(getattr(current, name) == value for name, value in fields.items()):
+            raise _nothing_changed("warning_signs", "the safety plan")
+        _require_rationale(ctx, state, "revise the safety plan")
+    out = _simple(state, ctx)
+    out.add(ev.SafetyPlanSet, **fields)
+    return out.out
+
+
 # ------------------------------------------------------------------------------ rationale
 @_decides(cmd.RecordRationale)
 def _record_rationale(state: PlanState, c: cmd.RecordRationale, ctx: Context) -> list[ev.PlanEvent]:
@@ -548,6 +581,7 @@ def _complete_review(state: PlanState, c: cmd.CompleteReview, ctx: Context) -> l
     if review.completed_version is not None:
         raise RuleViolation.on("review_id", f"{review.label} is already completed")
     seen: set[str] = set()
+    values: list[Assessment] = []
     for index, assessment in enumerate(c.assessments):
         field = f"assessments.{index}.objective_id"
         objective = state.objectives.get(assessment.objective_id)
@@ -557,17 +591,23 @@ def _complete_review(state: PlanState, c: cmd.CompleteReview, ctx: Context) -> l
             )
         if assessment.objective_id in seen:
             raise RuleViolation.on(field, f"{objective.label} is assessed twice")
-        if objective.status not in OPEN_OBJECTIVE_STATUSES:
-            raise RuleViolation.on(field, f"{objective.label} is {objective.status}, not open")
+        if objective.status == "met" and assessment.status != "met" and not assessment.rationale:
+            raise RuleViolation.on(
+                f"assessments.{index}.rationale",
+                f"is required to reopen {objective.label}, which is met (say why it is reopened)",
+            )
         seen.add(assessment.objective_id)
+        values.append(assessment.to_value(previous_status=objective.status))
     missing = [
         o.label
         for o in state.objectives.values()
-        if o.status in OPEN_OBJECTIVE_STATUSES and o.id not in seen
+        if o.status not in NOT_REVIEWED_STATUSES and o.id not in seen
     ]
     if missing:
         raise RuleViolation.on(
-            "assessments", "every open objective must be assessed; missing " + ", ".join(missing)
+            "assessments",
+            "every objective must be assessed, met ones too (confirm or reopen them); missing "
+            + ", ".join(missing),
         )
     out = _simple(state, ctx, not_before=(review.effective_date, review.label))
     next_review = c.next_review_date or out.effective + timedelta(days=state.review_interval_days)
@@ -576,7 +616,7 @@ def _complete_review(state: PlanState, c: cmd.CompleteReview, ctx: Context) -> l
     out.add(
         ev.ReviewCompleted,
         review_id=review.id,
-        assessments=[a.to_value() for a in c.assessments],
+        assessments=values,
         progress_summary=c.progress_summary,
         client_input=c.client_input,
         next_review_date=next_review,

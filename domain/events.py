@@ -28,7 +28,9 @@ from plantrail.domain.values import (
     Measure,
     NoteKind,
     ObjectiveStatus,
+    Participant,
     ReviewReason,
+    SafetyContact,
     ServiceType,
     SignatureMeaning,
     SignerRole,
@@ -67,6 +69,7 @@ __all__ = [
     "RebuttalFiled",
     "ReviewCompleted",
     "ReviewStarted",
+    "SafetyPlanSet",
     "SignatureCaptured",
     "SignatureRequested",
     "SignatureRevoked",
@@ -87,6 +90,9 @@ class PlanEvent(BaseModel):
     class_version: ClassVar[int] = 1
     since: ClassVar[str] = "0.1.0"
     """plantrail release that introduced the class (shown in docs/events.md)."""
+    field_since: ClassVar[dict[str, str]] = {}
+    """Fields added after the class was introduced, with the release that added them. Each such
+    field has a default, set for older stored events by the class's upcasters (ADR 0003)."""
 
     originator_id: UUID
     """The plan."""
@@ -117,6 +123,8 @@ class PlanOpened(PlanEvent):
     """A new plan (one per client episode of care) was opened as a draft."""
 
     TOPIC = "plantrail:PlanOpened"
+    class_version = 2
+    field_since = {"participants": "0.2.0"}
     client: Client
     clinician: Clinician
     supervisor: Clinician | None = None
@@ -124,6 +132,13 @@ class PlanOpened(PlanEvent):
     review_interval_days: int = 90
     service_type: ServiceType
     session_minutes: int
+    participants: list[Participant] = []
+    """Who takes part in a group, family or couples plan (empty for an individual plan)."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """0.1.0 plans named no participants."""
+        state.setdefault("participants", [])
 
 
 class PlanDischarged(PlanEvent):
@@ -197,8 +212,23 @@ class GoalStatusMarked(PlanEvent):
 
 
 # ----------------------------------------------------------------------------- objectives
+def _measure_v1_v2(state: dict[str, Any]) -> None:
+    """0.1.0 measures had no maintain threshold."""
+    measure = state.get("measure")
+    if isinstance(measure, dict):
+        measure.setdefault("threshold", None)
+        measure.setdefault("keep", None)
+
+
 class ObjectiveAdded(PlanEvent):
     TOPIC = "plantrail:ObjectiveAdded"
+    class_version = 2
+    """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``)."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        _measure_v1_v2(state)
+
     objective_id: str
     label: str
     """'Objective 1.2': goal number and a per-goal sequence, never reused."""
@@ -210,6 +240,13 @@ class ObjectiveAdded(PlanEvent):
 
 class ObjectiveRevised(PlanEvent):
     TOPIC = "plantrail:ObjectiveRevised"
+    class_version = 2
+    """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``)."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        _measure_v1_v2(state)
+
     objective_id: str
     statement: str | None = None
     measure: Measure | None = None
@@ -313,14 +350,42 @@ class ReviewStarted(PlanEvent):
 
 
 class ReviewCompleted(PlanEvent):
-    """Closes a review: every open objective assessed, each assessment sets its status."""
+    """Closes a review: every objective assessed (before 0.2.0: every open one), each
+    assessment sets its status and records the status it had."""
 
     TOPIC = "plantrail:ReviewCompleted"
+    class_version = 2
+    """v2 (0.2.0): ``Assessment`` gained ``previous_status`` and ``rationale``."""
     review_id: str
     assessments: list[Assessment]
     progress_summary: str
     client_input: str | None = None
     next_review_date: date | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """0.1.0 assessments did not record the previous status or a reopening rationale."""
+        for assessment in state.get("assessments", []):
+            if isinstance(assessment, dict):
+                assessment.setdefault("previous_status", None)
+                assessment.setdefault("rationale", None)
+
+
+# ---------------------------------------------------------------------------- safety plan
+class SafetyPlanSet(PlanEvent):
+    """The crisis or safety plan section was written or replaced as a whole (the Stanley-Brown
+    elements: warning signs, coping strategies, contacts, means restriction)."""
+
+    TOPIC = "plantrail:SafetyPlanSet"
+    since = "0.2.0"
+    warning_signs: list[str]
+    """Thoughts, moods or situations that signal a crisis is developing."""
+    coping_strategies: list[str]
+    """What the client can do on their own to take their mind off the crisis."""
+    contacts: list[SafetyContact]
+    """People, professionals and crisis lines to reach, in the order to try them."""
+    means_restriction: list[str]
+    """Steps agreed to make the environment safe (lethal means counselling)."""
 
 
 # ----------------------------------------------------------------------------- signatures
@@ -462,6 +527,7 @@ EVENT_CLASSES: tuple[type[PlanEvent], ...] = (
     AmendmentDenied,
     DisagreementStatementFiled,
     RebuttalFiled,
+    SafetyPlanSet,
 )
 
 REQUIRES_RATIONALE_WHEN_ACTIVE: frozenset[type[PlanEvent]] = frozenset(

@@ -30,8 +30,10 @@ from plantrail.domain.values import (
     Measure,
     NoteKind,
     ObjectiveStatus,
+    Participant,
     PlanStatus,
     ProblemStatus,
+    SafetyContact,
     ServiceType,
     SignatureMeaning,
     SignerRole,
@@ -113,6 +115,17 @@ class Note(Item):
 
     id: str
     text: str
+
+
+class SafetyPlan(BaseModel):
+    """The crisis or safety plan section, as last set."""
+
+    warning_signs: list[str]
+    coping_strategies: list[str]
+    contacts: list[SafetyContact]
+    means_restriction: list[str]
+    set_version: int
+    effective_date: date
 
 
 class Timeline(BaseModel):
@@ -239,6 +252,7 @@ class PlanState(BaseModel):
     review_interval_days: int
     service_type: ServiceType
     session_minutes: int
+    participants: list[Participant] = []
     opened_at: datetime
     last_recorded_at: datetime
     activated_version: int | None = None
@@ -255,6 +269,7 @@ class PlanState(BaseModel):
     barriers: list[Note] = []
     timeline: Timeline | None = None
     discharge_criteria: list[str] = []
+    safety_plan: SafetyPlan | None = None
     reviews: dict[str, Review] = {}
     signature_requests: dict[str, SignatureRequest] = {}
     signatures: dict[str, Signature] = {}
@@ -311,6 +326,7 @@ def start(event: ev.PlanOpened) -> PlanState:
         review_interval_days=event.review_interval_days,
         service_type=event.service_type,
         session_minutes=event.session_minutes,
+        participants=list(event.participants),
         opened_at=event.recorded_at,
         last_recorded_at=event.recorded_at,
     )
@@ -602,6 +618,19 @@ def _timeline(state: PlanState, e: ev.TimelineSet) -> bool:
 @_applies(ev.DischargeCriteriaSet)
 def _criteria(state: PlanState, e: ev.DischargeCriteriaSet) -> bool:
     state.discharge_criteria = list(e.criteria)
+    return True
+
+
+@_applies(ev.SafetyPlanSet)
+def _safety_plan(state: PlanState, e: ev.SafetyPlanSet) -> bool:
+    state.safety_plan = SafetyPlan(
+        warning_signs=list(e.warning_signs),
+        coping_strategies=list(e.coping_strategies),
+        contacts=list(e.contacts),
+        means_restriction=list(e.means_restriction),
+        set_version=e.originator_version,
+        effective_date=e.effective_date,
+    )
     return True
 
 

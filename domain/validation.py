@@ -72,13 +72,27 @@ def check_measure(measure: Measure) -> Measure:
     check_text(measure.instrument)
     if measure.unit is not None:
         check_text(measure.unit)
-    for field, value in (("baseline", measure.baseline), ("target", measure.target)):
+    if measure.direction == "maintain":
+        if measure.threshold is None or measure.keep is None:
+            raise ValueError(
+                "a maintain measure needs a threshold and keep (at_most or at_least): the score "
+                "it must stay at or on the right side of"
+            )
+        if measure.target is not None:
+            raise ValueError("a maintain measure has a threshold instead of a target; drop target")
+    elif measure.threshold is not None or measure.keep is not None:
+        raise ValueError("threshold and keep are only for direction maintain")
+    for field, value in (
+        ("baseline", measure.baseline),
+        ("target", measure.target),
+        ("threshold", measure.threshold),
+    ):
         if value is None:
             continue
         check_finite(value)
         if problem := score_problem(measure.instrument, value, field):
             raise ValueError(problem)
-    if measure.baseline is not None and measure.target is not None:
+    if measure.baseline is not None and measure.target is not None:  # never for maintain
         improves = (
             measure.target < measure.baseline
             if measure.direction == "decrease"

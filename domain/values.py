@@ -7,7 +7,7 @@ to commands, so a stored event always stays readable even after a rule is tighte
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,9 +23,14 @@ SignatureMeaning = Literal["authored", "agreed", "reviewed", "approved"]
 ReviewReason = Literal[
     "scheduled", "milestone", "client_request", "lack_of_progress", "transition", "crisis"
 ]
-Direction = Literal["decrease", "increase"]
+Direction = Literal["decrease", "increase", "maintain"]
+"""``maintain``: the score must be *kept* on one side of a threshold (``Measure.keep``)."""
+Keep = Literal["at_most", "at_least"]
+"""Which side of a maintain objective's threshold is right: PHQ-9 at most 4, 28 days at least."""
+SafetyContactKind = Literal["support", "professional", "crisis_line"]
 UserRole = Literal["clinician", "supervisor", "auditor", "admin", "system", "client"]
-"""Who acted. ``client``: the client themselves, through a client access link (ADR 0016)."""
+"""Who acted. ``client``: the client themselves, through a client access link (since 0.2.0,
+ADR 0016)."""
 NoteKind = Literal["rationale", "rationale_request", "comment"]
 AmendmentStatus = Literal["open", "accepted", "denied"]
 DenialBasis = Literal[
@@ -68,6 +73,11 @@ class Record(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    since: ClassVar[str] = "0.1.0"
+    """plantrail release that introduced the record."""
+    field_since: ClassVar[dict[str, str]] = {}
+    """Fields added after the record was introduced, with the release that added them."""
+
 
 class Actor(Record):
     """Who acted: stamped on every event by the server from the authenticated user."""
@@ -103,6 +113,18 @@ class Measure(Record):
     target: float | None = None
     direction: Direction = "decrease"
     unit: str | None = None
+    threshold: float | None = None
+    """For ``maintain``: the score the measure must stay at or on the right side of."""
+    keep: Keep | None = None
+    """For ``maintain``: ``at_most`` (stay at or below the threshold) or ``at_least``."""
+
+    field_since: ClassVar[dict[str, str]] = {"threshold": "0.2.0", "keep": "0.2.0"}
+
+    def breaches(self, score: float) -> bool:
+        """Whether ``score`` is on the wrong side of a maintain objective's threshold."""
+        if self.direction != "maintain" or self.threshold is None or self.keep is None:
+            return False
+        return score > self.threshold if self.keep == "at_most" else score < self.threshold
 
 
 class Assessment(Record):
@@ -111,3 +133,38 @@ class Assessment(Record):
     objective_id: str
     status: ObjectiveStatus
     note: str | None = None
+    previous_status: ObjectiveStatus | None = None
+    """The objective's status when the review was completed (None in reviews before 0.2.0)."""
+    rationale: str | None = None
+    """Why a met objective was reopened; required for that since 0.2.0."""
+
+    field_since: ClassVar[dict[str, str]] = {"previous_status": "0.2.0", "rationale": "0.2.0"}
+
+    @property
+    def outcome(self) -> str:
+        """``confirmed`` (a met objective still met), ``reopened``, or ``assessed``."""
+        if self.previous_status == "met":
+            return "confirmed" if self.status == "met" else "reopened"
+        return "assessed"
+
+
+class Participant(Record):
+    """A person a group, family or couples plan names besides (or with) its client."""
+
+    since = "0.2.0"
+
+    name: str
+    role: str
+    """Their part in the treatment: 'group member', 'partner', 'parent', ..."""
+    client_id: str | None = None
+    """Their own client id (MRN) at the practice, when they have one."""
+
+
+class SafetyContact(Record):
+    """Someone a client can reach in a crisis, as the safety plan names them."""
+
+    since = "0.2.0"
+
+    name: str
+    kind: SafetyContactKind
+    phone: str | None = None

@@ -125,7 +125,16 @@ objective_statements = Table(
     Column("fingerprint", String(64), nullable=False, index=True),
 )
 
-TABLES = (caseload, findings_table, review_verdicts, objective_statements)
+plan_participants = Table(
+    "plantrail_plan_participants",
+    metadata,
+    Column("plan_id", Uuid, primary_key=True),
+    Column("client_id", String(200), primary_key=True),
+)
+"""The client ids a group, family or couples plan names among its participants: plans of one
+group share objectives on purpose, so the templated-language report leaves such pairs out."""
+
+TABLES = (caseload, findings_table, review_verdicts, objective_statements, plan_participants)
 
 
 @dataclass
@@ -136,6 +145,7 @@ class PlanRows:
     findings: list[dict[str, Any]] = field(default_factory=list)
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     statements: list[dict[str, Any]] = field(default_factory=list)
+    participants: list[dict[str, Any]] = field(default_factory=list)
 
 
 def compute_rows(events: Sequence[PlanEvent], profile: RuleProfile, today: date) -> PlanRows | None:
@@ -199,6 +209,12 @@ def compute_rows(events: Sequence[PlanEvent], profile: RuleProfile, today: date)
         ],
         verdicts=verdicts,
         statements=statements,
+        participants=[
+            {"client_id": client_id}
+            for client_id in dict.fromkeys(
+                p.client_id for p in state.participants if p.client_id is not None
+            )
+        ],
     )
 
 
@@ -261,6 +277,7 @@ def _replace(connection: Connection, computed: Sequence[tuple[UUID, PlanRows | N
             (findings_table, plan_rows.findings),
             (review_verdicts, plan_rows.verdicts),
             (objective_statements, plan_rows.statements),
+            (plan_participants, plan_rows.participants),
         ):
             rows[table].extend({"plan_id": plan_id, **item} for item in items)
     for table, items in rows.items():
@@ -567,6 +584,21 @@ def query_findings(recorder: SqlPlanRecorder, reach: Reach) -> list[dict[str, An
         ]
 
 
+def _reused_outside_a_group(rows: Sequence[Any], members: dict[Any, set[str]]) -> bool:
+    """Whether two uses of one statement belong to different clients who are not of one group
+    (neither plan names the other's client among its participants)."""
+    for index, one in enumerate(rows):
+        for other in rows[index + 1 :]:
+            if one.client_id == other.client_id:
+                continue
+            if other.client_id in members.get(one.plan_id, ()):
+                continue
+            if one.client_id in members.get(other.plan_id, ()):
+                continue
+            return True
+    return False
+
+
 def query_copy_forward(recorder: SqlPlanRecorder, reach: Reach) -> dict[str, Any]:
     """Plans with copied-forward reviews (longest streaks first) and objective statements reused
     verbatim, after normalisation, across different clients (``GET /reports/copy-forward``)."""
@@ -617,6 +649,17 @@ def query_copy_forward(recorder: SqlPlanRecorder, reach: Reach) -> dict[str, Any
             )
             for row in conn.execute(query):
                 uses.setdefault(row.fingerprint, []).append(row)
+            members: dict[Any, set[str]] = {}
+            plan_ids = list({r.plan_id for rows in uses.values() for r in rows})
+            for member in conn.execute(
+                select(plan_participants).where(plan_participants.c.plan_id.in_(plan_ids))
+            ):
+                members.setdefault(member.plan_id, set()).add(member.client_id)
+            uses = {
+                fingerprint: rows
+                for fingerprint, rows in uses.items()
+                if _reused_outside_a_group(rows, members)
+            }
     return {
         "plans": [
             {

@@ -107,6 +107,13 @@ def language_items(state: PlanState) -> dict[str, Any]:
         }
     )
     items["discharge_criteria"] = list(state.discharge_criteria)
+    if (safety := state.safety_plan) is not None:  # only when set: older verdicts stay as they were
+        items["safety_plan"] = {
+            "warning_signs": list(safety.warning_signs),
+            "coping_strategies": list(safety.coping_strategies),
+            "contacts": [f"{c.name} ({c.kind}) {c.phone or ''}".strip() for c in safety.contacts],
+            "means_restriction": list(safety.means_restriction),
+        }
     return items
 
 
@@ -281,6 +288,7 @@ _SECTION_ORDER = {
             "barriers",
             "timeline",
             "discharge_criteria",
+            "safety_plan",
         )
     )
 }

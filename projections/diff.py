@@ -30,6 +30,7 @@ SECTIONS: tuple[str, ...] = (
     "barriers",
     "timeline",
     "discharge_criteria",
+    "safety_plan",
     "reviews",
     "signatures",
     "signature_requests",
@@ -48,6 +49,7 @@ _PLAN_FIELDS = (
     "next_review_due",
     "service_type",
     "session_minutes",
+    "participants",
     "discharged_on",
     "discharge_reason",
 )
@@ -142,6 +144,8 @@ def field_summary(
         return f"{label} target date changed from {fmt(before)} to {fmt(after)}"
     if field in _TEXT_FIELDS:
         return f"{label} {words(field)} changed from {quote(before)} to {quote(after)}"
+    if section == "safety_plan":
+        return f"Safety plan {words(field)} changed from {fmt(before)} to {fmt(after)}"
     if section == "discharge_criteria":
         added = [c for c in after or [] if c not in (before or [])]
         removed = [c for c in before or [] if c not in (after or [])]
@@ -217,6 +221,13 @@ def added_summary(section: str, label: str, item: Mapping[str, Any]) -> str:
         return f"{label} ({item.get('status')})"
     if section == "timeline":
         return f"Timeline set: {fmt(item)}"
+    if section == "safety_plan":
+        return (
+            f"Safety plan set: {len(item.get('warning_signs', []))} warning signs, "
+            f"{len(item.get('coping_strategies', []))} coping strategies, "
+            f"{len(item.get('contacts', []))} contacts, "
+            f"{len(item.get('means_restriction', []))} means restriction steps"
+        )
     if section == "discharge_criteria":
         return "Discharge criteria set: " + "; ".join(
             quote(c, 60) for c in item.get("criteria", [])
@@ -260,6 +271,12 @@ def _items(document: Mapping[str, Any], section: str) -> dict[str, tuple[str, di
     if section == "timeline":
         timeline = document["timeline"]
         return {"timeline": ("Timeline", timeline)} if timeline is not None else {}
+    if section == "safety_plan":
+        safety = document.get("safety_plan")
+        if safety is None:
+            return {}
+        content = {k: v for k, v in safety.items() if k not in ("set_version", "effective_date")}
+        return {"safety_plan": ("Safety plan", content)}
     if section == "discharge_criteria":
         criteria = document["discharge_criteria"]
         return (
@@ -283,7 +300,7 @@ def _labels(*documents: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _path(section: str, label: str, field: str | None) -> str:
-    if section in ("plan", "timeline", "discharge_criteria"):
+    if section in ("plan", "timeline", "discharge_criteria", "safety_plan"):
         base = section
     else:
         base = f"{section}[{label}]"
@@ -324,7 +341,7 @@ def document_diff(
     for section in sections:
         was, now = _items(old, section), _items(new, section)
         for key in [*was, *(k for k in now if k not in was)]:
-            item_id = None if section in ("timeline", "discharge_criteria") else key
+            item_id = None if section in ("timeline", "discharge_criteria", "safety_plan") else key
             if key not in now:
                 label, item = was[key]
                 changes.append(

@@ -187,6 +187,9 @@ def _review(state: PlanState, review: Review) -> dict[str, Any]:
                 "label": labels.get(a.objective_id),
                 "status": a.status,
                 "note": a.note,
+                "previous_status": a.previous_status,
+                "outcome": a.outcome,
+                "rationale": a.rationale,
             }
             for a in review.assessments
         ],
@@ -194,6 +197,21 @@ def _review(state: PlanState, review: Review) -> dict[str, Any]:
         "client_input": review.client_input,
         "next_review_date": iso(review.next_review_date),
         **_entry(state, review),
+    }
+
+
+def safety_plan_row(state: PlanState) -> dict[str, Any] | None:
+    """The crisis or safety plan section as the plan document shows it (None when not set)."""
+    safety = state.safety_plan
+    if safety is None:
+        return None
+    return {
+        "warning_signs": list(safety.warning_signs),
+        "coping_strategies": list(safety.coping_strategies),
+        "contacts": [c.model_dump(mode="json") for c in safety.contacts],
+        "means_restriction": list(safety.means_restriction),
+        "set_version": safety.set_version,
+        "effective_date": safety.effective_date.isoformat(),
     }
 
 
@@ -221,6 +239,7 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
         "next_due": due_row(due_kind, due_on) if state.status != "discharged" else None,
         "service_type": state.service_type,
         "session_minutes": state.session_minutes,
+        "participants": [p.model_dump(mode="json") for p in state.participants],
         "discharged_on": iso(state.discharged_on),
         "discharge_reason": state.discharged_reason,
         "opened_at": rfc3339(state.opened_at),
@@ -304,6 +323,7 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
         "barriers": [{"id": b.id, "text": b.text, **_entry(state, b)} for b in state.barriers],
         "timeline": state.timeline.model_dump(mode="json") if state.timeline else None,
         "discharge_criteria": list(state.discharge_criteria),
+        "safety_plan": safety_plan_row(state),
         "reviews": [_review(state, r) for r in state.reviews.values()],
         "signatures": [signature_row(s) for s in state.signatures.values()],
         "signature_requests": [request_row(state, r) for r in state.signature_requests.values()],

@@ -22,7 +22,7 @@ from typing import Any
 
 from plantrail.domain import events as ev
 from plantrail.domain.events import PlanEvent
-from plantrail.domain.plan import PlanState, Signature
+from plantrail.domain.plan import Measurement, PlanState, Signature
 from plantrail.domain.values import OPEN_OBJECTIVE_STATUSES
 from plantrail.projections.document import (
     amendment_overdue,
@@ -152,6 +152,24 @@ FINDINGS: dict[str, FindingKind] = {
             "warning",
             "Objective without target date",
             "Open objective with no target date (not time-bound). Clears when one is set.",
+        ),
+        FindingKind(
+            "MAINTAIN_THRESHOLD_BREACHED",
+            "warning",
+            "Maintained measure breached its threshold",
+            "An objective whose measure must be kept within a range (direction maintain) has, as "
+            "its latest score, one on the wrong side of its threshold, whatever its status (a "
+            "met maintain objective is met only while its scores stay in range). Clears when a "
+            "later score is back in range, the breaching score is voided, or the objective is "
+            "no longer relevant.",
+        ),
+        FindingKind(
+            "SAFETY_PLAN_MISSING",
+            "error",
+            "Safety plan missing",
+            "The plan has a diagnosis of suicidal ideation (ICD-10-CM R45.851) or of a suicide "
+            "attempt (T14.91) but no safety plan section. Clears when a safety plan is set or "
+            "the diagnosis is removed.",
         ),
         FindingKind(
             "DIAGNOSIS_WITHOUT_PROBLEM",
@@ -345,16 +363,70 @@ def _signatures(state: PlanState, out: _Collector) -> None:
             )
 
 
+SUICIDE_RISK_CODES = ("R45.851", "T14.91")
+"""ICD-10-CM codes that record suicidal ideation or a suicide attempt (and their extensions)."""
+
+
+def objective_scores(state: PlanState, objective_id: str) -> list[Measurement]:
+    """The objective's non-voided scores in clinical order: linked to it, or unlinked scores
+    of its instrument (as the review page's charts read them)."""
+    objective = state.objectives[objective_id]
+    instrument = objective.measure.instrument if objective.measure else None
+    scores = [
+        m
+        for m in state.measurements.values()
+        if m.voided_version is None
+        and (
+            m.objective_id == objective_id
+            if m.objective_id is not None
+            else instrument is not None and m.instrument.casefold() == instrument.casefold()
+        )
+    ]
+    return sorted(scores, key=lambda m: (m.administered_on, m.recorded_at))
+
+
+def _maintained(state: PlanState, out: _Collector) -> None:
+    for o in state.objectives.values():
+        measure = o.measure
+        if measure is None or measure.direction != "maintain" or o.status == "no_longer_relevant":
+            continue
+        scores = objective_scores(state, o.id)
+        if scores and measure.breaches(scores[-1].score):
+            latest = scores[-1]
+            side = "at most" if measure.keep == "at_most" else "at least"
+            out.add(
+                "MAINTAIN_THRESHOLD_BREACHED",
+                f"{o.label} ({o.status}) is to be kept {side} {measure.threshold:g} "
+                f"{measure.instrument}, but {latest.label} on "
+                f"{latest.administered_on.isoformat()} scored {latest.score:g}",
+                o.id,
+                o.label,
+            )
+
+
 def _structure(state: PlanState, out: _Collector) -> None:
     for o in state.objectives.values():
         if o.status not in OPEN_OBJECTIVE_STATUSES:
             continue
         if o.measure is None or o.measure.baseline is None:
             out.add("OBJECTIVE_WITHOUT_BASELINE", f"{o.label} has no baseline", o.id, o.label)
-        if o.measure is None or o.measure.target is None:
+        held = o.measure.threshold if o.measure and o.measure.direction == "maintain" else None
+        if o.measure is None or (o.measure.target is None and held is None):
             out.add("OBJECTIVE_WITHOUT_TARGET", f"{o.label} has no target value", o.id, o.label)
         if o.target_date is None:
             out.add("OBJECTIVE_WITHOUT_TARGET_DATE", f"{o.label} has no target date", o.id, o.label)
+    _maintained(state, out)
+    risk = [
+        d.code
+        for d in state.diagnoses.values()
+        if d.removed_version is None and d.code.upper().startswith(SUICIDE_RISK_CODES)
+    ]
+    if risk and state.safety_plan is None:
+        out.add(
+            "SAFETY_PLAN_MISSING",
+            f"Diagnosis {', '.join(risk)} records suicidal ideation or an attempt, but the plan "
+            "has no safety plan",
+        )
     linked = {code for p in state.problems.values() for code in p.diagnosis_codes}
     for d in state.diagnoses.values():
         if d.removed_version is None and d.code not in linked:

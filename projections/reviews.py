@@ -215,6 +215,12 @@ def _measurements(
             measure = objective.measure if objective else None
             if objective is None or measure is None or measure.instrument.casefold() != key:
                 continue
+            breaches = [m.label for m in found if measure.breaches(m.score)]
+            reached = (
+                (None if latest is None else not breaches)
+                if measure.direction == "maintain"
+                else _reached(latest, measure.target, measure.direction)
+            )
             against.append(
                 {
                     "objective_id": objective.id,
@@ -222,13 +228,16 @@ def _measurements(
                     "baseline": measure.baseline,
                     "target": measure.target,
                     "direction": measure.direction,
+                    "threshold": measure.threshold,
+                    "keep": measure.keep,
+                    "breaches": breaches,
                     "latest": latest,
                     "change_from_baseline": (
                         latest - measure.baseline
                         if latest is not None and measure.baseline is not None
                         else None
                     ),
-                    "target_reached": _reached(latest, measure.target, measure.direction),
+                    "target_reached": reached,
                 }
             )
         instruments.append(
@@ -293,6 +302,9 @@ def review_history(
                         else None,
                         "status": a.status,
                         "note": a.note,
+                        "previous_status": a.previous_status,
+                        "outcome": a.outcome,
+                        "rationale": a.rationale,
                     }
                     for a in event.assessments
                 ],

@@ -20,6 +20,7 @@ from typing import Any
 
 from plantrail.domain import events as ev
 from plantrail.domain.plan import PlanState, apply, start
+from plantrail.domain.values import Assessment
 from plantrail.projections.diff import field_summary, fmt, quote, words
 from plantrail.projections.history import is_late
 from plantrail.projections.signatures import rfc3339, signer_text
@@ -41,7 +42,19 @@ def needs_rationale(state: PlanState | None, event: ev.PlanEvent) -> bool:
         return state.timeline is not None
     if isinstance(event, ev.DischargeCriteriaSet):
         return bool(state.discharge_criteria)
+    if isinstance(event, ev.SafetyPlanSet):
+        return state.safety_plan is not None
     return False
+
+
+def _assessed(a: Assessment) -> str:
+    """'met', 'confirmed met', 'reopened as open (was met): <rationale>'."""
+    if a.outcome == "confirmed":
+        return "confirmed met"
+    if a.outcome == "reopened":
+        why = f": {quote(a.rationale, 80)}" if a.rationale else ""
+        return f"reopened as {words(a.status)} (was met){why}"
+    return words(a.status)
 
 
 def _labels(state: PlanState) -> dict[str, str]:
@@ -244,6 +257,16 @@ def describe_event(state: PlanState, e: ev.PlanEvent) -> Subject:
                 "discharge_criteria", "Discharge criteria", "", state.discharge_criteria, e.criteria
             )
         return text, None, "Discharge criteria"
+    if isinstance(e, ev.SafetyPlanSet):
+        verb = "set" if state.safety_plan is None else "revised"
+        return (
+            f"Safety plan {verb}: {len(e.warning_signs)} warning signs, "
+            f"{len(e.coping_strategies)} coping strategies, {len(e.contacts)} contacts "
+            f"({'; '.join(c.name for c in e.contacts)}), "
+            f"{len(e.means_restriction)} means restriction steps",
+            None,
+            "Safety plan",
+        )
     if isinstance(e, ev.RationaleRecorded):
         what = {
             "rationale": "Rationale",
@@ -258,7 +281,7 @@ def describe_event(state: PlanState, e: ev.PlanEvent) -> Subject:
         label = r.label if r else "A review"
         labels = _labels(state)
         assessed = ", ".join(
-            f"{labels.get(a.objective_id, a.objective_id)} {words(a.status)}" for a in e.assessments
+            f"{labels.get(a.objective_id, a.objective_id)} {_assessed(a)}" for a in e.assessments
         )
         nxt = f"; next review {e.next_review_date.isoformat()}" if e.next_review_date else ""
         return f"{label} completed: {assessed or 'no open objectives'}{nxt}", e.review_id, label

@@ -133,6 +133,14 @@ def _plan_tree(doc: dict[str, Any]) -> Tree:
         f"Review every {doc['review_interval_days']} days; next review due {due}",
         f"Content hash {doc['content_hash']}",
     ]
+    if doc.get("participants"):
+        header.append(
+            "Participants: "
+            + "; ".join(
+                f"{p['name']} ({p['role']}{', ' + p['client_id'] if p.get('client_id') else ''})"
+                for p in doc["participants"]
+            )
+        )
     for line in header:
         _node(tree, line)
     diagnoses = tree.add(Text("Diagnoses", style="bold"))
@@ -184,6 +192,7 @@ def _plan_tree(doc: dict[str, Any]) -> Tree:
     criteria = tree.add(Text("Discharge criteria", style="bold"))
     for criterion in doc["discharge_criteria"]:
         _node(criteria, criterion)
+    _safety_plan(tree, doc.get("safety_plan"))
     reviews = tree.add(Text("Reviews", style="bold"))
     for r in doc["reviews"]:
         when = r["completed_effective_date"] or "in progress"
@@ -203,6 +212,42 @@ def _plan_tree(doc: dict[str, Any]) -> Tree:
     return tree
 
 
+def _measure_text(measure: dict[str, Any] | None) -> str:
+    """' · PHQ-9 16 → 8' or, for a maintain objective, ' · PHQ-9 keep at most 4 (baseline 3)'."""
+    if not measure:
+        return " · no measure"
+    unit = f" {measure['unit']}" if measure.get("unit") else ""
+    if measure.get("direction") == "maintain":
+        side = "at most" if measure.get("keep") == "at_most" else "at least"
+        return (
+            f" · {measure['instrument']} keep {side} {fmt(measure.get('threshold'))}{unit}"
+            f" (baseline {fmt(measure.get('baseline'))})"
+        )
+    return (
+        f" · {measure['instrument']} {fmt(measure.get('baseline'))} → "
+        f"{fmt(measure.get('target'))}{unit}"
+    )
+
+
+def _safety_plan(tree: Tree, safety: dict[str, Any] | None) -> None:
+    branch = tree.add(Text("Safety plan", style="bold"))
+    if safety is None:
+        _node(branch, "none")
+        return
+    for title, key in (
+        ("Warning signs", "warning_signs"),
+        ("Coping strategies", "coping_strategies"),
+        ("Means restriction", "means_restriction"),
+    ):
+        part = branch.add(Text(title))
+        for text in safety[key]:
+            _node(part, text)
+    contacts = branch.add(Text("Contacts"))
+    for contact in safety["contacts"]:
+        phone = f", {contact['phone']}" if contact.get("phone") else ""
+        _node(contacts, f"{contact['name']} ({contact['kind'].replace('_', ' ')}{phone})")
+
+
 def _goal(parent: Tree, doc: dict[str, Any], goal: dict[str, Any]) -> None:
     words = f' ("{goal["client_words"]}")' if goal.get("client_words") else ""
     node = _node(
@@ -212,15 +257,21 @@ def _goal(parent: Tree, doc: dict[str, Any], goal: dict[str, Any]) -> None:
         if o["goal_id"] != goal["id"]:
             continue
         measure = o["measure"]
-        how = (
-            f" · {measure['instrument']} {fmt(measure.get('baseline'))} → "
-            f"{fmt(measure.get('target'))}"
-            f"{' ' + measure['unit'] if measure.get('unit') else ''}"
-            if measure
-            else " · no measure"
-        )
+        how = _measure_text(measure)
         by = f" by {o['target_date']}" if o["target_date"] else ""
         _node(node, f"{o['label']} [{o['status']}]: {o['statement']}{how}{by}", _kind(o))
+
+
+def _against(o: dict[str, Any]) -> str:
+    if o.get("direction") == "maintain":
+        side = "at most" if o.get("keep") == "at_most" else "at least"
+        breaches = o.get("breaches") or []
+        return f"{o['label']} keep {side} {fmt(o.get('threshold'))}" + (
+            f": BREACHED by {', '.join(breaches)}" if breaches else ": within range"
+        )
+    return f"{o['label']} baseline {fmt(o['baseline'])} target {fmt(o['target'])}" + (
+        " reached" if o["target_reached"] else ""
+    )
 
 
 # ------------------------------------------------------------------------------ commands
@@ -350,7 +401,12 @@ def reviews_command(
         node = tree.add(title)
         for a in review["assessments"]:
             note = f": {a['note']}" if a["note"] else ""
-            _node(node, f"{a['label']} {a['status'].replace('_', ' ')}{note}")
+            status = a["status"].replace("_", " ")
+            if a.get("outcome") == "confirmed":
+                status = "confirmed met"
+            elif a.get("outcome") == "reopened":
+                status = f"REOPENED as {status} (was met): {a.get('rationale')}"
+            _node(node, f"{a['label']} {status}{note}")
         _node(node, f"Progress: {review['progress_summary']}")
         if review["client_input"]:
             _node(node, f"Client: {review['client_input']}")
@@ -359,11 +415,7 @@ def reviews_command(
             values = ", ".join(
                 f"{v['score']:g} ({v['administered_on']})" for v in instrument["values"]
             )
-            against = "; ".join(
-                f"{o['label']} baseline {fmt(o['baseline'])} target {fmt(o['target'])}"
-                + (" reached" if o["target_reached"] else "")
-                for o in instrument["objectives"]
-            )
+            against = "; ".join(_against(o) for o in instrument["objectives"])
             _node(
                 scores,
                 f"{instrument['instrument']}: {instrument['count']} score(s)",

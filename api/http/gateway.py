@@ -288,6 +288,7 @@ class PlanGateway:
                         "review_interval_days",
                         "service_type",
                         "session_minutes",
+                        "participants",
                     )
                     if body.get(key) is not None
                 },

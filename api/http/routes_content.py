@@ -31,6 +31,7 @@ from plantrail.api.http.schemas import (
     ObjectiveStatusBody,
     ProblemBody,
     ProblemPatch,
+    SafetyPlanBody,
     TextBody,
     TimelineBody,
     WriteFields,
@@ -370,4 +371,19 @@ def set_discharge_criteria(
         body,
         if_match,
         idempotency_key,
+    )
+
+
+@router.put("/safety-plan", responses=CHANGED, summary="Set the crisis or safety plan section")
+def set_safety_plan(
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    body: SafetyPlanBody,
+    caller: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WriteResult:
+    return write(
+        request, response, caller, plan_id, cmd.SetSafetyPlan, body, if_match, idempotency_key
     )

@@ -32,9 +32,11 @@ from plantrail.domain.values import (
     Direction,
     EntryKind,
     GoalStatus,
+    Keep,
     NoteKind,
     ObjectiveStatus,
     ReviewReason,
+    SafetyContactKind,
     ServiceType,
     SignatureMeaning,
     SignerRole,
@@ -99,6 +101,12 @@ class ClientBody(Body):
     date_of_birth: IsoDate
 
 
+class ParticipantBody(Body):
+    name: ShortText
+    role: ShortText = Field(description="Their part: group member, partner, parent, ...")
+    client_id: ShortText | None = Field(None, description="Their own client id (MRN), if any")
+
+
 class OpenPlanBody(WriteFields):
     client: ClientBody
     clinician_id: UserId | None = Field(None, description="Default: the caller")
@@ -109,6 +117,9 @@ class OpenPlanBody(WriteFields):
     review_interval_days: Annotated[int, Field(ge=7, le=365)] = 90
     service_type: ServiceType = "individual"
     session_minutes: Annotated[int, Field(ge=10, le=480)] = 53
+    participants: Annotated[list[ParticipantBody], Field(max_length=50)] = Field(
+        [], description="Required (besides the client) for group, family and couples plans"
+    )
 
 
 class DiagnosisBody(WriteFields):
@@ -147,6 +158,10 @@ class MeasureBody(Body):
     target: Score | None = None
     direction: Direction = "decrease"
     unit: ShortText | None = None
+    threshold: Score | None = Field(
+        None, description="maintain only (required): the score to stay at or on the right side of"
+    )
+    keep: Keep | None = Field(None, description="maintain only (required): at_most or at_least")
 
 
 class ObjectiveBody(WriteFields):
@@ -202,6 +217,19 @@ class DischargeCriteriaBody(WriteFields):
     criteria: Annotated[list[ClinicalText], Field(min_length=1, max_length=50)]
 
 
+class SafetyContactBody(Body):
+    name: ShortText
+    kind: SafetyContactKind = Field(description="support, professional or crisis_line")
+    phone: ShortText | None = None
+
+
+class SafetyPlanBody(WriteFields):
+    warning_signs: Annotated[list[ClinicalText], Field(min_length=1, max_length=50)]
+    coping_strategies: Annotated[list[ClinicalText], Field(min_length=1, max_length=50)]
+    contacts: Annotated[list[SafetyContactBody], Field(min_length=1, max_length=50)]
+    means_restriction: Annotated[list[ClinicalText], Field(max_length=50)] = []
+
+
 class RationaleBody(WriteFields):
     text: ClinicalText
     explains_version: Version
@@ -219,6 +247,9 @@ class AssessmentBody(Body):
     objective_id: ItemId
     status: ObjectiveStatus
     note: ClinicalText | None = None
+    rationale: ClinicalText | None = Field(
+        None, description="Required to reopen a met objective (status other than met)"
+    )
 
 
 class CompleteReviewBody(WriteFields):
@@ -350,6 +381,8 @@ class PlanDocument(Open):
     barriers: list[dict[str, Any]]
     timeline: dict[str, Any] | None = None
     discharge_criteria: list[str]
+    safety_plan: dict[str, Any] | None = None
+    participants: list[dict[str, Any]] = []
     reviews: list[dict[str, Any]]
     signatures: list[dict[str, Any]]
 

@@ -262,6 +262,20 @@ def plan_part(part: Mapping[str, Any], width: float) -> Flowables:
     out.extend(Paragraph(f"• {text(c)}", BODY) for c in criteria)
     if not criteria:
         out.append(Paragraph("None recorded.", BODY))
+    if safety := document.get("safety_plan"):
+        out.append(Paragraph("Safety plan", H2))
+        for key, title in (
+            ("warning_signs", "Warning signs"),
+            ("coping_strategies", "Coping strategies"),
+            ("means_restriction", "Means restriction"),
+        ):
+            listed = "; ".join(text(x) for x in safety[key]) or "none recorded"
+            out.append(Paragraph(f"<b>{title}</b>: {listed}", BODY))
+        contacts = "; ".join(
+            text(f"{c['name']} ({words(c['kind'])}{', ' + c['phone'] if c.get('phone') else ''})")
+            for c in safety["contacts"]
+        )
+        out.append(Paragraph(f"<b>Contacts</b>: {contacts}", BODY))
     return out
 
 
@@ -269,7 +283,13 @@ def _objective(o: Mapping[str, Any]) -> str:
     measure = o["measure"]
     parts = [text(o["statement"])]
     detail = [f"status {words(o['status'])}"]
-    if measure:
+    if measure and measure["direction"] == "maintain":
+        side = "at most" if measure.get("keep") == "at_most" else "at least"
+        detail.append(
+            f"{text(measure['instrument'])}: baseline {fmt(measure['baseline'])}, keep {side} "
+            f"{fmt(measure.get('threshold'))} (maintain)"
+        )
+    elif measure:
         detail.append(
             f"{text(measure['instrument'])}: baseline {fmt(measure['baseline'])}, target "
             f"{fmt(measure['target'])} ({measure['direction']})"

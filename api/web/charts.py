@@ -60,6 +60,13 @@ class _Measure:
     target: float | None
     direction: str | None
     unit: str | None
+    keep: str | None = None
+    """For a maintain measure: ``at_most`` or ``at_least`` its threshold (held in ``target``)."""
+
+    def breaches(self, value: float) -> bool:
+        if self.keep is None or self.target is None:
+            return False
+        return value > self.target if self.keep == "at_most" else value < self.target
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,19 @@ def _measure(raw: object) -> _Measure:
     if not isinstance(raw, Mapping):
         return _Measure(None, None, None, None, None)
     direction = raw.get("direction")
+    keep = raw.get("keep")
+    threshold = _number(raw.get("threshold"))
+    if direction == "maintain" and keep in ("at_most", "at_least") and threshold is not None:
+        # A maintain objective is held to its threshold: drawn where a target line would be,
+        # and every score on the wrong side of it is a breach.
+        return _Measure(
+            instrument=str(raw["instrument"]) if raw.get("instrument") else None,
+            baseline=_number(raw.get("baseline")),
+            target=threshold,
+            direction="decrease" if keep == "at_most" else "increase",
+            unit=str(raw["unit"]) if raw.get("unit") else None,
+            keep=str(keep),
+        )
     return _Measure(
         instrument=str(raw["instrument"]) if raw.get("instrument") else None,
         baseline=_number(raw.get("baseline")),
@@ -225,7 +245,20 @@ def _describe(scores: Sequence[_Score], measure: _Measure, target_day: date | No
         else:
             relation = f"{_num(abs(change))} {'below' if change < 0 else 'above'} the baseline"
         parts.append(f"Baseline {_with_unit(measure.baseline, unit)}; latest score is {relation}.")
-    if measure.target is not None:
+    if measure.keep is not None and measure.target is not None:
+        side = "at most" if measure.keep == "at_most" else "at least"
+        goal = f"Keep {side} {_with_unit(measure.target, unit)}"
+        breached = [s for s in scores if measure.breaches(s.value)]
+        if breached:
+            days = ", ".join(str(s.day) for s in breached)
+            goal += f": {len(breached)} of {len(scores)} scores breached the threshold ({days})"
+            goal += "; latest score " + (
+                "breaches it" if measure.breaches(latest.value) else "is within the range"
+            )
+        else:
+            goal += ": every score is within the range"
+        parts.append(goal + ".")
+    elif measure.target is not None:
         goal = f"Target {_with_unit(measure.target, unit)}"
         if measure.direction == "decrease":
             goal += " or lower"
@@ -274,7 +307,12 @@ def _table(title: str, scores: Sequence[_Score], measure: _Measure) -> Markup:
     heading = f"Score ({measure.unit})" if measure.unit else "Score"
     head = _el("tr", {}, _el("th", {"scope": "col"}, "Date"), _el("th", {"scope": "col"}, heading))
     rows = [
-        _el("tr", {}, _el("td", {}, s.day.isoformat()), _el("td", {}, _num(s.value)))
+        _el(
+            "tr",
+            {},
+            _el("td", {}, s.day.isoformat()),
+            _el("td", {}, _num(s.value) + (" (breach)" if measure.breaches(s.value) else "")),
+        )
         for s in scores
     ]
     return _el(
@@ -379,7 +417,7 @@ def _svg(
         (colour, f"{name} {_num(value)}", value, f"mc-{name}")
         for colour, name, value in (
             (_MUTED, "baseline", measure.baseline),
-            (_TARGET, "target", measure.target),
+            (_TARGET, "threshold" if measure.keep else "target", measure.target),
         )
         if value is not None
     ]
@@ -465,15 +503,20 @@ def _svg(
         _el(
             "circle",
             {
-                "class": "mc-point",
+                "class": "mc-point mc-breach" if measure.breaches(s.value) else "mc-point",
                 "cx": x,
                 "cy": y,
                 "r": 4.5,
-                "fill": "#ffffff",
-                "stroke": _LINE,
+                "fill": _TARGET if measure.breaches(s.value) else "#ffffff",
+                "stroke": _TARGET if measure.breaches(s.value) else _LINE,
                 "stroke-width": 2.5,
             },
-            _el("title", {}, f"{s.day}: {_with_unit(s.value, measure.unit)}"),
+            _el(
+                "title",
+                {},
+                f"{s.day}: {_with_unit(s.value, measure.unit)}"
+                + (" (breaches the threshold)" if measure.breaches(s.value) else ""),
+            ),
         )
         for s, (x, y) in zip(scores, points, strict=True)
     ]

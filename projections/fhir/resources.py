@@ -293,13 +293,28 @@ def goal_for_objective(state: PlanState, objective: Objective) -> dict[str, Any]
             if measure.unit:
                 quantity["unit"] = measure.unit
             target["detailQuantity"] = quantity
-        better = "lower" if measure.direction == "decrease" else "higher"
         baseline = (
             f"Baseline {_number(measure.baseline)}"
             if measure.baseline is not None
             else "No baseline recorded"
         )
-        notes.append({"text": f"{baseline} ({measure.instrument}); {better} is better."})
+        if measure.direction == "maintain" and measure.threshold is not None:
+            # Kept within a range: the open-ended Range FHIR gives Goal.target.detail[x].
+            bound: dict[str, Any] = {"value": _number(measure.threshold)}
+            if measure.unit:
+                bound["unit"] = measure.unit
+            side = "high" if measure.keep == "at_most" else "low"
+            target["detailRange"] = {side: bound}
+            kept = "at most" if measure.keep == "at_most" else "at least"
+            notes.append(
+                {
+                    "text": f"{baseline} ({measure.instrument}); to be kept {kept} "
+                    f"{_number(measure.threshold)}."
+                }
+            )
+        else:
+            better = "lower" if measure.direction == "decrease" else "higher"
+            notes.append({"text": f"{baseline} ({measure.instrument}); {better} is better."})
     if objective.target_date is not None:
         target["dueDate"] = objective.target_date.isoformat()
     if target:
@@ -378,6 +393,17 @@ def _notes(state: PlanState) -> list[dict[str, Any]]:
             }
         )
     notes += [{"text": f"Discharge criterion: {text}"} for text in state.discharge_criteria]
+    if (safety := state.safety_plan) is not None:
+        notes += [{"text": f"Safety plan warning sign: {x}"} for x in safety.warning_signs]
+        notes += [{"text": f"Safety plan coping strategy: {x}"} for x in safety.coping_strategies]
+        notes += [
+            {
+                "text": f"Safety plan contact: {x.name} ({x.kind.replace('_', ' ')})"
+                + (f", {x.phone}" if x.phone else "")
+            }
+            for x in safety.contacts
+        ]
+        notes += [{"text": f"Safety plan means restriction: {x}"} for x in safety.means_restriction]
     if state.discharged_reason:
         notes.append({"text": f"Discharged: {state.discharged_reason}"})
     return notes

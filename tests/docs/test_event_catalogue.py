@@ -42,15 +42,22 @@ def annotation(model: type[BaseModel], field: str) -> str:
     raise AssertionError(f"{model.__name__}.{field} has no annotation")
 
 
-def field_table(body: str) -> dict[str, tuple[str, str]]:
-    """``{field: (type, meaning)}`` from the three-column table of a section."""
-    table: dict[str, tuple[str, str]] = {}
+def field_table(body: str) -> dict[str, tuple[str, str, str]]:
+    """``{field: (type, since, meaning)}`` from the four-column table of a section."""
+    table: dict[str, tuple[str, str, str]] = {}
     for row in table_rows(body):
-        assert len(row) == 3, f"a field row needs name, type and meaning: {row}"
-        name, kind, meaning = row
+        assert len(row) == 4, f"a field row needs name, type, since and meaning: {row}"
+        name, kind, since, meaning = row
         assert code(name) not in table, f"field {code(name)} is documented twice"
-        table[code(name)] = (code(kind), meaning)
+        table[code(name)] = (code(kind), since.strip(), meaning)
     return table
+
+
+def field_since(model: type[BaseModel], field: str) -> str:
+    """The release that added ``field``: the model's ``field_since`` entry, else the release
+    that introduced the class (value types and ``PlanEvent`` itself date from 0.1.0)."""
+    added: dict[str, str] = getattr(model, "field_since", {})
+    return added.get(field, getattr(model, "since", "0.1.0"))
 
 
 def assert_fields_match(title: str, body: str, model: type[BaseModel], fields: list[str]) -> None:
@@ -60,11 +67,24 @@ def assert_fields_match(title: str, body: str, model: type[BaseModel], fields: l
     assert not missing, f"{title}: fields not documented: {missing}"
     assert not stale, f"{title}: documented fields that {model.__name__} does not have: {stale}"
     for field in fields:
-        kind, meaning = documented[field]
+        kind, since, meaning = documented[field]
         assert kind == annotation(model, field), (
             f"{title}.{field}: documented as {kind!r}, declared as {annotation(model, field)!r}"
         )
+        added = field_since(model, field)
+        assert since == added, f"{title}.{field}: documented since {since!r}, code says {added!r}"
         assert len(meaning.split()) >= 2, f"{title}.{field}: the meaning is empty or a single word"
+
+
+@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda cls: cls.__name__)
+def test_fields_added_later_have_an_upcaster_and_a_default(cls: type[PlanEvent]) -> None:
+    """A field newer than its class must be filled in for older stored events (ADR 0003)."""
+    later = {f: v for f, v in cls.field_since.items() if v != cls.since}
+    assert set(later) <= set(cls.model_fields), f"{cls.__name__}.field_since names unknown fields"
+    if later:
+        assert cls.class_version > 1, f"{cls.__name__} gained fields but kept class_version 1"
+        assert all(hasattr(cls, f"upcast_v{v}_v{v + 1}") for v in range(1, cls.class_version))
+        assert all(not cls.model_fields[f].is_required() for f in later)
 
 
 def own_fields(cls: type[PlanEvent]) -> list[str]:

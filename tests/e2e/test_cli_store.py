@@ -104,6 +104,15 @@ def test_commands_take_a_start_of_the_id_or_the_client_mrn(
     assert plantrail("events", ptsd["client_id"], "--json", db=db, keys=keys).stdout == full
     shown = plantrail("show", ptsd["client_id"], db=db, keys=keys).stdout
     assert "renew or discharge" in shown, "the plan ends before its next review"
+    depression = next(p for p in plans if p["client"] == "Jordan Ellis")
+    jordan = plantrail("show", depression["client_id"], db=db, keys=keys).stdout
+    assert "Safety plan" in jordan
+    assert "988 Suicide and Crisis Lifeline (crisis line, 988)" in jordan
+    group = next(p for p in plans if p["client"] == "Casey Brooks")
+    assert (
+        "Participants: Casey Brooks (group member"
+        in plantrail("show", group["client_id"], db=db, keys=keys).stdout
+    )
     verified = json.loads(
         plantrail("verify", "--plan", ptsd["plan_id"][:6], "--json", db=db, keys=keys).stdout
     )

@@ -601,3 +601,67 @@ def test_serve_hands_its_session_options_to_every_worker(
     finally:
         context.service.close()
         recorder_of(context.service).close()
+
+
+def test_the_plan_and_reviews_pages_show_the_safety_plan_maintain_and_reopened(
+    site: Practice,
+) -> None:
+    plan = full_plan(site.service)
+    plan_id = plan["plan_id"]
+    run = lambda command, **fields: site.service.execute(plan_id, command, meta("dana", **fields))  # noqa: E731
+    run(
+        c.SetSafetyPlan(
+            warning_signs=["Stops answering texts"],
+            coping_strategies=["Walk the dog"],
+            contacts=[c.SafetyContactIn(name="988 Lifeline", kind="crisis_line", phone="988")],
+            means_restriction=["Medication locked away"],
+        ),
+        rationale="Safety planning after disclosure",
+    )
+    keep = run(
+        c.AddObjective(
+            goal_id=plan["goal"],
+            statement="PHQ-9 stays at 4 or below",
+            measure={
+                "instrument": "PHQ-9",
+                "baseline": 3,
+                "direction": "maintain",
+                "threshold": 4,
+                "keep": "at_most",
+            },
+        ),
+        rationale="Relapse prevention",
+    ).item_id
+    run(
+        c.MarkObjectiveStatus(objective_id=plan["objective"], status="met"),
+        rationale="PHQ-9 of 6",
+    )
+    site.clock.advance(days=20)
+    today = site.clock.now.date()
+    run(c.RecordMeasurement(instrument="PHQ-9", score=9, administered_on=today, objective_id=keep))
+    started = run(c.StartReview(reason="crisis"))
+    run(
+        c.CompleteReview(
+            review_id=started.item_id,  # type: ignore[arg-type]
+            assessments=[
+                c.AssessmentIn(
+                    objective_id=plan["objective"], status="not_met", rationale="Relapsed"
+                ),
+                c.AssessmentIn(objective_id=keep, status="not_met"),  # type: ignore[arg-type]
+            ],
+            progress_summary="Relapse after the layoff.",
+        )
+    )
+    sign_in(site, "dana")
+    page = site.client.get(f"/web/plans/{plan_id}")
+    assert page.status_code == 200
+    safety = page.text.split('id="h-safety"', 1)[1].split("</section>", 1)[0]
+    assert "Stops answering texts" in safety
+    assert "988 Lifeline (crisis line): 988" in safety
+    assert "Medication locked away" in safety
+    assert "keep at most 4" in page.text
+    reviews = site.client.get(f"/web/plans/{plan_id}/reviews").text
+    assert "reopened" in reviews
+    assert "because Relapsed" in reviews
+    assert "breached: Measurement" in reviews
+    assert "mc-breach" in reviews, "the chart marks the breaching score"

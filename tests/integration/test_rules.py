@@ -698,7 +698,7 @@ def test_a_draft_plan_can_be_revised_without_rationale(service: PlanService) -> 
 
 
 # --------------------------------------------------------------------------------- reviews
-def test_completing_a_review_without_every_open_objective_is_refused(
+def test_completing_a_review_without_every_objective_is_refused(
     service: PlanService,
 ) -> None:
     ids = build_signed_plan(service)
@@ -714,7 +714,8 @@ def test_completing_a_review_without_every_open_objective_is_refused(
         partial,
         RuleViolation,
         "assessments",
-        "every open objective must be assessed; missing Objective 1.2",
+        "every objective must be assessed, met ones too (confirm or reopen them); missing "
+        "Objective 1.2",
     )
     complete = partial.model_copy(
         update={
@@ -758,6 +759,11 @@ EVERY_COMMAND: dict[str, Callable[[Ids], c.PlanCommand]] = {
     "NoteStrength": lambda i: c.NoteStrength(text="Supportive sister"),
     "NoteBarrier": lambda i: c.NoteBarrier(text="Night shifts"),
     "SetTimeline": lambda i: c.SetTimeline(estimated_sessions=12, session_frequency="weekly"),
+    "SetSafetyPlan": lambda i: c.SetSafetyPlan(
+        warning_signs=["Stops eating"],
+        coping_strategies=["Call my sister"],
+        contacts=[c.SafetyContactIn(name="988", kind="crisis_line")],
+    ),
     "SetDischargeCriteria": lambda i: c.SetDischargeCriteria(criteria=["PHQ-9 below 5"]),
     "RecordRationale": lambda i: c.RecordRationale(text="Forgot to say why", explains_version=3),
     "StartReview": lambda i: c.StartReview(reason="transition"),

@@ -78,9 +78,11 @@ def _step(
             command = c.StartReview(reason="scheduled")
         else:
             assessed = [
-                c.AssessmentIn(objective_id=o.id, status="partially_met")
+                c.AssessmentIn(
+                    objective_id=o.id, status="met" if o.status == "met" else "partially_met"
+                )
                 for o in state.objectives.values()
-                if o.status in ("open", "partially_met", "not_met")
+                if o.status != "no_longer_relevant"
             ]
             command = c.CompleteReview(
                 review_id=open_review.id, assessments=assessed, progress_summary=f"Summary {pick}"

@@ -54,7 +54,6 @@ from plantrail.domain.errors import (
 )
 from plantrail.domain.plan import PlanState, fold
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.domain.values import OPEN_OBJECTIVE_STATUSES
 from plantrail.projections.store.factory import open_service, recorder_of
 from plantrail.projections.store.schema import events, snapshots
 from tests.support import (
@@ -670,6 +669,29 @@ class PlanMachine(RuleBasedStateMachine):
         self.attempt(plan, command, meta, early, expected)
 
     @precondition(lambda self: self.states)
+    @rule(data=st.data(), same=st.booleans())
+    def set_safety_plan(self, data: st.DataObject, same: bool) -> None:
+        """The safety plan is replaced whole: refused when unchanged, and on an active plan a
+        replacement needs a rationale, like the discharge criteria."""
+        plan = self.pick_plan(data)
+        state = self.states[plan]
+        existing = state.safety_plan
+        meta, early = self.envelope(data, state, needs_rationale=existing is not None)
+        signs = list(existing.warning_signs) if same and existing else [self.text("Stops eating")]
+        expected: Expected = OK
+        if existing is not None:
+            unchanged = same and existing.coping_strategies == ["Call my sister"]
+            expected = (
+                violation("warning_signs") if unchanged else self.rationale_missing(state, meta)
+            )
+        command = c.SetSafetyPlan(
+            warning_signs=signs,
+            coping_strategies=["Call my sister"],
+            contacts=[c.SafetyContactIn(name="988", kind="crisis_line", phone="988")],
+        )
+        self.attempt(plan, command, meta, early, expected)
+
+    @precondition(lambda self: self.states)
     @rule(data=st.data(), beyond=st.booleans())
     def record_rationale(self, data: st.DataObject, beyond: bool) -> None:
         plan = self.pick_plan(data)
@@ -718,12 +740,18 @@ class PlanMachine(RuleBasedStateMachine):
         else:
             plan = self.pick_plan(data)
         state = self.states[plan]
-        open_ids = [o.id for o in state.objectives.values() if o.status in OPEN_OBJECTIVE_STATUSES]
+        # Every objective but those no longer relevant (met ones too: confirmed or reopened).
+        required = [o for o in state.objectives.values() if o.status != "no_longer_relevant"]
         statuses = st.sampled_from(["open", "met", "partially_met", "not_met"])
-        assessments = [
-            c.AssessmentIn(objective_id=o, status=data.draw(statuses, label="assessment"))
-            for o in open_ids
-        ]
+        reasons = st.sampled_from([None, "Slipped back after a loss"])
+        assessments = []
+        for o in required:
+            status = data.draw(statuses, label="assessment")
+            reopened = o.status == "met" and status != "met"
+            rationale = data.draw(reasons, label="why reopened") if reopened else None
+            assessments.append(
+                c.AssessmentIn(objective_id=o.id, status=status, rationale=rationale)
+            )
         review = state.open_review
         completed = [r.id for r in state.reviews.values() if r.completed_version is not None]
         review_id = review.id if review is not None else UNKNOWN
@@ -735,9 +763,18 @@ class PlanMachine(RuleBasedStateMachine):
                 review_id, expected = completed[0], violation("review_id")
             else:
                 review_id, expected = UNKNOWN, not_found("review_id")
-        elif variant == "one missing" and assessments:
-            assessments.pop(data.draw(st.integers(0, len(assessments) - 1), label="dropped"))
-            expected = violation("assessments")
+        else:
+            if variant == "one missing" and assessments:
+                assessments.pop(data.draw(st.integers(0, len(assessments) - 1), label="dropped"))
+                expected = violation("assessments")
+            before = {o.id: o.status for o in required}
+            unexplained = [
+                i
+                for i, a in enumerate(assessments)
+                if before[a.objective_id] == "met" and a.status != "met" and not a.rationale
+            ]
+            if unexplained:  # checked item by item, before the missing ones
+                expected = violation(f"assessments.{unexplained[0]}.rationale")
         meta, early = self.envelope(data, state)
         command = c.CompleteReview(
             review_id=review_id,

@@ -333,19 +333,89 @@ def test_a_completed_review_sets_the_objective_statuses() -> None:
     assert plan.state.signatures[signature.signature_id].superseded_by_version == (
         completed.originator_version
     )
-    # the next review must assess only what is still open (not_met), not the met objective
+    # every objective is assessed at every review, the met one too (issue #15)
     second_review = plan.add(c.StartReview(reason="lack_of_progress"))
     with pytest.raises(RuleViolation) as refused:
         decide(
             plan.state,
             c.CompleteReview(
                 review_id=second_review.review_id,
-                assessments=[c.AssessmentIn(objective_id=first.objective_id, status="met")],
+                assessments=[c.AssessmentIn(objective_id=second.objective_id, status="not_met")],
                 progress_summary="Same again",
             ),
             plan.context(),
         )
-    assert refused.value.errors[0].field == "assessments.0.objective_id"
+    assert refused.value.errors[0].field == "assessments"
+    assert "Objective 1.1" in refused.value.errors[0].message
+
+
+def test_a_review_confirms_or_reopens_a_met_objective_and_records_which() -> None:
+    plan, _goal, first, second = active_plan()
+    review = plan.add(c.StartReview(reason="scheduled"))
+    plan.run(
+        c.CompleteReview(
+            review_id=review.review_id,
+            assessments=[
+                c.AssessmentIn(objective_id=first.objective_id, status="met"),
+                c.AssessmentIn(objective_id=second.objective_id, status="met"),
+            ],
+            progress_summary="Both met",
+        )
+    )
+    again = plan.add(c.StartReview(reason="crisis"))
+    reopen = c.CompleteReview(
+        review_id=again.review_id,
+        assessments=[
+            c.AssessmentIn(objective_id=first.objective_id, status="met", note="PHQ-9 of 4"),
+            c.AssessmentIn(objective_id=second.objective_id, status="open"),
+        ],
+        progress_summary="Activities dropped off after the layoff",
+    )
+    with pytest.raises(RuleViolation) as refused:
+        decide(plan.state, reopen, plan.context())
+    assert refused.value.errors[0].field == "assessments.1.rationale"
+    assert "reopen Objective 1.2" in refused.value.errors[0].message
+    fixed = reopen.model_copy(
+        update={
+            "assessments": [
+                reopen.assessments[0],
+                reopen.assessments[1].model_copy(update={"rationale": "Lost job; withdrew again"}),
+            ]
+        }
+    )
+    (completed,) = plan.run(fixed)
+    assert isinstance(completed, ev.ReviewCompleted)
+    confirmed, reopened = completed.assessments
+    assert (confirmed.previous_status, confirmed.status, confirmed.outcome) == (
+        "met",
+        "met",
+        "confirmed",
+    )
+    assert (reopened.previous_status, reopened.status, reopened.outcome) == (
+        "met",
+        "open",
+        "reopened",
+    )
+    assert reopened.rationale == "Lost job; withdrew again"
+    assert plan.state.objectives[second.objective_id].status == "open"
+
+
+def test_an_objective_no_longer_relevant_need_not_be_assessed_but_may_be() -> None:
+    plan, _goal, first, second = active_plan()
+    plan.run(
+        c.MarkObjectiveStatus(objective_id=second.objective_id, status="no_longer_relevant"),
+        rationale="Client moved; the gym goal no longer applies",
+    )
+    review = plan.add(c.StartReview(reason="scheduled"))
+    (completed,) = plan.run(
+        c.CompleteReview(
+            review_id=review.review_id,
+            assessments=[c.AssessmentIn(objective_id=first.objective_id, status="partially_met")],
+            progress_summary="Some progress",
+        )
+    )
+    assert isinstance(completed, ev.ReviewCompleted)
+    assert [a.objective_id for a in completed.assessments] == [first.objective_id]
 
 
 # ---------------------------------------------------------------- signature requests

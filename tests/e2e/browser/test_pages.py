@@ -355,6 +355,7 @@ def test_a_client_opens_their_link_and_signs_their_plan(
     page.wait_for_url(lambda url: url.endswith("/web/client"))
     assert page.get_by_role("heading", name="Your treatment plan").is_visible()
     assert page.get_by_role("link", name="Caseload").count() == 0
+    assert page.get_by_role("heading", name="Your safety plan").is_visible()  # Jordan's has one
     accessible(page)
     screenshot(page, "client-plan")
     page.get_by_label("I have read this plan and I agree with it").check()

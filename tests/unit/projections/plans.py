@@ -234,14 +234,19 @@ def complete_review(
     next_review: date | None = None,
     effective: date | None = None,
 ) -> str:
-    """Start and complete a review; every open objective is assessed ('partially_met' unless
-    ``statuses`` says otherwise). Returns the review id."""
+    """Start and complete a review; every objective not marked no longer relevant is assessed
+    ('partially_met' for an open one, a met one confirmed, unless ``statuses`` says otherwise).
+    Returns the review id."""
     review_id = b.add(c.StartReview(reason=reason), effective=effective)
     statuses = statuses or {}
     assessments = [
-        c.AssessmentIn(objective_id=o.id, status=statuses.get(o.id, "partially_met"))
+        c.AssessmentIn(
+            objective_id=o.id,
+            status=statuses.get(o.id, "met" if o.status == "met" else "partially_met"),
+            rationale="Reopened at this review" if o.status == "met" else None,
+        )
         for o in b.state.objectives.values()
-        if o.status in ("open", "partially_met", "not_met")
+        if o.status != "no_longer_relevant"
     ]
     b.run(
         c.CompleteReview(
