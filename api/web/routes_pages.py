@@ -197,6 +197,11 @@ async def plan_page(
         and not approved,
         form_id=new_form_id(),
         signed=request.query_params.get("signed") == "1",
+        # The plan's clinician records a request and its steps (ADR 0012), on the current plan.
+        can_amend=caller.role == "clinician"
+        and moment.current
+        and document["status"] != "discharged"
+        and (document.get("clinician") or {}).get("user_id") == caller.user_id,
     )
 
 
