@@ -19,6 +19,7 @@ from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
+from plantrail.api.http.errors import STATUS
 from plantrail.api.http.gateway import PlanGateway
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput
@@ -50,6 +51,15 @@ EffectiveDate = Annotated[
 ]
 
 
+def _status_of(error: Exception) -> int:
+    """The status the HTTP API answers for ``error`` (the nearest class in the MRO wins), so
+    the access log records a refused CLI command as it records the same refused request."""
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls][0]
+    return 500
+
+
 @contextmanager
 def _as_user(
     db: str | None, keys: Any, user: str, route: str
@@ -72,8 +82,8 @@ def _as_user(
         yield service, PlanGateway(service, accounts), caller, entry
         entry.status = entry.status or 200
     except Exception as error:
-        entry.status = getattr(error, "status", 0) or 422
-        entry.outcome = entry.outcome or "error"
+        entry.status = _status_of(error)
+        entry.outcome = entry.outcome or ("rejected" if entry.status < 500 else "error")
         raise
     finally:
         log.create_tables()

@@ -90,7 +90,8 @@ def test_a_request_denied_with_disagreement_and_rebuttal(
     assert "error:" in again
     log = json.loads(plantrail("access-log", "--json", db=db, keys=keys).stdout)
     denials = [e for e in log if e["route"] == "plantrail amendments deny"]
-    assert [(e["action"], e["outcome"]) for e in denials][-1] == ("DenyAmendment", "ok")
+    assert [(e["status"], e["outcome"]) for e in denials] == [(422, "rejected"), (200, "ok")]
+    assert denials[-1]["action"] == "DenyAmendment"
     assert all(e["user_id"] == "dana-reyes" and e["method"] == "CLI" for e in denials)
 
 
