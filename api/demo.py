@@ -352,6 +352,52 @@ def _depression(w: PlanWriter) -> None:
         "PHQ-9 under 10 twice (9, then 8). Working two shifts a week. Discussing discharge and a relapse-prevention plan.",
         "I feel like myself most days.",
     )
+    # A request to amend the record (45 CFR 164.526), denied, with the client's statement of
+    # disagreement and the practice's rebuttal: they go with every later disclosure.
+    w.on(274)
+    aid = w.do(
+        c.RequestAmendment(
+            concerns="The diagnosis of recurrent depression and the problem statement.",
+            item_ids=["F33.1", w.ids["p1"]],
+            requested_change="Remove 'recurrent': this is my first episode of depression.",
+            reason="What happened in 2019 was grief after my father died, not depression.",
+            received_on=w.day(272),
+            requested_by="Jordan Ellis (client)",
+        )
+    ).item_id
+    assert aid is not None
+    w.on(286)
+    w.do(
+        c.DenyAmendment(
+            amendment_id=aid,
+            denial_basis="accurate_and_complete",
+            denial_text=(
+                "The intake assessment documents a five-week episode in 2019 with depressed "
+                "mood, loss of interest and poor sleep that met the criteria for a major "
+                "depressive episode, so the diagnosis is accurate and complete."
+            ),
+        )
+    )
+    w.on(291)
+    w.do(
+        c.FileDisagreementStatement(
+            amendment_id=aid,
+            statement=(
+                "I disagree. In 2019 I was grieving my father; nobody treated me for "
+                "depression then. I want anyone who reads my record to know that."
+            ),
+        )
+    )
+    w.on(294)
+    w.do(
+        c.FileRebuttal(
+            amendment_id=aid,
+            rebuttal=(
+                "Bereavement was considered at intake; the 2019 symptoms lasted beyond and "
+                "went further than grief, as the intake note records."
+            ),
+        )
+    )
 
 
 def _anxiety(w: PlanWriter) -> None:

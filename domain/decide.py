@@ -179,9 +179,21 @@ def _decides(
     return register
 
 
+_ON_A_CLOSED_RECORD: tuple[type[cmd.Command], ...] = (
+    cmd.RequestAmendment,
+    cmd.ExtendAmendmentDeadline,
+    cmd.DenyAmendment,
+    cmd.FileDisagreementStatement,
+    cmd.FileRebuttal,
+)
+"""The commands a discharged plan still takes: the right to amend lasts as long as the record
+is kept (45 CFR 164.526; ADR 0015). Accepting a request stays refused, since the revision that
+carries it out cannot be made on a discharged plan."""
+
+
 def decide(state: PlanState, command: cmd.PlanCommand, ctx: Context) -> list[ev.PlanEvent]:
     """The events ``command`` produces on ``state``, or a clear error; nothing is stored here."""
-    if state.status == "discharged":
+    if state.status == "discharged" and not isinstance(command, _ON_A_CLOSED_RECORD):
         raise PlanDischargedError()
     return _DECIDERS[type(command)](state, command, ctx)
 

@@ -2,7 +2,7 @@
 
 The packet is data first and a document second. ``build_packet`` turns a plan's events (as the
 chart stood when the packet was generated), the period, the dates of service and the rule
-profile into eight *parts* of plain JSON-able data; the PDF and the HTML page
+profile into nine *parts* of plain JSON-able data; the PDF and the HTML page
 (``plantrail.api.packet``) only lay those parts out. Each part has its own SHA-256 digest over
 its canonical JSON, and the packet's digest is the digest of those. The digest and everything
 needed to compute the packet again (plan, period, dates, generation time, who, profile, version)
@@ -28,7 +28,7 @@ from plantrail.domain import events as ev
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.plan import PlanState, apply, fold, start
 from plantrail.projections.diff import SECTIONS, document_diff
-from plantrail.projections.document import plan_document
+from plantrail.projections.document import amendment_row, plan_document
 from plantrail.projections.period_findings import MAX_PERIOD_DAYS, check_period, period_findings
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
@@ -58,6 +58,7 @@ PARTS: dict[str, str] = {
     "revisions": "Revisions in the period",
     "reviews": "Reviews in the period",
     "signatures": "Signatures",
+    "amendments": "Amendment requests",
     "dates_of_service": "Dates of service",
     "findings": "Findings for the period",
     "events": "Every event in the period",
@@ -79,7 +80,7 @@ _NOT_REVISIONS = (
     ev.RationaleRecorded,
     ev.ReviewStarted,
 )
-_DOCUMENT_ONLY = (*_OWN_PARTS, "entry_labels")
+_DOCUMENT_ONLY = (*_OWN_PARTS, "entry_labels", "amendments")
 
 
 @dataclass(frozen=True)
@@ -353,6 +354,15 @@ def _signatures(state: PlanState, request: PacketRequest) -> dict[str, Any]:
     return {"signatures": rows, "requests": requests}
 
 
+def _amendments(state: PlanState, request: PacketRequest) -> list[dict[str, Any]]:
+    """Every amendment request on the chart at the generation time, whatever its date: the
+    request, the denial, the statement of disagreement and the rebuttal go with any later
+    disclosure of the record (45 CFR 164.526(d)(4)), so the packet never leaves one out. Each
+    row is the plan document's, with "overdue" judged on the generation date."""
+    today = request.generated_at.astimezone(UTC).date()
+    return [amendment_row(state, a, today) for a in state.amendments.values()]
+
+
 def _events(
     events: Sequence[ev.PlanEvent],
     request: PacketRequest,
@@ -409,6 +419,7 @@ def build_packet(
         "revisions": _revisions(recorded, request, late_entry_days),
         "reviews": _reviews(recorded, state, request, late_entry_days),
         "signatures": _signatures(state, request),
+        "amendments": _amendments(state, request),
         "dates_of_service": service_date_lines([recorded], list(request.dates), profile)
         if request.dates
         else [],

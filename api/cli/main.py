@@ -27,6 +27,7 @@ def _register() -> None:
     # Imported for their side effect of adding commands to ``app``.
     from plantrail.api.cli import (  # noqa: F401
         access_log_commands,
+        amendment_commands,
         caseload_commands,
         client_rights_commands,
         demo_command,

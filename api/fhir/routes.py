@@ -232,7 +232,7 @@ _PLAN_PREFIX = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 async def read_resource(
     request: Request, resource_type: str, resource_id: str, caller: Reader
 ) -> FhirResponse:
-    """A Patient, Practitioner, Condition, Goal, Observation or Provenance that a CarePlan
+    """A Patient, Practitioner, Condition, Goal, Observation, Provenance or Task that a CarePlan
     references, as it stands on the newest plan in the caller's reach that holds it. The
     plans are searched, so this read costs a fold per plan searched: ids that begin with their
     plan's id (Conditions, event Provenance) go to that plan first."""

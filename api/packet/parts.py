@@ -166,8 +166,37 @@ def heading(part: str) -> Flowables:
 
 
 # ---------------------------------------------------------------------------- the plan
-def plan_part(part: Mapping[str, Any], width: float) -> Flowables:
+def _requests_on(key: str, amendments: Sequence[Mapping[str, Any]], number: int) -> str:
+    """The amendment requests that concern one plan item, with their statements, for its row."""
+    lines = []
+    for a in amendments:
+        if key not in a["item_ids"]:
+            continue
+        line = f"{text(a['label'])} ({words(a['status'])}; see part {number})"
+        decision = a["decision"]
+        if decision and decision["denial_text"]:
+            line += f": denied: {text(decision['denial_text'])}"
+        if a["disagreement_statement"]:
+            said = a["disagreement_statement"]["statement"]
+            line += f" <b>Statement of disagreement:</b> “{text(said)}”"
+        if a["rebuttal"]:
+            line += f" <b>Rebuttal:</b> {text(a['rebuttal']['rebuttal'])}"
+        lines.append(line)
+    if not lines:
+        return ""
+    return "<br/><font color='#0b5cad'>" + "<br/>".join(lines) + "</font>"
+
+
+def plan_part(
+    part: Mapping[str, Any], width: float, amendments: Sequence[Mapping[str, Any]] = ()
+) -> Flowables:
+    """The plan; each item a request concerns carries the request and its statements."""
     out = heading("plan")
+    number = list(PARTS).index("amendments")
+
+    def noted(key: str) -> str:
+        return _requests_on(key, amendments, number)
+
     document = part["document"]
     if document is None:
         out.append(
@@ -203,7 +232,11 @@ def plan_part(part: Mapping[str, Any], width: float) -> Flowables:
             table(
                 ["Code", "Description", "Primary"],
                 [
-                    [text(d["code"]), text(d["description"]), "yes" if d["primary"] else ""]
+                    [
+                        text(d["code"]),
+                        text(d["description"]) + noted(d["code"]),
+                        "yes" if d["primary"] else "",
+                    ]
                     for d in document["diagnoses"]
                 ],
                 [0.14 * width, 0.7 * width, 0.16 * width],
@@ -224,15 +257,23 @@ def plan_part(part: Mapping[str, Any], width: float) -> Flowables:
                 text(problem["label"]),
                 f"{text(problem['statement'])} <font color='#4a5260'>"
                 f"({text(', '.join(problem['diagnosis_codes']))}; {words(problem['status'])})"
-                "</font>",
+                "</font>" + noted(problem["id"]),
             ]
         )
         for goal in goals_by_problem.get(problem["id"], []):
             said = f" <i>Client: “{text(goal['client_words'])}”</i>" if goal["client_words"] else ""
-            rows.append([f"&nbsp;&nbsp;{text(goal['label'])}", text(goal["statement"]) + said])
+            rows.append(
+                [
+                    f"&nbsp;&nbsp;{text(goal['label'])}",
+                    text(goal["statement"]) + said + noted(goal["id"]),
+                ]
+            )
             for objective in objectives_by_goal.get(goal["id"], []):
                 rows.append(
-                    [f"&nbsp;&nbsp;&nbsp;&nbsp;{text(objective['label'])}", _objective(objective)]
+                    [
+                        f"&nbsp;&nbsp;&nbsp;&nbsp;{text(objective['label'])}",
+                        _objective(objective) + noted(objective["id"]),
+                    ]
                 )
     out.extend(table(["Item", "Statement"], rows, [0.17 * width, 0.83 * width]))
     if document["interventions"]:
@@ -243,7 +284,7 @@ def plan_part(part: Mapping[str, Any], width: float) -> Flowables:
                 [
                     [
                         text(i["label"]),
-                        f"<b>{text(i['modality'])}</b>: {text(i['technique'])}",
+                        f"<b>{text(i['modality'])}</b>: {text(i['technique'])}" + noted(i["id"]),
                         text(i["frequency"]),
                         text(", ".join(labels.get(o, o) for o in i["objective_ids"])),
                         words(i["status"]),
@@ -557,6 +598,91 @@ def signatures_part(part: Mapping[str, Any], width: float) -> Flowables:
                 [0.25 * width, 0.25 * width, 0.3 * width, 0.2 * width],
             )
         )
+    return out
+
+
+# ------------------------------------------------------------------ amendment requests
+def _amendment_facts(a: Mapping[str, Any]) -> list[tuple[str, Cell]]:
+    rows: list[tuple[str, Cell]] = [
+        ("Status", words(a["status"]) + (" · <b>overdue</b>" if a["overdue"] else "")),
+        ("Received", f"{a['received_on']} from {text(a['requested_by'])}"),
+        ("Recorded by", text(a["recorded_by"])),
+        ("Concerns", text(a["concerns"])),
+    ]
+    if a["items"]:
+        labels = ", ".join(str(i["label"] or i["id"]) for i in a["items"])
+        rows.append(("Items", text(labels)))
+    rows += [
+        ("Requested change", text(a["requested_change"])),
+        ("Reason", text(a["reason"])),
+        ("Due", f"{a['due_date']} (60 days: {a['original_due_date']})"),
+    ]
+    extension = a["extension"]
+    if extension:
+        rows.append(
+            (
+                "Extension",
+                f"given {extension['given_on']} (version {extension['version']}), due "
+                f"{extension['new_due_date']}: {text(extension['reason'])}",
+            )
+        )
+    decision = a["decision"]
+    if decision:
+        decided = (
+            f"{words(decision['status'])} on {decision['decided_on']} by "
+            f"{text(decision['decided_by'])} (version {decision['version']})"
+        )
+        if decision["late"]:
+            decided += " · <b>after the due date</b>"
+        rows.append(("Decision", decided))
+        if decision["carried_out_in_version"] is not None:
+            rows.append(
+                (
+                    "Amendment",
+                    f"carried out in version {decision['carried_out_in_version']}; notified: "
+                    f"{text(decision['notified'])}",
+                )
+            )
+        if decision["denial_basis"]:
+            rows.append(("Basis for denial", text(words(decision["denial_basis"]))))
+            rows.append(("Written denial", text(decision["denial_text"])))
+    said = a["disagreement_statement"]
+    if said:
+        rows.append(
+            (
+                "Statement of disagreement",
+                f"filed {said['filed_on']} (version {said['version']}): "
+                f"“{text(said['statement'])}”",
+            )
+        )
+    rebuttal = a["rebuttal"]
+    if rebuttal:
+        rows.append(
+            (
+                "Rebuttal",
+                f"filed {rebuttal['filed_on']} (version {rebuttal['version']}): "
+                f"{text(rebuttal['rebuttal'])}",
+            )
+        )
+    return rows
+
+
+def amendments_part(amendments: Sequence[Mapping[str, Any]], width: float) -> Flowables:
+    out = heading("amendments")
+    out.append(
+        Paragraph(
+            "Every request to amend the plan (45 CFR 164.526) on the chart when the packet was "
+            "generated, whatever its date: a request, its denial, the client's statement of "
+            "disagreement and the practice's rebuttal go with any disclosure of the record.",
+            SMALL,
+        )
+    )
+    if not amendments:
+        out.append(Paragraph("No amendment has been requested.", BODY))
+        return out
+    for a in amendments:
+        out.append(Paragraph(text(a["label"]), H2))
+        out.extend(facts(_amendment_facts(a), [0.22 * width, 0.78 * width]))
     return out
 
 

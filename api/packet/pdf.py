@@ -220,10 +220,11 @@ def render_pdf(
     p = packet.parts
     story: list[Any] = [
         *_cover(packet, checkpoint, width),
-        *lay.plan_part(p["plan"], width),
+        *lay.plan_part(p["plan"], width, p["amendments"]),
         *lay.revisions_part(p["revisions"], width),
         *lay.reviews_part(p["reviews"], start, end, width),
         *lay.signatures_part(p["signatures"], width),
+        *lay.amendments_part(p["amendments"], width),
         *lay.dates_part(p["dates_of_service"], width),
         *lay.findings_part(p["findings"], width),
         *lay.events_part(p["events"], width),

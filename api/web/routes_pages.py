@@ -201,6 +201,11 @@ async def plan_page(
         form_id=new_form_id(),
         signed=request.query_params.get("signed") == "1",
         emergency=entry.break_glass_reason if emergency else None,
+        # The plan's clinician records a request and its steps (ADR 0012), on the current plan,
+        # discharged or not: the right to amend lasts as long as the record (ADR 0015).
+        can_amend=caller.role == "clinician"
+        and moment.current
+        and (document.get("clinician") or {}).get("user_id") == caller.user_id,
     )
 
 

@@ -14,7 +14,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from plantrail.api.http.auth import SIGN_OR_NOTE
+from plantrail.api.http.auth import SIGN_OR_NOTE, WRITE_PLAN
 from plantrail.api.http.common import PlanId, context
 from plantrail.api.http.context import access_entry
 from plantrail.api.http.errors import HTTPProblem
@@ -28,6 +28,7 @@ from plantrail.projections.accounts import Principal
 router = APIRouter(include_in_schema=False)
 
 Signer = Annotated[Principal, Depends(SIGN_OR_NOTE)]
+Writer = Annotated[Principal, Depends(WRITE_PLAN)]
 
 
 def new_form_id() -> str:
@@ -106,4 +107,41 @@ async def note(request: Request, plan_id: PlanId, caller: Signer) -> Response:
     await _run(request, caller, plan_id, command, form)
     return RedirectResponse(
         f"/web/plans/{plan_id}/history#v{explains}", status_code=303, headers=SECURITY_HEADERS
+    )
+
+
+# ---------------------------------------------------- amendment requests (45 CFR 164.526)
+@router.post("/plans/{plan_id}/amendments", name="web_amendment_request")
+async def request_amendment(request: Request, plan_id: PlanId, caller: Writer) -> Response:
+    """The clinician records a client's request as received (ADR 0012)."""
+    form = await checked_form(request)
+    fields = ("concerns", "requested_change", "reason", "received_on", "requested_by")
+    command = parse_command(cmd.RequestAmendment, {f: form.get(f, "") for f in fields})
+    await _run(request, caller, plan_id, command, form)
+    return RedirectResponse(
+        f"/web/plans/{plan_id}#h-amend", status_code=303, headers=SECURITY_HEADERS
+    )
+
+
+_STEPS: dict[str, tuple[type[cmd.Command], dict[str, str]]] = {
+    "deny": (cmd.DenyAmendment, {"denial_basis": "denial_basis", "denial_text": "text"}),
+    "disagreement": (cmd.FileDisagreementStatement, {"statement": "text"}),
+    "rebuttal": (cmd.FileRebuttal, {"rebuttal": "text"}),
+}
+
+
+@router.post("/plans/{plan_id}/amendments/{amendment_id}/{step}", name="web_amendment_step")
+async def amendment_step(
+    request: Request, plan_id: PlanId, amendment_id: str, step: str, caller: Writer
+) -> Response:
+    """A denial, the client's statement of disagreement or the rebuttal, by the clinician."""
+    form = await checked_form(request)
+    if step not in _STEPS:
+        raise InvalidInput.on("step", f"{step!r} is not a step of an amendment request")
+    model, names = _STEPS[step]
+    data = {field: form.get(name, "") for field, name in names.items()}
+    command = parse_command(model, {"amendment_id": amendment_id, **data})
+    await _run(request, caller, plan_id, command, form)  # type: ignore[arg-type]
+    return RedirectResponse(
+        f"/web/plans/{plan_id}#amendment-{amendment_id}", status_code=303, headers=SECURITY_HEADERS
     )

@@ -33,7 +33,8 @@ _LITERAL = re.compile(r"(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(/_
 def plan_resources(state: PlanState, events: Sequence[PlanEvent]) -> list[dict[str, Any]]:
     """Every resource of the plan at ``state``: CarePlan, Patient, Practitioners, Conditions
     (diagnoses, then problems), Goals (goals, then objectives), Observations, Provenance
-    (signatures, completed reviews, then one per event). ``events`` are the events folded into
+    (signatures, completed reviews, then one per event), then a Task per amendment request.
+    ``events`` are the events folded into
     ``state``; later ones are ignored."""
     folded = [e for e in events if e.originator_version <= state.version]
     by_version = {e.originator_version: e for e in folded}
@@ -47,6 +48,7 @@ def plan_resources(state: PlanState, events: Sequence[PlanEvent]) -> list[dict[s
     resources += [r.signature_provenance(state, s) for s in state.signatures.values()]
     resources += [r.review_provenance(state, v, by_version) for v in state.completed_reviews]
     resources += [r.event_provenance(state, e) for e in folded]
+    resources += [r.amendment_task(state, a) for a in state.amendments.values()]
     return resources
 
 

@@ -11,7 +11,15 @@ from plantrail.projections.signatures import rfc3339
 __all__ = ["FHIR_VERSION", "READ_ONLY_TYPES", "capability_statement"]
 
 FHIR_VERSION = "4.0.1"
-READ_ONLY_TYPES = ("Patient", "Practitioner", "Condition", "Goal", "Observation", "Provenance")
+READ_ONLY_TYPES = (
+    "Patient",
+    "Practitioner",
+    "Condition",
+    "Goal",
+    "Observation",
+    "Provenance",
+    "Task",
+)
 EVERYTHING = f"{PLANTRAIL}/OperationDefinition/CarePlan-everything"
 
 _CARE_PLAN_PARAMS = [
@@ -62,7 +70,8 @@ def capability_statement(*, base_url: str, software_version: str, now: datetime)
                 "name": "everything",
                 "definition": EVERYTHING,
                 "documentation": "The CarePlan with its Patient, Practitioners, Conditions, "
-                "Goals, Observations and Provenance, as a searchset Bundle.",
+                "Goals, Observations, Provenance and amendment-request Tasks, as a "
+                "searchset Bundle.",
             }
         ],
     }

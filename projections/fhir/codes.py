@@ -32,6 +32,8 @@ LABEL_SYSTEM = f"{PLANTRAIL}/sid/item-label"
 EVENT_TYPE_SYSTEM = f"{PLANTRAIL}/CodeSystem/event-type"
 ENTRY_KIND_SYSTEM = f"{PLANTRAIL}/CodeSystem/entry-kind"
 REVIEW_REASON_SYSTEM = f"{PLANTRAIL}/CodeSystem/review-reason"
+TASK_CODE_SYSTEM = f"{PLANTRAIL}/CodeSystem/task-code"
+DENIAL_BASIS_SYSTEM = f"{PLANTRAIL}/CodeSystem/amendment-denial-basis"
 EXT_PARENT_GOAL = f"{PLANTRAIL}/StructureDefinition/parent-goal"
 EXT_ENTRY_KIND = f"{PLANTRAIL}/StructureDefinition/entry-kind"
 EXT_LATE_ENTRY = f"{PLANTRAIL}/StructureDefinition/late-entry"
@@ -61,6 +63,13 @@ CARE_PLAN_STATUS: dict[PlanStatus, str] = {
     "active": "active",
     "discharged": "completed",
 }
+
+AMENDMENT_TASK_STATUS: dict[str, str] = {
+    "open": "received",
+    "accepted": "completed",
+    "denied": "rejected",
+}
+"""plantrail amendment request status → Task.status (ADR 0015)."""
 
 GOAL_LIFECYCLE: dict[GoalStatus, tuple[str, str | None]] = {
     "active": ("active", "in-progress"),

@@ -12,6 +12,7 @@ from typing import Any
 
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import (
+    Amendment,
     Diagnosis,
     Goal,
     Intervention,
@@ -39,6 +40,7 @@ from plantrail.projections.history import is_late
 from plantrail.projections.signatures import rfc3339, signer_text
 
 __all__ = [
+    "amendment_task",
     "care_plan",
     "condition_for_diagnosis",
     "condition_for_problem",
@@ -448,6 +450,130 @@ def care_plan(state: PlanState) -> dict[str, Any]:
     notes = _notes(state)
     if notes:
         resource["note"] = notes
+    return resource
+
+
+# ---------------------------------------------------------------------- amendment requests
+def _concerned(state: PlanState, item_id: str) -> dict[str, Any] | None:
+    """The resource of one item an amendment request names, when it has one of its own."""
+    if item_id in state.diagnoses:
+        return reference("Condition", diagnosis_id(state.plan_id, item_id), f"Diagnosis {item_id}")
+    for items, resource_type in (
+        (state.problems, "Condition"),
+        (state.goals, "Goal"),
+        (state.objectives, "Goal"),
+        (state.measurements, "Observation"),
+    ):
+        item = items.get(item_id)
+        if item is not None:
+            return reference(resource_type, fhir_id(item_id), item.label)
+    if item_id in state.signatures:
+        return reference("Provenance", signature_provenance_id(item_id))
+    review = state.reviews.get(item_id)
+    if review is not None and review.completed_version is not None:
+        return reference("Provenance", review_provenance_id(item_id), review.label)
+    return None
+
+
+def _amendment_notes(state: PlanState, a: Amendment) -> list[dict[str, Any]]:
+    notes: list[dict[str, Any]] = [{"text": f"Reason given by the client: {a.reason}"}]
+    if a.extension_reason and a.extended_on:
+        notes.append(
+            {
+                "authorReference": _clinician_ref(state.clinician),
+                "time": a.extended_on.isoformat(),
+                "text": f"Deadline extended to {a.due_date.isoformat()}: {a.extension_reason}",
+            }
+        )
+    if a.denial_text and a.decided_on:
+        notes.append(
+            {
+                "authorString": a.decided_by or state.clinician.name,
+                "time": a.decided_on.isoformat(),
+                "text": f"Written denial: {a.denial_text}",
+            }
+        )
+    if a.notified and a.decided_on:
+        notes.append({"time": a.decided_on.isoformat(), "text": f"Notified: {a.notified}"})
+    if a.disagreement_statement and a.disagreement_on:
+        notes.append(
+            {
+                "authorString": a.requested_by,
+                "time": a.disagreement_on.isoformat(),
+                "text": f"Statement of disagreement: {a.disagreement_statement}",
+            }
+        )
+    if a.rebuttal and a.rebuttal_on:
+        notes.append(
+            {
+                "authorReference": _clinician_ref(state.clinician),
+                "time": a.rebuttal_on.isoformat(),
+                "text": f"Rebuttal: {a.rebuttal}",
+            }
+        )
+    return notes
+
+
+def amendment_task(state: PlanState, amendment: Amendment) -> dict[str, Any]:
+    """A request to amend the plan (45 CFR 164.526) as a Task the practice must act on: its
+    focus the CarePlan, its inputs the items it concerns, its due date the restriction's end;
+    a denial is the status reason, and the statement of disagreement and the rebuttal are
+    notes in the order they were filed (ADR 0015)."""
+    a = amendment
+    inputs: list[dict[str, Any]] = [
+        {"type": {"text": "Concerns"}, "valueString": a.concerns},
+        {"type": {"text": "Requested change"}, "valueString": a.requested_change},
+    ]
+    for item_id in a.item_ids:
+        target = _concerned(state, item_id)
+        inputs.append(
+            {"type": {"text": "Item concerned"}, "valueReference": target}
+            if target is not None
+            else {"type": {"text": "Item concerned"}, "valueString": item_id}
+        )
+    resource: dict[str, Any] = {
+        "resourceType": "Task",
+        "id": fhir_id(f"amendment-{a.id}"),
+        "identifier": [{"system": codes.LABEL_SYSTEM, "value": a.label}],
+        "status": codes.AMENDMENT_TASK_STATUS[a.status],
+        "intent": "proposal",
+        "code": {
+            "coding": [
+                {
+                    "system": codes.TASK_CODE_SYSTEM,
+                    "code": "amendment-request",
+                    "display": "Request to amend the record (45 CFR 164.526)",
+                }
+            ],
+            "text": "Request to amend the record (45 CFR 164.526)",
+        },
+        "description": a.requested_change,
+        "focus": reference(
+            "CarePlan", str(state.plan_id), f"treatment plan for {state.client.name}"
+        ),
+        "for": _subject(state),
+        "authoredOn": a.received_on.isoformat(),
+        "requester": {"display": a.requested_by},
+        "owner": _clinician_ref(state.clinician),
+        "reasonCode": {"text": a.reason},
+        "restriction": {"period": {"end": a.due_date.isoformat()}},
+        "input": inputs,
+        "note": _amendment_notes(state, a),
+    }
+    if a.decided_on is not None:
+        resource["lastModified"] = a.decided_on.isoformat()
+    if a.denial_basis is not None:
+        resource["statusReason"] = {
+            "coding": [{"system": codes.DENIAL_BASIS_SYSTEM, "code": a.denial_basis}],
+            "text": a.denial_text,
+        }
+    if a.carried_out_in_version is not None:
+        resource["output"] = [
+            {
+                "type": {"text": "Amendment"},
+                "valueReference": versioned(state.plan_id, a.carried_out_in_version),
+            }
+        ]
     return resource
 
 

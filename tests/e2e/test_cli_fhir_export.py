@@ -57,3 +57,20 @@ def test_one_plan_and_a_file_in_place_of_the_folder(demo_store: Store, tmp_path:
     assert "give a folder" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
     assert taken.read_text() == "not a folder"
+
+
+def test_a_denied_amendment_is_exported_as_a_task(demo_store: Store, tmp_path: Path) -> None:
+    db, keys, plans = demo_store
+    jordan = next(p for p in plans if p["client"] == "Jordan Ellis")
+    out = tmp_path / "fhir"
+    plantrail("export", "--fhir", str(out), "--plan", jordan["client_id"], db=db, keys=keys)
+    [task] = _lines(out / "Task.ndjson")
+    validate(task)
+    assert task["status"] == "rejected"
+    assert task["focus"]["reference"] == f"CarePlan/{jordan['plan_id']}"
+    notes = " ".join(n["text"] for n in task["note"])
+    assert "Statement of disagreement: I disagree. In 2019 I was grieving my father" in notes
+    assert "Rebuttal: Bereavement was considered at intake" in notes
+    [bundle] = _lines(out / "Bundle.ndjson")
+    assert any(e["resource"]["resourceType"] == "Task" for e in bundle["entry"])
+    assert unresolved(bundle) == []

@@ -209,3 +209,32 @@ def test_every_reference_of_everything_reads_back_within_reach(site: Practice) -
     assert get(site, f"Goal/{goal['id']}", who="alex").status_code == 200
     logged = site.access_log(user_id="marcus-hill")
     assert [e["action"] for e in logged] == ["view:fhir:goal", "view:fhir:goal"]
+
+
+def test_a_denied_amendment_is_a_task_with_its_statements(site: Practice) -> None:
+    """45 CFR 164.526(d)(4): the request, the denial, the client's statement of disagreement
+    and the practice's rebuttal go with a disclosure; in FHIR, a Task on the CarePlan."""
+    from plantrail.api.demo import load_demo
+
+    jordan = next(p for p in load_demo(site.service) if p.client_id == "MRN-20417")
+    bundle = valid(get(site, f"CarePlan/{jordan.plan_id}/$everything", who="dana").json())
+    assert unresolved(bundle) == []
+    (task,) = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Task"]
+    valid(task)
+    assert task["status"] == "rejected"
+    assert task["focus"]["reference"] == f"CarePlan/{jordan.plan_id}"
+    assert task["statusReason"]["coding"][0]["code"] == "accurate_and_complete"
+    assert "accurate and complete" in task["statusReason"]["text"]
+    notes = [n["text"] for n in task["note"]]
+    assert any(n.startswith("Statement of disagreement: I disagree. In 2019") for n in notes)
+    assert any(n.startswith("Rebuttal: Bereavement was considered") for n in notes)
+    said = next(n for n in task["note"] if n["text"].startswith("Statement of disagreement"))
+    assert said["authorString"] == "Jordan Ellis (client)"
+    concerned = [i["valueReference"]["reference"] for i in task["input"] if "valueReference" in i]
+    assert concerned[0].startswith("Condition/")
+    assert len(concerned) == 2
+    assert task["restriction"]["period"]["end"]
+    again = get(site, f"Task/{task['id']}", who="dana")
+    assert again.status_code == 200
+    assert valid(again.json()) == task
+    assert get(site, f"Task/{task['id']}", who="marcus").status_code == 404

@@ -6,7 +6,7 @@ overdue request in the findings until it is decided; and the write pipeline's gu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +240,34 @@ def test_the_routes_keep_the_write_pipeline_guarantees(running: Practice) -> Non
     )
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+
+
+def test_a_discharged_plan_takes_a_request_its_denial_and_statements(running: Practice) -> None:
+    """The right to amend lasts as long as the record is kept (ADR 0015): after discharge a
+    request is recorded, extended, denied, disagreed with and rebutted; accepting one, which
+    needs a revision, and any change to the plan's content stay refused."""
+    dana = Dana(running)
+    dana.post("/discharge", {"reason": "Moved out of state"})
+    aid = dana.request_amendment()["id"]
+    due = date.fromisoformat(dana.get()["amendments"][0]["due_date"])
+    dana.post(
+        f"/amendments/{aid}/extend",
+        {"new_due_date": (due + timedelta(days=10)).isoformat(), "reason": "Records archived"},
+    )
+    refused = dana.post(
+        f"/amendments/{aid}/accept", {"carried_out_in_version": 1, "notified": "Alex"}, 422
+    )
+    assert refused["type"].endswith("plan-discharged")
+    dana.post(
+        f"/amendments/{aid}/deny",
+        {"denial_basis": "accurate_and_complete", "denial_text": "The notes say hopeless."},
+    )
+    dana.post(f"/amendments/{aid}/disagreement", {"statement": "I never said hopeless."})
+    dana.post(f"/amendments/{aid}/rebuttal", {"rebuttal": "The note quotes the client."})
+    doc = dana.get()
+    assert doc["status"] == "discharged"
+    (row,) = doc["amendments"]
+    assert row["disagreement_statement"]["statement"] == "I never said hopeless."
+    assert row["rebuttal"]["rebuttal"] == "The note quotes the client."
+    closed = dana.post("/strengths", {"text": "Still closed"}, 422)
+    assert closed["type"].endswith("plan-discharged")

@@ -665,3 +665,73 @@ def test_the_plan_and_reviews_pages_show_the_safety_plan_maintain_and_reopened(
     assert "because Relapsed" in reviews
     assert "breached: Measurement" in reviews
     assert "mc-breach" in reviews, "the chart marks the breaching score"
+
+
+def test_the_clinician_records_a_request_and_its_steps_from_the_plan_page(site: Practice) -> None:
+    """The Amendment requests section (ADR 0012, 0015): forms through the API's command path
+    (CSRF, If-Match, idempotency), and the statements shown next to the item they concern."""
+    plan = full_plan(site.service)
+    plan_id = plan["plan_id"]
+    received = site.service.load(plan_id).effective_date.isoformat()
+    site.service.execute(
+        plan_id,
+        c.RequestAmendment(
+            concerns="The problem statement",
+            item_ids=[plan["problem"]],
+            requested_change="Say PHQ-9 of 12, not 16.",
+            reason="The 16 was a bad day.",
+            received_on=received,
+            requested_by="Client",
+        ),
+        meta("dana"),
+    )
+    (aid,) = site.service.load(plan_id).amendments
+    sign_in(site, "dana")
+    shown = site.client.get(f"/web/plans/{plan_id}")
+    assert 'id="h-amend"' in shown.text
+    steps = [
+        ("deny", {"denial_basis": "accurate_and_complete", "text": "The score was 16."}),
+        ("disagreement", {"text": "I disagree: that day does not describe me."}),
+        ("rebuttal", {"text": "The score is what the client reported that day."}),
+    ]
+    for step, fields in steps:
+        action = f"/web/plans/{plan_id}/amendments/{aid}/{step}"
+        hidden = _form_fields(shown.text, action)
+        bad = site.client.post(action, data={**hidden, "text": ""})
+        assert bad.status_code == 422, "an empty statement is refused, nothing stored"
+        done = site.client.post(action, data={**hidden, **fields}, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        shown = site.client.get(f"/web/plans/{plan_id}")
+    amendment = site.service.load(plan_id).amendments[aid]
+    assert amendment.status == "denied"
+    assert amendment.rebuttal == "The score is what the client reported that day."
+    problem = shown.text.split(f'id="item-{plan["problem"]}"', 1)[1].split("</article>", 1)[0]
+    assert "Statement of disagreement:</strong> “I disagree: that day does not describe me.”" in (
+        problem
+    )
+    assert "The score is what the client reported that day." in problem
+    action = f"/web/plans/{plan_id}/amendments"
+    hidden = _form_fields(shown.text, action)
+    request = {
+        "concerns": "Goal 1",
+        "requested_change": "Add 'part-time'.",
+        "reason": "I can only do part-time.",
+        "received_on": received,
+        "requested_by": "Client",
+    }
+    future = site.client.post(action, data={**hidden, **request, "received_on": "2999-01-01"})
+    assert future.status_code == 422
+    assert len(site.service.load(plan_id).amendments) == 1
+    made = site.client.post(action, data={**hidden, **request}, follow_redirects=False)
+    assert made.status_code == 303
+    assert len(site.service.load(plan_id).amendments) == 2
+    site.client.cookies.clear()
+    sign_in(site, "sam")
+    supervisor = site.client.get(f"/web/plans/{plan_id}")
+    assert "I disagree: that day does not describe me." in supervisor.text
+    assert f'action="{action}"' not in supervisor.text, "supervisors do not decide requests"
+    refused = site.client.post(
+        f"/web/plans/{plan_id}/amendments",
+        data={**request, "csrf_token": csrf_of(supervisor.text), "version": "99"},
+    )
+    assert refused.status_code == 403

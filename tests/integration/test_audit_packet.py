@@ -220,3 +220,47 @@ def test_a_statement_longer_than_a_page_flows_across_pages(
     found = furniture.sub("", _text(pdf))
     assert words in found, "every word of the long statement is in the text, in order"
     assert "A very long plan." in found
+
+
+def test_a_denied_amendment_with_its_statements_is_in_the_packet(
+    service: PlanService, demo: dict[str, DemoPlan]
+) -> None:
+    """45 CFR 164.526(d)(4): the request, the denial, the statement of disagreement and the
+    rebuttal go with the record; in their own part and next to the items they concern."""
+    from plantrail.api.packet.html import render_html
+    from plantrail.api.packet.service import make_packet
+
+    plan = demo["MRN-20417"]
+    request = _request(service, plan)
+    events = service.events_of(plan.plan_id)
+    packet, _ = make_packet(service, request, events, RuleProfile())
+    (row,) = packet.parts["amendments"]
+    assert row["status"] == "denied"
+    assert row["decision"]["denial_basis"] == "accurate_and_complete"
+    assert row["item_ids"][0] == "F33.1"
+    statement = row["disagreement_statement"]["statement"]
+    rebuttal = row["rebuttal"]["rebuttal"]
+    assert "grieving my father" in statement
+    assert "amendments" not in (packet.parts["plan"]["document"] or {})
+    page = " ".join(render_html(packet).split())
+    text = _text(_pdf(service, request))
+    for shown in (page, text):
+        assert "Amendment requests" in shown
+        assert "Basis for denial" in shown
+        assert "accurate and complete" in shown
+        assert "Remove 'recurrent'" in shown.replace("&#39;", "'")
+        assert rebuttal.split(";")[0] in shown
+        # In part 5, next to the diagnosis and the problem in part 1 (and in the event log).
+        assert shown.count("I disagree. In 2019 I was grieving my father") >= 3
+    # The part has a digest of its own, so verify-packet sees an altered statement.
+    assert "amendments" in packet.digests
+
+
+def test_a_packet_without_requests_says_so(service: PlanService, demo: dict[str, DemoPlan]) -> None:
+    plan = (
+        demo["MRN-30552"]
+        if "MRN-30552" in demo
+        else next(p for p in demo.values() if p.client_id != "MRN-20417")
+    )
+    text = _text(_pdf(service, _request(service, plan)))
+    assert "No amendment has been requested." in text

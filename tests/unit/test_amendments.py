@@ -138,11 +138,29 @@ def test_an_unknown_request_is_not_found() -> None:
     assert info.value.errors[0].field == "amendment_id"
 
 
-def test_a_discharged_plan_takes_no_request() -> None:
+def test_a_discharged_plan_takes_a_request_and_every_step_but_acceptance() -> None:
+    """The right to amend lasts as long as the record is kept (ADR 0015): a request about a
+    discharged plan is recorded, extended, denied and answered; accepting one would need a
+    revision, which a discharged plan takes no more, so it stays refused."""
     plan = Plan()
     plan.add(c.DischargePlan(reason="Moved away"))
+    event = request(plan)
+    aid = event.amendment_id
+    plan.add(extend(aid, RECEIVED + timedelta(days=70)))
     with pytest.raises(PlanDischargedError):
-        request(plan)
+        plan.run(c.AcceptAmendment(amendment_id=aid, carried_out_in_version=1, notified="x"))
+    with pytest.raises(PlanDischargedError):
+        plan.run(c.NoteStrength(text="Still refused: the plan's content is closed"))
+    plan.add(deny(aid))
+    plan.add(c.FileDisagreementStatement(amendment_id=aid, statement="I disagree."))
+    plan.add(c.FileRebuttal(amendment_id=aid, rebuttal="The record stands."))
+    done = amendment(plan, aid)
+    assert (done.status, done.disagreement_statement, done.rebuttal) == (
+        "denied",
+        "I disagree.",
+        "The record stands.",
+    )
+    assert plan.state.status == "discharged"
 
 
 # ------------------------------------------------------------------------ the extension

@@ -384,3 +384,38 @@ def test_a_clinician_reads_another_caseloads_plan_in_an_emergency(
     assert "Emergency (break-glass) read" in banner.inner_text()
     accessible(page)
     screenshot(page, "plan-break-glass")
+
+
+def test_a_denied_request_with_its_statements_and_a_new_request_recorded(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    """Jordan Ellis's demo request (denied, with a statement of disagreement and a rebuttal)
+    next to the items it concerns and in the Amendment requests section; Dana records a new
+    request and denies it through the forms."""
+    from datetime import UTC, datetime
+
+    plan_id = plan_of(web_server, "Jordan Ellis")
+    page = signed_in("dana-reyes")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}")
+    notes = page.locator(".amendment-note")
+    assert notes.count() == 2, "next to the diagnosis and the problem it concerns"
+    assert "I disagree. In 2019 I was grieving my father" in notes.first.inner_text()
+    section = page.locator("section[aria-labelledby=h-amend]")
+    assert "Bereavement was considered at intake" in section.inner_text()
+    form = page.locator("form.amendment-request")
+    form.get_by_label("What it concerns").fill("Goal 1")
+    form.get_by_label("Requested change").fill("Add 'part-time' to the return to work.")
+    form.get_by_label("Reason, in the client's words").fill("Full-time is not realistic yet.")
+    form.get_by_label("Received on").fill(datetime.now(UTC).date().isoformat())
+    form.get_by_label("Requested by").fill("Jordan Ellis (client)")
+    form.get_by_role("button", name="Record the request").click()
+    second = page.locator("article.amendment").nth(1)
+    assert "Amendment request 2" in second.inner_text()
+    assert "open" in second.inner_text()
+    second.get_by_label("Written denial").fill("The goal already allows a graded return.")
+    second.get_by_role("button", name="Deny the request").click()
+    second = page.locator("article.amendment").nth(1)
+    assert "The goal already allows a graded return." in second.inner_text()
+    assert second.get_by_label("The client's statement of disagreement, in their words").count()
+    accessible(page)
+    screenshot(page, "plan-amendments")
