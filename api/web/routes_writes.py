@@ -124,6 +124,11 @@ async def request_amendment(request: Request, plan_id: PlanId, caller: Writer) -
 
 
 _STEPS: dict[str, tuple[type[cmd.Command], dict[str, str]]] = {
+    "extend": (cmd.ExtendAmendmentDeadline, {"new_due_date": "new_due_date", "reason": "text"}),
+    "accept": (
+        cmd.AcceptAmendment,
+        {"carried_out_in_version": "carried_out_in_version", "notified": "notified"},
+    ),
     "deny": (cmd.DenyAmendment, {"denial_basis": "denial_basis", "denial_text": "text"}),
     "disagreement": (cmd.FileDisagreementStatement, {"statement": "text"}),
     "rebuttal": (cmd.FileRebuttal, {"rebuttal": "text"}),
@@ -134,12 +139,17 @@ _STEPS: dict[str, tuple[type[cmd.Command], dict[str, str]]] = {
 async def amendment_step(
     request: Request, plan_id: PlanId, amendment_id: str, step: str, caller: Writer
 ) -> Response:
-    """A denial, the client's statement of disagreement or the rebuttal, by the clinician."""
+    """An extension, an acceptance (naming the revision that carries it out), a denial, the
+    client's statement of disagreement or the rebuttal, by the clinician."""
     form = await checked_form(request)
     if step not in _STEPS:
         raise InvalidInput.on("step", f"{step!r} is not a step of an amendment request")
     model, names = _STEPS[step]
-    data = {field: form.get(name, "") for field, name in names.items()}
+    data: dict[str, object] = {field: form.get(name, "") for field, name in names.items()}
+    if "carried_out_in_version" in data:
+        # A form sends text; the version is a number (or the command's own error names it).
+        raw = str(data["carried_out_in_version"]).strip()
+        data["carried_out_in_version"] = int(raw) if raw.isdigit() and len(raw) < 11 else raw
     command = parse_command(model, {"amendment_id": amendment_id, **data})
     await _run(request, caller, plan_id, command, form)  # type: ignore[arg-type]
     return RedirectResponse(

@@ -735,3 +735,53 @@ def test_the_clinician_records_a_request_and_its_steps_from_the_plan_page(site: 
         data={**request, "csrf_token": csrf_of(supervisor.text), "version": "99"},
     )
     assert refused.status_code == 403
+
+
+def test_the_clinician_extends_and_accepts_a_request_from_the_plan_page(site: Practice) -> None:
+    """The two remaining steps on the page: the one extension (with its written reason) and the
+    acceptance naming the revision, labelled an amendment, that carried the request out."""
+    plan = full_plan(site.service)
+    plan_id = plan["plan_id"]
+    received = site.clock.now.date()
+    site.service.execute(
+        plan_id,
+        c.RequestAmendment(
+            concerns="The problem statement", item_ids=[plan["problem"]],
+            requested_change="Say PHQ-9 of 12, not 16.", reason="The 16 was a bad day.",
+            received_on=received, requested_by="Client",
+        ),
+        meta("dana"),
+    )  # fmt: skip
+    (aid,) = site.service.load(plan_id).amendments
+    sign_in(site, "dana")
+    shown = site.client.get(f"/web/plans/{plan_id}")
+    action = f"/web/plans/{plan_id}/amendments/{aid}/extend"
+    hidden = _form_fields(shown.text, action)
+    later = (received + timedelta(days=80)).isoformat()
+    done = site.client.post(
+        action, data={**hidden, "new_due_date": later, "text": "Records are off site."},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert done.status_code == 303, done.text
+    assert site.service.load(plan_id).amendments[aid].extension_reason == "Records are off site."
+    shown = site.client.get(f"/web/plans/{plan_id}")
+    assert f'action="{action}"' not in shown.text, "one extension only"
+
+    revised = site.service.execute(
+        plan_id,
+        c.ReviseProblem(problem_id=plan["problem"], statement="Low mood; PHQ-9 12"),
+        meta("dana", entry_kind="amendment", rationale="At the client's request"),
+    ).version
+    shown = site.client.get(f"/web/plans/{plan_id}")
+    action = f"/web/plans/{plan_id}/amendments/{aid}/accept"
+    hidden = _form_fields(shown.text, action)
+    bad = site.client.post(action, data={**hidden, "carried_out_in_version": "x", "notified": "C"})
+    assert bad.status_code == 422
+    accepted = site.client.post(
+        action, data={**hidden, "carried_out_in_version": str(revised), "notified": "The client"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert accepted.status_code == 303, accepted.text
+    amendment = site.service.load(plan_id).amendments[aid]
+    assert amendment.status == "accepted"
+    assert "carried out in version" in site.client.get(f"/web/plans/{plan_id}").text
