@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Column,
     Engine,
@@ -32,13 +31,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    event,
     inspect,
     select,
     text,
 )
 
 from plantrail.domain.errors import StorageError
+from plantrail.projections.store.append_only import guard_append_only
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
@@ -79,26 +78,7 @@ access_log = Table(
     Index("plantrail_access_log_user", "user_id", "seq"),
 )
 
-for _verb in ("UPDATE", "DELETE"):
-    event.listen(
-        access_log,
-        "after_create",
-        DDL(  # type: ignore[no-untyped-call]
-            f"CREATE TRIGGER IF NOT EXISTS plantrail_access_log_no_{_verb.lower()} BEFORE {_verb} "
-            "ON plantrail_access_log BEGIN "
-            "SELECT RAISE(ABORT, 'plantrail_access_log is append-only'); END"
-        ).execute_if(dialect="sqlite"),
-    )
-for _statement in (
-    """CREATE OR REPLACE FUNCTION plantrail_access_log_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'plantrail_access_log is append-only'; END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS plantrail_access_log_append_only ON plantrail_access_log",
-    """CREATE TRIGGER plantrail_access_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
-       ON plantrail_access_log FOR EACH STATEMENT
-       EXECUTE FUNCTION plantrail_access_log_append_only()""",
-):
-    _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
-    event.listen(access_log, "after_create", _ddl.execute_if(dialect="postgresql"))
+guard_append_only(access_log)
 
 
 def _clean(value: str | None, limit: int) -> str | None:

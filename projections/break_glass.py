@@ -17,14 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Column,
     Engine,
     MetaData,
     String,
     Table,
-    event,
     insert,
     select,
 )
@@ -32,6 +30,7 @@ from sqlalchemy import (
 from plantrail.domain.errors import InvalidInput, NotFound, RuleViolation
 from plantrail.domain.validation import check_text
 from plantrail.projections.access_log import access_log, create_access_log_tables
+from plantrail.projections.store.append_only import guard_append_only
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import from_micros, to_micros
@@ -51,28 +50,7 @@ break_glass_reviews = Table(
     comment="An admin's review of one break-glass read (append-only)",
 )
 
-for _verb in ("UPDATE", "DELETE"):
-    event.listen(
-        break_glass_reviews,
-        "after_create",
-        DDL(  # type: ignore[no-untyped-call]
-            f"CREATE TRIGGER IF NOT EXISTS plantrail_break_glass_reviews_no_{_verb.lower()} "
-            f"BEFORE {_verb} ON plantrail_break_glass_reviews BEGIN "
-            "SELECT RAISE(ABORT, 'plantrail_break_glass_reviews is append-only'); END"
-        ).execute_if(dialect="sqlite"),
-    )
-for _statement in (
-    """CREATE OR REPLACE FUNCTION plantrail_break_glass_reviews_append_only() RETURNS trigger
-       AS $$ BEGIN RAISE EXCEPTION 'plantrail_break_glass_reviews is append-only'; END $$
-       LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS plantrail_break_glass_reviews_append_only "
-    "ON plantrail_break_glass_reviews",
-    """CREATE TRIGGER plantrail_break_glass_reviews_append_only BEFORE UPDATE OR DELETE OR
-       TRUNCATE ON plantrail_break_glass_reviews FOR EACH STATEMENT
-       EXECUTE FUNCTION plantrail_break_glass_reviews_append_only()""",
-):
-    _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
-    event.listen(break_glass_reviews, "after_create", _ddl.execute_if(dialect="postgresql"))
+guard_append_only(break_glass_reviews)
 
 
 def _instant(micros: int | None) -> str | None:
