@@ -55,7 +55,9 @@ def test_a_client_reads_signs_and_downloads_their_plan_and_nothing_else(
     assert document.status_code == 200
     assert document.json()["client"]["name"] == "Alex Moreno"
     # Not the internal views, not the past, not another client's plan.
-    for path in (plan + "/findings", plan + "/events", plan + "/revisions", "/plans"):
+    internal = (plan + "/findings", plan + "/events", plan + "/revisions", plan + "/packet",
+                "/plans", "/reports/findings", f"/fhir/CarePlan/{ids['plan_id']}")  # fmt: skip
+    for path in internal:
         refused = as_client(running, token, "GET", path)
         assert refused.status_code == 403, path
     assert as_client(running, token, "GET", plan + "?version=1").status_code == 403
