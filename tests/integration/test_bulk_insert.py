@@ -79,7 +79,12 @@ def _rows(plan_ids: list[UUID]) -> dict[str, list[dict[str, Any]]]:
         }
         for n, plan_id in enumerate(plan_ids)
     ]
+    participants = [
+        {"plan_id": plan_id, "client_id": f'MRN-{n + 100:05d} "partner"'}
+        for n, plan_id in enumerate(plan_ids)
+    ]
     return {
+        caseload.plan_participants.name: participants,
         caseload.caseload.name: caseload_rows,
         caseload.objective_statements.name: statements,
         caseload.review_verdicts.name: verdicts,

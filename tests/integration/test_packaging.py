@@ -61,6 +61,7 @@ STORED_TOPICS = [
     "plantrail:AmendmentDenied",
     "plantrail:DisagreementStatementFiled",
     "plantrail:RebuttalFiled",
+    "plantrail:SafetyPlanSet",
 ]
 """Every topic ever written: append new ones, never edit or remove one (stored events use them)."""
 

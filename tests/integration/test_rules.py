@@ -812,7 +812,29 @@ def discharged(service: PlanService) -> Ids:
     return ids
 
 
-@pytest.mark.parametrize("name", sorted(EVERY_COMMAND))
+ON_A_CLOSED_RECORD = {
+    "RequestAmendment",
+    "ExtendAmendmentDeadline",
+    "DenyAmendment",
+    "FileDisagreementStatement",
+    "FileRebuttal",
+}
+"""What a discharged plan still takes (ADR 0015): a request to amend it and its steps, but not
+an acceptance, which needs a revision."""
+
+
+def test_a_discharged_plan_still_takes_an_amendment_request(
+    service: PlanService, discharged: Ids
+) -> None:
+    made = service.execute(
+        discharged["plan_id"], EVERY_COMMAND["RequestAmendment"](discharged), meta()
+    )
+    state = service.load(discharged["plan_id"])
+    assert state.status == "discharged"
+    assert made.item_id in state.amendments
+
+
+@pytest.mark.parametrize("name", sorted(set(EVERY_COMMAND) - ON_A_CLOSED_RECORD))
 def test_any_command_on_a_discharged_plan_is_refused(
     service: PlanService, discharged: Ids, name: str
 ) -> None:
