@@ -49,8 +49,16 @@ def decode_event(plan_id: UUID | str, version: int, topic: str, state: bytes) ->
 
     A module function (the mapper delegates to it) so that a rebuild can decode in a helper
     process, which cannot be handed the application's mapper (it does not pickle)."""
+    return decode_fields(plan_id, version, topic, orjson.loads(state))
+
+
+def decode_fields(
+    plan_id: UUID | str, version: int, topic: str, fields: dict[str, Any]
+) -> PlanEvent:
+    """``decode_event`` of a payload already parsed (the import parses each one once). It
+    takes ``fields`` over: they are upcast in place."""
     cls = event_class_for_topic(topic)
-    fields = upcast(cls, orjson.loads(state))
+    fields = upcast(cls, fields)
     fields["originator_id"] = plan_id
     fields["originator_version"] = version
     return cls.model_validate(fields)

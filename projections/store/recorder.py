@@ -65,7 +65,11 @@ def from_micros(micros: int) -> datetime:
 
 def index_columns(stored: StoredEvent) -> tuple[int, date, str]:
     """recorded time (µs), effective date and command id, read from the stored bytes."""
-    state = orjson.loads(stored.state)
+    return payload_index_columns(orjson.loads(stored.state))
+
+
+def payload_index_columns(state: dict[str, Any]) -> tuple[int, date, str]:
+    """``index_columns`` of a payload already parsed (the import parses each one once)."""
     recorded = datetime.fromisoformat(state["recorded_at"])
     return to_micros(recorded), date.fromisoformat(state["effective_date"]), state["command_id"]
 

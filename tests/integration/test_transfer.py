@@ -376,6 +376,12 @@ def test_what_is_not_an_export_is_refused(
     missing = [dict(r) for r in records]
     del missing[2]["chain_hash"]
     _refused(target, _lines(missing), "line 4", "not a plantrail event record")
+    # The payload is parsed once, before any other use of it: one that is not a JSON object
+    # is refused like any other malformed record.
+    for payload in ("{not json", "[1, 2]", '"text"', "7"):
+        bad = [dict(r) for r in records]
+        bad[2]["state"] = payload
+        _refused(target, _lines(bad), "line 4", "not a plantrail event record")
 
 
 def test_another_spelling_of_a_plan_id_is_the_same_plan(
