@@ -236,9 +236,11 @@ def command_denial(caller: Principal, command: cmd.Command) -> str | None:
             "agreed",
         ):
             return None
+        if isinstance(command, cmd.RequestAmendment | cmd.FileDisagreementStatement):
+            return None  # their rights under 45 CFR 164.526
         return (
-            "a client signs their plan (role 'client', meaning 'agreed') and changes nothing "
-            "else; ask your clinician to record an amendment request"
+            "a client signs their plan (role 'client', meaning 'agreed'), asks for an amendment "
+            "and files a statement of disagreement; nothing else"
         )
     return "an admin manages users and does not read or change plans"
 

@@ -157,6 +157,14 @@ SIGN_OR_NOTE = AccessPolicy(
     {"clinician", "supervisor"},
     "only the plan's clinician or a supervisor signs, revokes signatures and records notes",
 )
+REQUEST_AMENDMENT = AccessPolicy(
+    "request-amendment",
+    {"clinician", "client"},
+    "only the plan's clinician records an amendment request or a statement of disagreement, "
+    "or the client files their own",
+)
+"""A client's own request to amend their plan, and their statement of disagreement with a
+denial (45 CFR 164.526(a)(1), (d)(1)(iii)); the clinician records them when they come on paper."""
 SIGN = AccessPolicy(
     "sign",
     {"clinician", "supervisor", "client"},

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from plantrail.api.http.auth import SIGN
+from plantrail.api.http.auth import REQUEST_AMENDMENT, SIGN
 from plantrail.api.http.common import (
     ETAG_HEADER,
     WRITE_RESPONSES,
@@ -225,19 +225,36 @@ def discharge(
     "/amendments",
     status_code=201,
     responses=CREATED,
-    summary="Record a client's request to amend the plan (as received)",
+    summary="A client's request to amend the plan: as received, or filed by the client",
 )
 def request_amendment(
     request: Request,
     response: Response,
     plan_id: PlanId,
     body: AmendmentRequestBody,
-    caller: Writer,
+    caller: Annotated[Principal, Depends(REQUEST_AMENDMENT)],
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WriteResult:
+    fields: dict[str, Any] = {}
+    if caller.role == "client":
+        # The client's own request: received when it arrives, under the plan's name for them.
+        fields["received_on"] = context(request).service.clock().date()
+        fields["requested_by"] = f"{caller.name} (the client, through their access link)"
+    else:
+        for name in ("received_on", "requested_by"):
+            if getattr(body, name) is None:
+                raise InvalidInput.on(name, "is required when the clinician records a request")
     return write(
-        request, response, caller, plan_id, cmd.RequestAmendment, body, if_match, idempotency_key
+        request,
+        response,
+        caller,
+        plan_id,
+        cmd.RequestAmendment,
+        body,
+        if_match,
+        idempotency_key,
+        **fields,
     )
 
 
@@ -328,7 +345,7 @@ def deny_amendment(
 @router.post(
     "/amendments/{amendment_id}/disagreement",
     responses=CHANGED,
-    summary="File the client's statement of disagreement with a denial (recorded for the client)",
+    summary="File the client's statement of disagreement with a denial (by or for the client)",
 )
 def file_disagreement(
     request: Request,
@@ -336,7 +353,7 @@ def file_disagreement(
     plan_id: PlanId,
     amendment_id: ItemIdPath,
     body: DisagreementBody,
-    caller: Writer,
+    caller: Annotated[Principal, Depends(REQUEST_AMENDMENT)],
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WriteResult:

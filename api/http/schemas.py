@@ -288,10 +288,16 @@ class AmendmentRequestBody(WriteFields):
     )
     requested_change: ClinicalText = Field(description="What the client asks to change")
     reason: ClinicalText = Field(description="Why, in the client's words")
-    received_on: IsoDate = Field(
-        description="The day the written request was received; the 60-day deadline runs from it"
+    received_on: IsoDate | None = Field(
+        None,
+        description="The day the written request was received; the 60-day deadline runs from "
+        "it. Required when the clinician records it; a client's own request is received today",
     )
-    requested_by: ShortText = Field(description="The client, or their personal representative")
+    requested_by: ShortText | None = Field(
+        None,
+        description="The client, or their personal representative. Required when the clinician "
+        "records it; a client's own request is under the plan's name for them",
+    )
 
 
 class AmendmentExtensionBody(WriteFields):

@@ -75,6 +75,7 @@ async def client_plan_page(request: Request, caller: Client) -> HTMLResponse:
         can_sign=not agreed and document["status"] != "discharged",
         form_id=new_form_id(),
         signed=request.query_params.get("signed") == "1",
+        asked=request.query_params.get("asked") == "1",
     )
 
 
@@ -101,6 +102,60 @@ async def client_sign(request: Request, caller: Client) -> Response:
         limiter=ctx.limiter,
     )
     return RedirectResponse("/web/client?signed=1#h-sig", status_code=303, headers=SECURITY_HEADERS)
+
+
+@router.post("/client/amendments", name="web_client_amendment")
+async def client_amendment(request: Request, caller: Client) -> Response:
+    """The client asks for a change to their plan (45 CFR 164.526): received today, under their
+    name, through the same command path as ``POST /plans/{id}/amendments``."""
+    form = await checked_form(request)
+    ctx = context(request)
+    command = parse_command(
+        cmd.RequestAmendment,
+        {
+            "concerns": form.get("concerns", ""),
+            "requested_change": form.get("requested_change", ""),
+            "reason": form.get("reason", ""),
+            "received_on": ctx.service.clock().date(),
+            "requested_by": f"{caller.name} (the client, through their access link)",
+        },
+    )
+    await _client_write(request, caller, command, form)
+    return RedirectResponse(
+        "/web/client?asked=1#h-amend", status_code=303, headers=SECURITY_HEADERS
+    )
+
+
+@router.post("/client/amendments/{amendment_id}/disagreement", name="web_client_disagreement")
+async def client_disagreement(request: Request, amendment_id: str, caller: Client) -> Response:
+    """The client's own statement of disagreement with a denial (164.526(d)(1)(iii))."""
+    form = await checked_form(request)
+    command = parse_command(
+        cmd.FileDisagreementStatement,
+        {"amendment_id": amendment_id, "statement": form.get("text", "")},
+    )
+    await _client_write(request, caller, command, form)
+    return RedirectResponse(
+        f"/web/client#amendment-{amendment_id}", status_code=303, headers=SECURITY_HEADERS
+    )
+
+
+async def _client_write(
+    request: Request, caller: Principal, command: cmd.PlanCommand, form: dict[str, str]
+) -> None:
+    ctx = context(request)
+    await anyio.to_thread.run_sync(
+        lambda: ctx.gateway.execute(
+            caller,
+            _plan_of(caller),
+            command,
+            {},
+            if_match=page_version(form),
+            idempotency_key=form.get("form_id") or None,
+            entry=access_entry(request),
+        ),
+        limiter=ctx.limiter,
+    )
 
 
 @router.get("/client/copy.pdf", name="web_client_copy")

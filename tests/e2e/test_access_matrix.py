@@ -29,6 +29,7 @@ READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "li
 AUDIT = "audit"
 CURRENT, COPY, DISCLOSE, ISSUE, CSIGN = "current", "copy", "disclose", "issue", "client-sign"
 BG_REPORT, BG_REVIEW = "break-glass-report", "break-glass-review"
+CLIENT_WRITE = "client-write"
 
 POLICIES = {
     READ: auth.READ_PLANS,
@@ -46,6 +47,7 @@ POLICIES = {
     CSIGN: auth.SIGN,
     BG_REPORT: auth.BREAK_GLASS_REPORT,
     BG_REVIEW: auth.REVIEW_BREAK_GLASS,
+    CLIENT_WRITE: auth.REQUEST_AMENDMENT,
 }
 UNVERSIONED = (CURRENT, COPY, DISCLOSE, ISSUE)
 """Policies whose answers are no plan version (no ETag to check), except the plan itself."""
@@ -154,7 +156,7 @@ ROUTES: list[Route] = [
     Route("POST", P + "/signature-requests", WRITE, 201,
           {"role": "supervisor", "meaning": "approved", "signer_id": "sam-okafor"}),
     Route("POST", P + "/discharge", WRITE, 200, {"reason": "Goals met"}),
-    Route("POST", P + "/amendments", WRITE, 201,
+    Route("POST", P + "/amendments", CLIENT_WRITE, 201,
           {"concerns": "Problem 1", "requested_change": "Say 'low mood', not 'hopeless'",
            "reason": "I never said hopeless", "received_on": "2026-03-02",
            "requested_by": "Alex Moreno"}),
@@ -167,7 +169,7 @@ ROUTES: list[Route] = [
     Route("POST", P + "/amendments/{amendment_id}/deny", WRITE, 200,
           {"denial_basis": "accurate_and_complete", "denial_text": "The record is accurate."},
           fill={"amendment_id": "amendment"}, amendment="open"),
-    Route("POST", P + "/amendments/{amendment_id}/disagreement", WRITE, 200,
+    Route("POST", P + "/amendments/{amendment_id}/disagreement", CLIENT_WRITE, 200,
           {"statement": "I disagree with the denial."},
           fill={"amendment_id": "amendment"}, amendment="denied"),
     Route("POST", P + "/amendments/{amendment_id}/rebuttal", WRITE, 200,
@@ -263,6 +265,14 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     CSIGN: {
         "clinician": {"own caseload": OK, **_HIDDEN},
         "supervisor": {"supervisee's": OK, **_HIDDEN},
+        "auditor": {"*": 403},
+        "admin": {"*": 403},
+        "client": {"own caseload": OK, **_HIDDEN},
+        "anonymous": {"*": 401},
+    },
+    CLIENT_WRITE: {
+        "clinician": {"own caseload": OK, **_HIDDEN},
+        "supervisor": {"*": 403},
         "auditor": {"*": 403},
         "admin": {"*": 403},
         "client": {"own caseload": OK, **_HIDDEN},

@@ -220,3 +220,51 @@ def test_a_break_glass_read_is_logged_with_its_reason_until_an_admin_reviews_it(
     assert running.request("admin", "GET", "/reports/break-glass?unreviewed=true").json() == {
         "reads": []
     }
+
+
+def test_a_client_asks_for_an_amendment_and_disagrees_with_its_denial(running: Practice) -> None:
+    ids = full_plan(running.service, "dana")
+    plan = f"/plans/{ids['plan_id']}"
+    token = issue(running, ids["plan_id"]).json()["token"]
+    asked = as_client(running, token, "POST", plan + "/amendments", json={
+        "concerns": "Problem 1", "item_ids": [ids["problem"]],
+        "requested_change": "Say my mood is low, not hopeless",
+        "reason": "I never said hopeless", "received_on": "2020-01-01",
+        "requested_by": "Someone else",
+    })  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    amendment_id = asked.json()["id"]
+    [mine] = running.request("dana", "GET", plan).json()["amendments"]
+    assert mine["received_on"] == running.clock().date().isoformat()  # not the body's date
+    assert mine["requested_by"].startswith("Alex Moreno")
+    events = running.request("dana", "GET", plan + "/events").json()["events"]
+    assert events[-1]["actor"]["role"] == "client"
+
+    deny = {"denial_basis": "accurate_and_complete", "denial_text": "The intake note says it."}
+    by_client = as_client(running, token, "POST", f"{plan}/amendments/{amendment_id}/deny",
+                          json=deny)  # fmt: skip
+    assert by_client.status_code == 403
+    denied = running.request("dana", "POST", f"{plan}/amendments/{amendment_id}/deny", json=deny)
+    assert denied.status_code == 200, denied.text
+    statement = {"statement": "I disagree: I was grieving, not hopeless."}
+    filed = as_client(running, token, "POST", f"{plan}/amendments/{amendment_id}/disagreement",
+                      json=statement)  # fmt: skip
+    assert filed.status_code == 200, filed.text
+    rebuttal = as_client(running, token, "POST", f"{plan}/amendments/{amendment_id}/rebuttal",
+                         json={"rebuttal": "x"})  # fmt: skip
+    assert rebuttal.status_code == 403
+    [shown] = as_client(running, token, "GET", plan).json()["amendments"]
+    assert shown["disagreement_statement"]["statement"] == statement["statement"]
+
+
+def test_a_clinician_recording_a_request_names_when_and_from_whom(running: Practice) -> None:
+    ids = full_plan(running.service, "dana")
+    body = {"concerns": "Goal 1", "requested_change": "Part-time", "reason": "Not ready"}
+    for missing in ("received_on", "requested_by"):
+        given = {"received_on": running.clock().date().isoformat(), "requested_by": "Client"}
+        given.pop(missing)
+        refused = running.request("dana", "POST", f"/plans/{ids['plan_id']}/amendments",
+                                  json={**body, **given})  # fmt: skip
+        assert refused.status_code == 422
+        assert missing in refused.text
+    assert running.request("dana", "GET", f"/plans/{ids['plan_id']}").json()["amendments"] == []

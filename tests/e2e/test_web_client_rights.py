@@ -127,3 +127,43 @@ def test_a_clinician_outside_the_caseload_reads_a_plan_through_the_emergency_for
     assert site.client.get(plan).status_code == 404  # one read per reason given
     findings = site.request("dana", "GET", f"/plans/{ids['plan_id']}/findings").json()
     assert "BREAK_GLASS_UNREVIEWED" in [f["code"] for f in findings["findings"]]
+
+
+def _hidden(html: str, action: str) -> dict[str, str]:
+    form = html.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    return dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def test_a_client_asks_for_a_change_and_files_a_disagreement_from_their_page(
+    site: Practice,
+) -> None:
+    ids = full_plan(site.service)
+    link = client_link(site, ids)
+    form = site.client.get(link["sign_in_path"])
+    site.client.post("/web/sign-in", data={"guard": guard_of(form.text), "token": link["token"]})
+    mine = site.client.get("/web/client")
+    ask = {"concerns": "Problem 1", "requested_change": "Low mood, not hopeless",
+           "reason": "I never said hopeless"}  # fmt: skip
+    empty = site.client.post("/web/client/amendments",
+                             data={**_hidden(mine.text, "/web/client/amendments"), **ask,
+                                   "reason": ""})  # fmt: skip
+    assert empty.status_code == 422
+    asked = site.client.post("/web/client/amendments",
+                             data={**_hidden(mine.text, "/web/client/amendments"), **ask},
+                             follow_redirects=False)  # fmt: skip
+    assert asked.status_code == 303, asked.text
+    (aid,) = site.service.load(ids["plan_id"]).amendments
+    denied = site.request("dana", "POST", f"/plans/{ids['plan_id']}/amendments/{aid}/deny",
+                          json={"denial_basis": "accurate_and_complete",
+                                "denial_text": "The intake note records it."})  # fmt: skip
+    assert denied.status_code == 200, denied.text
+    mine = site.client.get("/web/client")
+    assert "Not changed: The intake note records it." in mine.text
+    action = f"/web/client/amendments/{aid}/disagreement"
+    filed = site.client.post(action, data={**_hidden(mine.text, action),
+                                           "text": "I was grieving, not hopeless."},
+                             follow_redirects=False)  # fmt: skip
+    assert filed.status_code == 303, filed.text
+    amendment = site.service.load(ids["plan_id"]).amendments[aid]
+    assert amendment.disagreement_statement == "I was grieving, not hopeless."
+    assert f'action="{action}"' not in site.client.get("/web/client").text
