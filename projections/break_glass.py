@@ -126,7 +126,11 @@ class BreakGlass:
             break_glass_metadata.create_all(self.engine)
 
     def reads(
-        self, *, plan_id: str | None = None, unreviewed_only: bool = False
+        self,
+        *,
+        plan_id: str | None = None,
+        unreviewed_only: bool = False,
+        seq: int | None = None,
     ) -> list[BreakGlassRead]:
         """Every break-glass read (of one plan), oldest first, each with its review."""
         joined = access_log.outerjoin(
@@ -153,6 +157,8 @@ class BreakGlass:
         )
         if plan_id is not None:
             query = query.where(access_log.c.plan_id == plan_id)
+        if seq is not None:
+            query = query.where(access_log.c.seq == seq)
         if unreviewed_only:
             query = query.where(break_glass_reviews.c.access_seq.is_(None))
         with translated("read the break-glass reads"), self.engine.connect() as conn:
@@ -189,7 +195,7 @@ class BreakGlass:
             raise InvalidInput.on("note", "must say what the review found")
         if len(note) > REVIEW_NOTE_MAX:
             raise InvalidInput.on("note", f"must be at most {REVIEW_NOTE_MAX} characters")
-        found = next((r for r in self.reads() if r.seq == seq), None)
+        found = next(iter(self.reads(seq=seq)), None)
         if found is None:
             raise NotFound(f"no break-glass read numbered {seq}")
         if found.reviewed:
@@ -207,4 +213,4 @@ class BreakGlass:
                     note=note,
                 )
             )
-        return next(r for r in self.reads() if r.seq == seq)
+        return self.reads(seq=seq)[0]

@@ -46,7 +46,7 @@ client_access = Table(
     client_access_metadata,
     Column("grant_id", String(16), primary_key=True),
     Column("plan_id", String(36), nullable=False),
-    Column("client_id", String(64), nullable=False, comment="the plan's client (MRN)"),
+    Column("client_id", String(200), nullable=False, comment="the plan's client (MRN)"),
     Column("client_name", String(200), nullable=False),
     Column("token_hash", String(200), nullable=False, comment="Argon2id, argon2-cffi encoding"),
     Column("issued_by", String(64), nullable=False),
@@ -164,8 +164,8 @@ class ClientAccess:
         grant = ClientGrant(
             grant_id=grant_id,
             plan_id=str(plan_id),
-            client_id=client_id[:64],
-            client_name=client_name[:200],
+            client_id=client_id,
+            client_name=client_name,
             issued_by=issued_by,
             issued_at_us=now,
             expires_at_us=now + days * 86_400_000_000,
@@ -196,7 +196,7 @@ class ClientAccess:
     def revoke(self, plan_id: UUID, grant_id: str, revoked_by: str) -> ClientGrant:
         """Revoke one of ``plan_id``'s links at once (idempotent: a revoked link stays revoked
         as it was)."""
-        found = next((g for g in self.grants(plan_id) if g.grant_id == grant_id), None)
+        found = self._grant(plan_id, grant_id)
         if found is None:
             raise NotFound(f"plan {plan_id} has no client access link {grant_id}")
         if found.revoked_at_us is None:
@@ -213,7 +213,17 @@ class ClientAccess:
                     )
                     .values(revoked_at_us=self.clock_us(), revoked_by=revoked_by)
                 )
-        return next(g for g in self.grants(plan_id) if g.grant_id == grant_id)
+        revoked = self._grant(plan_id, grant_id)
+        assert revoked is not None
+        return revoked
+
+    def _grant(self, plan_id: UUID, grant_id: str) -> ClientGrant | None:
+        query = select(client_access).where(
+            client_access.c.grant_id == grant_id, client_access.c.plan_id == str(plan_id)
+        )
+        with translated("read the client access link"), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _grant(row)
 
     def authenticate(self, token: str) -> ClientCaller | None:
         """The live grant ``token`` opens, or None (unknown, expired, revoked, malformed)."""

@@ -17,6 +17,7 @@ from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.domain.errors import InvalidInput
+from plantrail.domain.plan import PlanState
 from plantrail.domain.service import PlanService
 from plantrail.projections.access_log import AccessEntry, AccessLog
 from plantrail.projections.accounts import Accounts
@@ -49,7 +50,7 @@ def _accounts(service: PlanService) -> Accounts:
     return accounts
 
 
-def _own_plan(service: PlanService, plan: str, user_id: str) -> tuple[Accounts, str]:
+def _own_plan(service: PlanService, plan: str, user_id: str) -> tuple[Accounts, PlanState]:
     """The plan's id when ``user_id`` is its clinician (the rule of the HTTP routes)."""
     plan_id = resolve_plan(service, plan)
     state = service.load(plan_id)
@@ -61,7 +62,7 @@ def _own_plan(service: PlanService, plan: str, user_id: str) -> tuple[Accounts, 
         raise InvalidInput.on(
             "as", f"{user_id} is not the clinician of plan {plan_id}: only they manage its links"
         )
-    return accounts, str(plan_id)
+    return accounts, state
 
 
 def _log(service: PlanService, user_id: str, plan_id: str, action: str) -> None:
@@ -94,8 +95,8 @@ def issue_command(
 ) -> None:
     """Issue the plan's client a link; prints its key once (it is not kept)."""
     service = service_for(db, keys)
-    accounts, plan_id = _own_plan(service, plan, user)
-    state = service.load(resolve_plan(service, plan_id))
+    accounts, state = _own_plan(service, plan, user)
+    plan_id = str(state.plan_id)
     grant, token = accounts.clients.issue(
         plan_id=state.plan_id, client_id=state.client.id, client_name=state.client.name,
         issued_by=user, days=days,
@@ -144,9 +145,9 @@ def revoke_command(
 ) -> None:
     """Revoke one of the plan's client access links at once."""
     service = service_for(db, keys)
-    accounts, plan_id = _own_plan(service, plan, user)
-    found = accounts.clients.revoke(resolve_plan(service, plan_id), grant, user)
-    _log(service, user, plan_id, "client-access:revoke")
+    accounts, state = _own_plan(service, plan, user)
+    found = accounts.clients.revoke(state.plan_id, grant, user)
+    _log(service, user, str(state.plan_id), "client-access:revoke")
     console.print(f"client access link {found.grant_id} revoked (it no longer opens the plan)")
 
 

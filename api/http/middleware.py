@@ -243,6 +243,24 @@ class AccessLogMiddleware:
 BREAK_GLASS_HEADER = b"x-break-glass-reason"
 
 
+def checked_break_glass_reason(raw: str) -> str:
+    """An emergency read's reason, checked: the header's and the pages' form's alike."""
+    try:
+        reason = check_text(raw)
+    except ValueError as error:
+        raise InvalidInput.on("X-Break-Glass-Reason", str(error)) from None
+    if len(reason) < 10:
+        raise InvalidInput.on(
+            "X-Break-Glass-Reason",
+            "must say why this emergency read is needed (at least 10 characters)",
+        )
+    if len(reason) > BREAK_GLASS_REASON_MAX:
+        raise InvalidInput.on(
+            "X-Break-Glass-Reason", f"must be at most {BREAK_GLASS_REASON_MAX} characters"
+        )
+    return reason
+
+
 def break_glass_reason(scope: Scope) -> str | None:
     """The request's ``X-Break-Glass-Reason`` (UTF-8), checked; None without one. Only a read
     of a plan outside the caller's reach uses it (``PlanGateway.reach``)."""
@@ -252,21 +270,7 @@ def break_glass_reason(scope: Scope) -> str | None:
                 raw = value.decode("utf-8")
             except UnicodeDecodeError:
                 raw = value.decode("latin-1")
-            try:
-                reason = check_text(raw)
-            except ValueError as error:
-                raise InvalidInput.on("X-Break-Glass-Reason", str(error)) from None
-            if len(reason) < 10:
-                raise InvalidInput.on(
-                    "X-Break-Glass-Reason",
-                    "must say why this emergency read is needed (at least 10 characters)",
-                )
-            if len(reason) > BREAK_GLASS_REASON_MAX:
-                raise InvalidInput.on(
-                    "X-Break-Glass-Reason",
-                    f"must be at most {BREAK_GLASS_REASON_MAX} characters",
-                )
-            return reason
+            return checked_break_glass_reason(raw)
     return None
 
 

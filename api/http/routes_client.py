@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 from urllib.parse import quote
+from uuid import UUID
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -114,6 +115,23 @@ async def client_copy(
     caller: CopyReader,
     paper: Annotated[Literal["letter", "a4"], Query()] = "letter",
 ) -> Response:
+    body, version = await client_copy_pdf(request, caller, plan_id, paper)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="plan-{str(plan_id)[:8]}-v{version}.pdf"',
+            "Cache-Control": "no-store",
+            "ETag": f'"{version}"',
+        },
+    )
+
+
+async def client_copy_pdf(
+    request: Request, caller: Principal, plan_id: UUID, paper: Literal["letter", "a4"]
+) -> tuple[bytes, int]:
+    """The client's copy of the plan as it stands, and its version: the one path the API and
+    the client's page make it by (the plan read under its lock, the layout after it)."""
     ctx = context(request)
     entry = access_entry(request)
     now = ctx.service.clock().replace(microsecond=0)
@@ -128,16 +146,7 @@ async def client_copy(
         )
         return render_client_copy(parts, generated_at=now, paper=paper), int(parts["version"])
 
-    body, version = await anyio.to_thread.run_sync(build, limiter=ctx.limiter)
-    return Response(
-        body,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="plan-{str(plan_id)[:8]}-v{version}.pdf"',
-            "Cache-Control": "no-store",
-            "ETag": f'"{version}"',
-        },
-    )
+    return await anyio.to_thread.run_sync(build, limiter=ctx.limiter)
 
 
 @router.get(

@@ -23,8 +23,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from plantrail.api.http.auth import BREAK_GLASS_READ, CLIENT_PAGES
 from plantrail.api.http.common import PlanId, context
 from plantrail.api.http.context import access_entry
-from plantrail.api.http.middleware import break_glass_reason
-from plantrail.api.packet.client_copy import client_copy_parts, render_client_copy
+from plantrail.api.http.middleware import checked_break_glass_reason
+from plantrail.api.http.routes_client import client_copy_pdf
 from plantrail.api.web.routes_pages import plan_page
 from plantrail.api.web.routes_writes import checked_form, new_form_id, page_version
 from plantrail.api.web.templating import SECURITY_HEADERS, page
@@ -81,7 +81,6 @@ async def client_plan_page(request: Request, caller: Client) -> HTMLResponse:
 
 @router.post("/client/sign", name="web_client_sign")
 async def client_sign(request: Request, caller: Client) -> Response:
-    ctx = context(request)
     form = await checked_form(request)
     if form.get("agree") != "yes":
         raise InvalidInput.on("agree", "tick the box to say you agree with the plan")
@@ -89,18 +88,7 @@ async def client_sign(request: Request, caller: Client) -> Response:
         cmd.CaptureSignature,
         {"role": "client", "meaning": "agreed", "signer_name": caller.name},
     )
-    await anyio.to_thread.run_sync(
-        lambda: ctx.gateway.execute(
-            caller,
-            _plan_of(caller),
-            command,
-            {},
-            if_match=page_version(form),
-            idempotency_key=form.get("form_id") or None,
-            entry=access_entry(request),
-        ),
-        limiter=ctx.limiter,
-    )
+    await _client_write(request, caller, command, form)
     return RedirectResponse("/web/client?signed=1#h-sig", status_code=303, headers=SECURITY_HEADERS)
 
 
@@ -159,22 +147,8 @@ async def _client_write(
 
 
 @router.get("/client/copy.pdf", name="web_client_copy")
-async def client_copy_pdf(request: Request, caller: Client) -> Response:
-    ctx = context(request)
-    entry = access_entry(request)
-    now = ctx.service.clock().replace(microsecond=0)
-
-    def build() -> bytes:
-        parts = ctx.gateway.current(
-            caller,
-            _plan_of(caller),
-            entry,
-            lambda state: client_copy_parts(state, today=now.date()),
-            view="client-copy",
-        )
-        return render_client_copy(parts, generated_at=now)
-
-    body = await anyio.to_thread.run_sync(build, limiter=ctx.limiter)
+async def client_copy_page(request: Request, caller: Client) -> Response:
+    body, _ = await client_copy_pdf(request, caller, _plan_of(caller), "letter")
     return Response(
         body,
         media_type="application/pdf",
@@ -205,6 +179,5 @@ def client_disclosures_page(request: Request, caller: Client) -> HTMLResponse:
 async def break_glass_page(request: Request, plan_id: PlanId, caller: Emergency) -> Response:
     form = await checked_form(request)
     entry = access_entry(request)
-    scope = {"headers": [(b"x-break-glass-reason", form.get("reason", "").encode())]}
-    entry.break_glass_requested = break_glass_reason(scope)
+    entry.break_glass_requested = checked_break_glass_reason(form.get("reason", ""))
     return await plan_page(request, plan_id, caller, emergency=True)
