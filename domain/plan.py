@@ -100,6 +100,10 @@ class Intervention(Item):
 
 
 class Measurement(Item):
+    """A score; immutable once recorded (voiding replaces it), so states share it (ADR 0017)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: str
     label: str
     instrument: str
@@ -134,6 +138,10 @@ class Timeline(BaseModel):
 
 
 class Review(Item):
+    """Immutable (completing replaces it), so states share it (ADR 0017)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: str
     label: str
     reason: str
@@ -227,6 +235,10 @@ class Amendment(Item):
 
 
 class RationaleNote(BaseModel):
+    """Immutable once recorded, so states share it (ADR 0017)."""
+
+    model_config = ConfigDict(frozen=True)
+
     version: int
     explains_version: int
     text: str
@@ -584,9 +596,10 @@ def _measurement_recorded(state: PlanState, e: ev.MeasurementRecorded) -> bool:
 @_applies(ev.MeasurementVoided)
 def _measurement_voided(state: PlanState, e: ev.MeasurementVoided) -> bool:
     measurement = state.measurements.get(e.measurement_id)
-    if measurement is not None:
+    if measurement is not None and measurement.voided_version is None:
         # Replaced, never changed in place: states loaded from one decoded snapshot share
-        # their measurements (``PlanService``), so a measurement is immutable once recorded.
+        # their measurements (``domain/snapshots.py``). A second void is refused by ``decide``
+        # and ignored here, so a measurement changes at most once (ADR 0017).
         state.measurements[e.measurement_id] = measurement.model_copy(
             update={"voided_version": e.originator_version, "changed_version": e.originator_version}
         )
@@ -662,15 +675,24 @@ def _review_started(state: PlanState, e: ev.ReviewStarted) -> bool:
 @_applies(ev.ReviewCompleted)
 def _review_completed(state: PlanState, e: ev.ReviewCompleted) -> bool:
     review = state.reviews.get(e.review_id)
-    if review is None:
+    if review is None or review.completed_version is not None:
+        # ``decide`` refuses a second completion, so none is stored; ignoring one keeps a
+        # review changed at most once, which the snapshots rely on (ADR 0017).
         return False
-    review.completed_version = review.changed_version = e.originator_version
-    review.completed_at = e.recorded_at
-    review.completed_effective_date = e.effective_date
-    review.assessments = list(e.assessments)
-    review.progress_summary = e.progress_summary
-    review.client_input = e.client_input
-    review.next_review_date = e.next_review_date
+    # Replaced, never changed in place: states loaded from one decoded snapshot share their
+    # reviews (``domain/snapshots.py``).
+    state.reviews[e.review_id] = review.model_copy(
+        update={
+            "completed_version": e.originator_version,
+            "changed_version": e.originator_version,
+            "completed_at": e.recorded_at,
+            "completed_effective_date": e.effective_date,
+            "assessments": list(e.assessments),
+            "progress_summary": e.progress_summary,
+            "client_input": e.client_input,
+            "next_review_date": e.next_review_date,
+        }
+    )
     changed = False
     for assessment in e.assessments:
         objective = state.objectives.get(assessment.objective_id)

@@ -21,12 +21,12 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
-import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from plantrail.domain import commands as cmd
 from plantrail.domain import events as ev
+from plantrail.domain import snapshots
 from plantrail.domain.content import canonical_json
 from plantrail.domain.current import CurrentStates
 from plantrail.domain.decide import DEFAULT_LATE_ENTRY_DAYS, Context, decide, open_plan
@@ -50,10 +50,6 @@ from plantrail.domain.snapshots import DecodedSnapshots, working_copy
 
 T = TypeVar("T")
 
-SNAPSHOT_FORMAT = 1
-"""Bumped whenever ``PlanState`` changes shape: older snapshots are then ignored (a cache)."""
-_SNAPSHOT_PREFIX = b'{"format":%d,"state":' % SNAPSHOT_FORMAT
-"""How ``snapshot_bytes`` output of the current format begins (orjson keeps key order)."""
 
 _CREATED_ITEM: dict[type[ev.PlanEvent], str] = {
     ev.DiagnosisAdded: "code",
@@ -349,28 +345,37 @@ class PlanService(Application[UUID]):
             return None
         decoded = self.decoded_snapshots.get(plan_id, version)
         if decoded is None:
-            snapshot = self.store.select_snapshot(plan_id, lte=version)
-            decoded = self.state_from_snapshot(snapshot.state) if snapshot else None
-            if decoded is None or decoded.version != version:
+            found = self._decoded(plan_id, version)
+            if found is None:
                 return None  # an older format, or gone: fold from the events instead
-            self.decoded_snapshots.put(plan_id, version, decoded)
+            decoded = found.state
+            self.decoded_snapshots.put(plan_id, version, decoded, whole=found.complete)
         return working_copy(decoded)
+
+    def _decoded(self, plan_id: UUID, version: int) -> snapshots.Decoded | None:
+        """The complete state of the snapshot at ``version``; ``complete`` says whether it
+        was whole in the store. A trimmed snapshot (all but a plan's newest, ADR 0017) is
+        completed from a whole decoded state of the plan at or after it, else from the plan's
+        newest snapshot, which is decoded (and kept) first."""
+        snapshot = self.store.select_snapshot(plan_id, lte=version)
+        found = snapshots.decode(snapshot.state) if snapshot else None
+        if found is None or found.state.version != version:
+            return None
+        if found.complete:
+            return found
+        state = self.decoded_snapshots.complete(plan_id, found.state)
+        if state is None:
+            newest = self.store.select_snapshot(plan_id, lte=None)
+            top = snapshots.decode(newest.state) if newest else None
+            if top is None or not top.complete or top.state.version < version:
+                return None
+            self.decoded_snapshots.put(plan_id, top.state.version, top.state, whole=True)
+            state = self.decoded_snapshots.complete(plan_id, found.state)
+        return None if state is None else snapshots.Decoded(state, complete=False)
 
     @staticmethod
     def snapshot_bytes(state: PlanState) -> bytes:
-        return orjson.dumps({"format": SNAPSHOT_FORMAT, "state": state.model_dump(mode="json")})
-
-    @staticmethod
-    def state_from_snapshot(data: bytes) -> PlanState | None:
-        """The snapshotted state, or None when the snapshot is of an older format (re-folded)."""
-        if data.startswith(_SNAPSHOT_PREFIX) and data.endswith(b"}"):
-            # What ``snapshot_bytes`` writes: validate the state's JSON directly, skipping the
-            # intermediate dicts (same result, about a third less time on a large plan).
-            return PlanState.model_validate_json(data[len(_SNAPSHOT_PREFIX) : -1])
-        body: dict[str, Any] = orjson.loads(data)
-        if body.get("format") != SNAPSHOT_FORMAT:
-            return None
-        return PlanState.model_validate(body["state"])
+        return snapshots.snapshot_bytes(state)
 
 
 class _Collided(ConcurrentWrite):

@@ -46,6 +46,22 @@ _INSERT_SNAPSHOT_HEAD = "INSERT INTO plantrail_snapshots (plan_id, version, stat
 _INSERT_EVENT = _INSERT_EVENT_HEAD + " (?, ?, ?, ?, ?, ?, ?, ?)"
 _INSERT_COMMAND = _INSERT_COMMAND_HEAD + " (?, ?, ?, ?, ?)"
 _INSERT_SNAPSHOT = _INSERT_SNAPSHOT_HEAD + " (?, ?, ?)"
+# Writing a plan's next snapshot trims the one before it to its main part (the bytes before
+# the newline, ``domain/snapshots.py``, ADR 0017): only the newest keeps the shared part. A
+# format-1 snapshot has no newline and is left whole.
+_PREVIOUS_SNAPSHOT = (
+    "plan_id = ? AND version = (SELECT MAX(version) FROM plantrail_snapshots "
+    "WHERE plan_id = ? AND version < ?)"
+)
+_TRIM_SNAPSHOT_SQLITE = (
+    "UPDATE plantrail_snapshots SET state = substr(state, 1, instr(state, X'0A') - 1) "
+    f"WHERE {_PREVIOUS_SNAPSHOT} AND instr(state, X'0A') > 0"
+)
+_TRIM_SNAPSHOT_POSTGRESQL = (
+    "UPDATE plantrail_snapshots "
+    "SET state = substring(state from 1 for position('\\x0a'::bytea in state) - 1) "
+    f"WHERE {_PREVIOUS_SNAPSHOT.replace('?', '%s')} AND position('\\x0a'::bytea in state) > 0"
+)
 _HASH_AT = (
     "SELECT chain_hash FROM plantrail_events WHERE originator_id = ? AND originator_version = ?"
 )
@@ -110,6 +126,11 @@ class SqlPlanRecorder(ApplicationRecorder):
     def create_tables(self) -> None:
         with translated("create the tables"):
             metadata.create_all(self.engine)
+            # ``create_all`` adds no index to a table that exists: a store created before
+            # 2026-12-04 gets the covering index here, once (its two-column one stays).
+            with self.engine.begin() as conn:
+                for index in events.indexes:
+                    index.create(conn, checkfirst=True)
             for extra in self.extra_metadata:
                 extra.create_all(self.engine)
         check_durability(self.engine)
@@ -167,6 +188,8 @@ class SqlPlanRecorder(ApplicationRecorder):
                 cursor.execute(_INSERT_COMMAND, (*command_row, rows[-1][4]))
             if snapshot_row is not None:
                 cursor.execute(_INSERT_SNAPSHOT, snapshot_row)
+                plan, version = snapshot_row[0], snapshot_row[1]
+                cursor.execute(_TRIM_SNAPSHOT_SQLITE, (plan, plan, version))
         return rows, ids
 
     def _write_postgresql(
@@ -196,6 +219,8 @@ class SqlPlanRecorder(ApplicationRecorder):
             if snapshot_row is not None:
                 parts.append(f", snapshot AS ({_INSERT_SNAPSHOT_HEAD} (%s, %s, %s))")
                 params.extend(snapshot_row)
+                parts.append(f", trimmed AS ({_TRIM_SNAPSHOT_POSTGRESQL})")
+                params.extend((snapshot_row[0], snapshot_row[0], snapshot_row[1]))
             parts.append(" SELECT id FROM inserted ORDER BY id")
             cursor.execute("".join(parts), params)
             ids = [int(found[0]) for found in cursor.fetchall()]
@@ -300,21 +325,31 @@ class SqlPlanRecorder(ApplicationRecorder):
 
     def version_recorded_by(self, plan_id: UUID, at: datetime) -> int | None:
         with translated("read the plan"):
+            # A plan's recorded times never go back (the service records max(clock, last);
+            # an import refuses a file where they do), so the events recorded by ``at`` are
+            # a prefix: its last instant is one index seek, and only the events recorded at
+            # that very instant are read, not every event before it.
+            plan = self.driver.uuid(plan_id)
             row = self.driver.first(
-                "SELECT MAX(originator_version) FROM plantrail_events "
-                "WHERE originator_id = ? AND recorded_at_us <= ?",
-                (self.driver.uuid(plan_id), to_micros(at)),
+                # ``+``: not MAX's own index walk, which both planners would otherwise pick
+                # (the plan's every version), but the seek on (plan, recorded instant).
+                "SELECT MAX(+originator_version) FROM plantrail_events "
+                "WHERE originator_id = ? AND recorded_at_us = (SELECT MAX(recorded_at_us) "
+                "FROM plantrail_events WHERE originator_id = ? AND recorded_at_us <= ?)",
+                (plan, plan, to_micros(at)),
             )
         return None if row is None or row[0] is None else int(row[0])
 
     def first_version_effective_after(self, plan_id: UUID, on: date, lte: int | None) -> int | None:
+        # ``+originator_version`` (here and below): read the range of dates from the covering
+        # index on (plan, effective date, version), not every version of the plan in order.
         statement = (
-            "SELECT MIN(originator_version) FROM plantrail_events "
+            "SELECT MIN(+originator_version) FROM plantrail_events "
             "WHERE originator_id = ? AND effective_date > ?"
         )
         params: list[Any] = [self.driver.uuid(plan_id), self.driver.day(on)]
         if lte is not None:
-            statement += " AND originator_version <= ?"
+            statement += " AND +originator_version <= ?"
             params.append(lte)
         with translated("read the plan"):
             row = self.driver.first(statement, params)
@@ -323,10 +358,10 @@ class SqlPlanRecorder(ApplicationRecorder):
     def select_events_effective_by(
         self, plan_id: UUID, on: date, gt: int, lte: int | None
     ) -> Sequence[StoredEvent]:
-        statement = _SELECT_EVENTS + " AND originator_version > ? AND effective_date <= ?"
+        statement = _SELECT_EVENTS + " AND +originator_version > ? AND effective_date <= ?"
         params: list[Any] = [self.driver.uuid(plan_id), gt, self.driver.day(on)]
         if lte is not None:
-            statement += " AND originator_version <= ?"
+            statement += " AND +originator_version <= ?"
             params.append(lte)
         with translated("read the plan"):
             rows = self.driver.all(statement + " ORDER BY originator_version", params)

@@ -45,7 +45,14 @@ events = Table(
     Column("chain_hash", String(64), nullable=False, comment="hex HMAC-SHA-256, ADR 0004"),
     UniqueConstraint("originator_id", "originator_version", name="plantrail_events_plan_version"),
     Index("plantrail_events_recorded", "originator_id", "recorded_at_us"),
-    Index("plantrail_events_effective", "originator_id", "effective_date"),
+    # Covering for reads on an effective date (the version is in the index, ADR 0017): those
+    # scan a range of dates, and each row they would otherwise fetch only for its version.
+    Index(
+        "plantrail_events_effective_version",
+        "originator_id",
+        "effective_date",
+        "originator_version",
+    ),
     sqlite_autoincrement=True,  # never reuse the id of a (forbidden) deleted row
 )
 

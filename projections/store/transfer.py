@@ -188,6 +188,8 @@ class _Plan:
     """The target store already has this plan: any event of it conflicts."""
     version: int = 0
     chain: bytes = GENESIS
+    recorded_us: int = 0
+    """When its last checked event was recorded: the next may not be earlier."""
 
 
 class _Plans:
@@ -266,6 +268,12 @@ def _checked_event(
         raise _refuse(
             number, f"plan {plan_id}: expected version {plan.version + 1}, found {version}"
         )
+    if recorded_us < plan.recorded_us:
+        # The service never records an event before the one it follows, and reads as of an
+        # instant rely on it (``version_recorded_by``): such a file was not written by it.
+        raise _refuse(
+            number, f"plan {plan_id} version {version} is recorded before the version it follows"
+        )
     digest = chain_hash(key, plan.chain, plan_id, version, topic, state)
     if digest.hex() != stored_hash:
         raise _refuse(
@@ -273,7 +281,7 @@ def _checked_event(
             f"plan {plan_id} version {version} breaks its hash chain "
             "(tampered, or exported under another key)",
         )
-    plan.version, plan.chain = version, digest
+    plan.version, plan.chain, plan.recorded_us = version, digest, recorded_us
     return stored, columns, payload
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,11 +21,13 @@ import pytest
 from sqlalchemy import func, select
 
 from plantrail.domain.errors import InvalidInput
+from plantrail.domain.integrity import GENESIS, chain_hash
 from plantrail.domain.service import PlanService
 from plantrail.projections.integrity.keys import load_keys
 from plantrail.projections.integrity.verify import verify
 from plantrail.projections.store import transfer
 from plantrail.projections.store.factory import open_service, recorder_of
+from plantrail.projections.store.recorder import to_micros
 from plantrail.projections.store.schema import events, snapshots
 from plantrail.projections.store.transfer import export_lines, import_lines
 from tests.benchmarks import data
@@ -395,3 +398,40 @@ def test_another_spelling_of_a_plan_id_is_the_same_plan(
     assert list(export_lines(recorder_of(target))) == lines
     records[1] = dict(records[0], plan_id=records[0]["plan_id"].upper())
     _refused(new_store(), _lines(records), "line 3", "expected version 2, found 1")
+
+
+def _rechained(records: list[dict[str, Any]], key: bytes) -> list[dict[str, Any]]:
+    """The records with every chain hash recomputed with ``key``: what someone holding the
+    key could write, so only the import's own rules can refuse it."""
+    previous: dict[str, bytes] = {}
+    for record in records:
+        plan = record["plan_id"]
+        digest = chain_hash(
+            key,
+            previous.get(plan, GENESIS),
+            UUID(plan),
+            record["version"],
+            record["topic"],
+            record["state"].encode(),
+        )
+        previous[plan] = digest
+        record["chain_hash"] = digest.hex()
+    return records
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_an_event_recorded_before_the_one_it_follows_is_refused(
+    source: tuple[PlanService, list[bytes]], new_store: Any, key_dir: Path
+) -> None:
+    """Reads as of an instant take the events recorded by then as a prefix of the plan."""
+    _, lines = source
+    records = _records(lines)
+    earlier, later = records[99], records[100]
+    assert earlier["plan_id"] == later["plan_id"]
+    payload = orjson.loads(later["state"])
+    moment = datetime.fromisoformat(orjson.loads(earlier["state"])["recorded_at"])
+    payload["recorded_at"] = (moment - timedelta(seconds=1)).isoformat()
+    later["state"] = orjson.dumps(payload).decode()
+    later["recorded_at_us"] = to_micros(moment - timedelta(seconds=1))
+    rechained = _rechained(records, load_keys(key_dir).chain_key)
+    _refused(new_store(), _lines(rechained), "line 102", "recorded before the version it follows")
