@@ -33,7 +33,7 @@ from plantrail.api.http.context import PRACTICE_NAME, AppContext, Settings
 from plantrail.api.http.documents import RenderedDocuments
 from plantrail.api.http.errors import FieldError, Problem, install_error_handlers, route_table
 from plantrail.api.http.gateway import PlanGateway
-from plantrail.api.http.middleware import AccessLogMiddleware, FastRead
+from plantrail.api.http.middleware import AccessLogMiddleware
 from plantrail.api.web.app import create_web_app
 from plantrail.domain.service import PlanService
 from plantrail.projections.access_log import AccessLog
@@ -122,7 +122,7 @@ def create_app(
         sessions=lambda: context.sessions,
         fast_read=lambda: fast_read,
     )
-    fast_read: FastRead | None = None
+    fast_read: routes_plans.FastPlanRead | None = None
     for module in (
         routes_system,
         routes_plans,
@@ -135,7 +135,7 @@ def create_app(
         routes_client,
     ):
         app.include_router(module.router)
-    fast_read = routes_plans.fast_plan_read(context)
+    fast_read = routes_plans.FastPlanRead(context)
 
     app.mount("/web", create_web_app(context), name="web")
     app.mount("/fhir", create_fhir_app(context), name="fhir")

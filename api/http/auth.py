@@ -89,7 +89,7 @@ class AccessPolicy(RoutePolicy):
 
     def admit(self, caller: Principal, entry: AccessEntry) -> Principal:
         """``caller`` (authenticated) noted on ``entry``; ``403`` for a role not allowed here.
-        Also called directly by the plain hot read (``routes_plans.fast_plan_read``)."""
+        Also called directly by the plain hot read (``routes_plans.FastPlanRead``)."""
         entry.user_id, entry.role = caller.user_id, caller.role
         if caller.role not in self.roles:
             entry.outcome = "denied"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated
 from uuid import UUID
@@ -162,39 +162,55 @@ _CURRENT_PLAN_PATH = re.compile(
 )
 
 
-def fast_plan_read(
-    ctx: AppContext,
-) -> Callable[[Scope, Principal, AccessEntry], Awaitable[Response | None]]:
+class FastPlanRead:
     """The hot read, ``GET /plans/{id}`` of the plan now, without FastAPI's dependency solving
-    (issue #16): the access-log middleware calls this after it has authenticated the caller;
-    it answers only a canonical plan id with no query (anything else returns None and goes
-    through the FastAPI route ``get_plan``, which stays the documented one). The same policy
-    (``READ_CURRENT_PLAN.admit``), the same gateway read and the same error mapping as the route, so
-    the answer is byte for byte the route's; the middleware still waits for its access-log row.
+    (issue #16): the access-log middleware hands it the request; it answers only a canonical
+    plan id with no query and no body (anything else goes through the FastAPI route
+    ``get_plan``, which stays the documented one). The same policy (``READ_CURRENT_PLAN.admit``),
+    the same gateway read and the same error mapping as the route, so the answer is byte for
+    byte the route's; the middleware still waits for its access-log row.
     """
-    route = next(r for r in router.routes if getattr(r, "endpoint", None) is get_plan)
 
-    async def read(scope: Scope, caller: Principal, entry: AccessEntry) -> Response | None:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.route = next(r for r in router.routes if getattr(r, "endpoint", None) is get_plan)
+
+    def match(self, scope: Scope) -> UUID | None:
+        """The plan of a hot read (and the route noted for the access log), else None."""
         if scope["method"] != "GET" or scope.get("query_string"):
             return None
-        match = _CURRENT_PLAN_PATH.match(scope["path"])
-        if match is None:
+        found = _CURRENT_PLAN_PATH.match(scope["path"])
+        if found is None:
             return None
-        scope["route"] = route  # for the access-log entry: route template and name
-        scope["path_params"] = {"plan_id": match.group(1)}
-        plan_id = UUID(match.group(1))
-        today = ctx.service.clock().date()
+        scope["route"] = self.route  # for the access-log entry: route template and name
+        scope["path_params"] = {"plan_id": found.group(1)}
+        return UUID(found.group(1))
+
+    def answer(self, caller: Principal, plan_id: UUID, entry: AccessEntry) -> Response:
+        """The response for an authenticated caller (blocking)."""
         try:
             READ_CURRENT_PLAN.admit(caller, entry)
-            return await anyio.to_thread.run_sync(
-                current_plan_response, ctx, caller, plan_id, entry, today, limiter=ctx.limiter
-            )
+            today = self.ctx.service.clock().date()
+            return current_plan_response(self.ctx, caller, plan_id, entry, today)
         except PlantrailError as error:
             return domain_problem(error)
         except HTTPProblem as error:
             return http_problem(error)
 
-    return read
+    def with_token(
+        self,
+        authenticate: Callable[[str], Principal | None],
+        token: str,
+        plan_id: UUID,
+        entry: AccessEntry,
+    ) -> tuple[Principal | None, Response | None]:
+        """Authenticate and answer in one call, so the request takes one hop to a worker
+        thread, not two (blocking). No caller: (None, None), and the middleware refuses."""
+        caller = authenticate(token)
+        if caller is None:
+            return None, None
+        entry.user_id, entry.role = caller.user_id, caller.role
+        return caller, self.answer(caller, plan_id, entry)
 
 
 def document_response(body: bytes, version: int) -> Response:

@@ -1,5 +1,5 @@
 """The hot read, ``GET /plans/{id}`` of the plan now, is served by the access-log middleware
-without FastAPI (``routes_plans.fast_plan_read``, issue #16). It must answer byte for byte as
+without FastAPI (``routes_plans.FastPlanRead``, issue #16). It must answer byte for byte as
 the FastAPI route ``get_plan`` does, refuse the same callers with the same problems, and log
 the same access-log entries. The FastAPI route still answers what the fast path leaves to it:
 an id spelt in capitals (a valid UUID, not the canonical spelling) goes through FastAPI, so
@@ -133,3 +133,31 @@ def test_an_unexpected_error_is_a_500_problem_and_logged(
     assert answer.headers["content-type"] == "application/problem+json"
     assert "secret" not in answer.text
     assert running.access_log()[-1]["outcome"] == "error"
+
+
+def test_an_unknown_token_is_the_routes_401(running: Practice, plan_id: str) -> None:
+    """The hot read authenticates in the same worker call as it reads: a token that does not
+    authenticate must still be refused before anything is read, as the route refuses it."""
+    wrong = {"Authorization": "Bearer pt_not-a-token"}
+    fast = running.request(None, "GET", f"/plans/{plan_id}", headers=wrong)
+    fast_entry = {k: running.access_log()[-1].get(k) for k in ("status", "outcome", "user_id")}
+    routed = running.request(None, "GET", f"/plans/{plan_id.upper()}", headers=wrong)
+    assert fast.status_code == 401
+    assert fast.content == routed.content
+    assert "Alex Moreno" not in fast.text
+    assert fast_entry == {"status": 401, "outcome": "unauthenticated", "user_id": None}
+
+
+def test_a_break_glass_read_goes_the_whole_way(running: Practice, plan_id: str) -> None:
+    """A request with a reason for an emergency read (or a body) is left to the full path,
+    with its checks in their order: a reason too short is refused, a good one is read."""
+    short = running.request(
+        "marcus", "GET", f"/plans/{plan_id}", headers={"X-Break-Glass-Reason": "urgent"}
+    )
+    assert short.status_code == 422  # InvalidInput, as on every other route
+    assert "X-Break-Glass-Reason" in short.text
+    reason = {"X-Break-Glass-Reason": "Covering the crisis line tonight; client called in."}
+    read = running.request("marcus", "GET", f"/plans/{plan_id}", headers=reason)
+    assert read.status_code == 200
+    entry = running.access_log()[-1]
+    assert entry["break_glass_reason"] == reason["X-Break-Glass-Reason"]
