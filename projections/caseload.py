@@ -446,8 +446,17 @@ def rebuild(
         recorder.engine.connect().execution_options(**WRITE) as conn,
         conn.begin(),
     ):
-        for table in TABLES:
-            conn.execute(delete(table))
+        if conn.dialect.name == "postgresql":
+            # Not DELETE: its dead rows stay in the primary keys until a vacuum, and every
+            # batch's delete of its plans' rows then visits the dead rows of those plans (at
+            # 100,000 plans the deletes took 150 of a rebuild's 700 profiled seconds, issue
+            # #16). TRUNCATE empties the files at once, in this transaction. SQLite's DELETE
+            # without a WHERE clause already truncates.
+            names = ", ".join(f'"{table.name}"' for table in TABLES)
+            conn.exec_driver_sql(f"TRUNCATE {names}")
+        else:
+            for table in TABLES:
+                conn.execute(delete(table))
     with translated("count the event log"):
         refresh_statistics(recorder.engine, events.name)
     if helper is None:
