@@ -55,12 +55,6 @@ def snapshot_bytes(state: PlanState) -> bytes:
     return _FORMAT_2 + main + b"}" + _SEPARATOR + shared
 
 
-def trimmed(data: bytes) -> bytes:
-    """The snapshot without its shared part (what the store keeps of all but the newest)."""
-    cut = data.find(_SEPARATOR)
-    return data if cut < 0 else data[:cut]
-
-
 @dataclass(frozen=True)
 class Decoded:
     state: PlanState
