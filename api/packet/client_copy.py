@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate, Paragraph, Spacer
+from reportlab.platypus import Paragraph, Spacer
 from reportlab.platypus.flowables import Flowable
 
 from plantrail.api.packet import parts as lay
-from plantrail.api.packet.pdf import _MARGIN, PAPER
+from plantrail.api.packet.pdf import _MARGIN, PAPER, document
 from plantrail.api.packet.styles import (
     FONT,
     H1,
@@ -104,24 +104,15 @@ def render_client_copy(
         canvas.restoreState()
 
     buffer = io.BytesIO()
-    doc = BaseDocTemplate(
+    doc = document(
         buffer,
-        pagesize=size,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_MARGIN,
-        bottomMargin=_MARGIN,
+        size,
         title=f"Treatment plan: {client['name']}, version {parts['version']}",
         author=parts["clinician"],
         subject=f"Treatment plan {parts['plan_id']} version {parts['version']}",
-        creator="plantrail",
-        producer="plantrail (reportlab)",
-        invariant=1,
+        on_page=furniture,
     )
     width = size[0] - 2 * _MARGIN
-    frame = Frame(_MARGIN, _MARGIN, width, size[1] - 2 * _MARGIN, id="body", leftPadding=0,
-                  rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
-    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=furniture)])
     story: list[Flowable] = [
         Paragraph("Your treatment plan", TITLE),
         Paragraph(

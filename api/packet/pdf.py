@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date
 from typing import Any
 
@@ -187,6 +187,40 @@ def _checkpoint_text(checkpoint: Mapping[str, Any] | None) -> str:
     )
 
 
+def document(
+    buffer: io.BytesIO,
+    size: tuple[float, float],
+    *,
+    title: str,
+    author: str,
+    subject: str,
+    keywords: list[str] | None = None,
+    on_page: Callable[[Any, Any], None] | None = None,
+) -> BaseDocTemplate:
+    """A document of one full-page frame inside the margins, with plantrail's metadata and
+    reportlab's invariant mode (same input, same bytes): the packet's and the client copy's."""
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=size,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_MARGIN,
+        bottomMargin=_MARGIN,
+        title=title,
+        author=author,
+        subject=subject,
+        creator="plantrail",
+        producer="plantrail (reportlab)",
+        keywords=keywords or [],
+        invariant=1,
+    )
+    frame = Frame(_MARGIN, _MARGIN, size[0] - 2 * _MARGIN, size[1] - 2 * _MARGIN, id="body",
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
+    pages = {} if on_page is None else {"onPage": on_page}  # reportlab's default: nothing
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], **pages)])
+    return doc
+
+
 def render_pdf(
     packet: Packet, *, checkpoint: Mapping[str, Any] | None = None, paper: str = "letter"
 ) -> bytes:
@@ -196,26 +230,16 @@ def render_pdf(
     size = PAPER[paper]
     buffer = io.BytesIO()
     cover = packet.parts["cover"]
-    doc = BaseDocTemplate(
+    doc = document(
         buffer,
-        pagesize=size,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=_MARGIN,
-        bottomMargin=_MARGIN,
+        size,
         title=f"Audit packet: {cover['client']['name']}, {cover['from']} to {cover['to']}",
         author=lay.person(cover["generated_by"]),
         subject=f"Treatment plan {cover['plan_id']} version {cover['version']}; "
         f"digest {packet.digest}",
-        creator="plantrail",
-        producer="plantrail (reportlab)",
         keywords=["plantrail", "audit packet", packet.digest],
-        invariant=1,
     )
     width = size[0] - 2 * _MARGIN
-    frame = Frame(_MARGIN, _MARGIN, width, size[1] - 2 * _MARGIN, id="body", leftPadding=0,
-                  rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
-    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     start, end = date.fromisoformat(cover["from"]), date.fromisoformat(cover["to"])
     p = packet.parts
     story: list[Any] = [

@@ -65,6 +65,22 @@ def _start(args: list[str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the benchmark server did not start in 30 s")
 
 
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    """Send one request on a kept-alive connection and read its whole response; its status."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
+
+
 async def _worker(
     port: int, request: bytes, deadline: float, latencies: list[float], statuses: dict[int, int]
 ) -> None:
@@ -72,15 +88,7 @@ async def _worker(
     try:
         while time.perf_counter() < deadline and len(latencies) < MAX_REQUESTS:
             started = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            status = await exchange(reader, writer, request)
             latencies.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
     finally:

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from tests.benchmarks import data
-from tests.benchmarks.fig6_http import _free_port, _start
+from tests.benchmarks.fig6_http import _free_port, _start, exchange
 from tests.benchmarks.harness import Figure, Stores, close_service, log, percentile, recorder
 
 READERS = 20
@@ -68,21 +68,6 @@ class _Window:
             self.errors[status] = self.errors.get(status, 0) + 1
 
 
-async def _exchange(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
-) -> int:
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return status
-
-
 def _get(path: str, token: str) -> bytes:
     return (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
@@ -114,7 +99,7 @@ async def _soak(
             i = n
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
-                status = await _exchange(reader, writer, reads[i % len(reads)])
+                status = await exchange(reader, writer, reads[i % len(reads)])
                 window.done("read", t, status)
                 i += 1
         finally:
@@ -132,7 +117,7 @@ async def _soak(
                 body = {"instrument": "PHQ-9", "score": i % 28, "administered_on": today}
                 request = _post(f"/plans/{plans[i % len(plans)]}/measurements", token, body)
                 t = time.perf_counter()
-                status = await _exchange(reader, writer, request)
+                status = await exchange(reader, writer, request)
                 window.done("write", t, status)
                 i += 1
         finally:

@@ -1,13 +1,22 @@
-"""Fixtures the command-line tests share."""
+"""Fixtures the end-to-end tests share."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.http_support import Practice, practice
 from tests.e2e.test_cli_store import plantrail
+
+
+@pytest.fixture
+def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
+    """A running practice (the HTTP app on a fresh store, with its users and tokens)."""
+    with practice(store_url, tmp_path) as found:
+        yield found
 
 
 @pytest.fixture

@@ -5,20 +5,10 @@ overdue request in the findings until it is decided; and the write pipeline's gu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.http_support import Practice, full_plan, practice
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
+from tests.e2e.http_support import Practice, full_plan
 
 
 class Dana:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
-from tests.e2e.http_support import USERS, Practice, actor, practice
+from tests.e2e.http_support import USERS, Practice, actor
 from tests.support import FakeClock, copy_forward_history
 
 
@@ -35,12 +34,6 @@ def copy_forward_plan(
     found = copy_forward_history(service, clock, opening, actor(clinician))
     reviews = {day.isoformat(): review for day, review in found["reviews"].items()}
     return {"plan_id": found["plan_id"], "reviews": reviews, "mrn": mrn}
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
 
 
 @pytest.fixture

@@ -5,22 +5,13 @@ revoked), the client signing and downloading their plan, the accounting of acces
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from pypdf import PdfReader
 
-from tests.e2e.http_support import Practice, full_plan, practice
+from tests.e2e.http_support import Practice, full_plan
 
 CRISIS = "Client called the crisis line; on-call clinician needs the safety plan"
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
 
 
 def issue(running: Practice, plan_id: Any, who: str = "dana", **body: Any) -> Any:

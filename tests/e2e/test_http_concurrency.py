@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -21,13 +19,7 @@ import pytest
 
 from plantrail.domain.service import PlanService
 from plantrail.projections.store.factory import recorder_of
-from tests.e2e.http_support import Practice, full_plan, practice, second_server
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
+from tests.e2e.http_support import Practice, full_plan, second_server
 
 
 def strengths(service: PlanService, plan_id: UUID) -> list[str]:

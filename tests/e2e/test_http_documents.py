@@ -6,8 +6,6 @@ whichever process wrote the change."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,17 +16,11 @@ from plantrail.api.http.schemas import PlanDocument
 from plantrail.domain import commands as c
 from plantrail.projections.document import plan_document
 from plantrail.projections.store.factory import open_service, recorder_of
-from tests.e2e.http_support import Practice, full_plan, meta, practice
+from tests.e2e.http_support import Practice, full_plan, meta
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
 
 
 @pytest.fixture

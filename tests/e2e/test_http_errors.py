@@ -5,19 +5,12 @@ the data."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from plantrail.domain.errors import StorageError
-from tests.e2e.http_support import Practice, full_plan, practice
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
+from tests.e2e.http_support import Practice, full_plan
 
 
 @pytest.fixture

@@ -7,23 +7,15 @@ each check compares the two answers for the same plan."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from plantrail.domain.errors import StorageError
-from tests.e2e.http_support import Practice, full_plan, practice
+from tests.e2e.http_support import Practice, full_plan
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 ENTRY_FIELDS = ("route", "method", "action", "outcome", "status", "plan_id", "user_id", "role")
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
 
 
 @pytest.fixture

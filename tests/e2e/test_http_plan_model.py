@@ -5,14 +5,10 @@ plan opened with its participants, and refused without them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.http_support import Practice, full_plan, practice
+from tests.e2e.http_support import Practice, full_plan
 
 SAFETY = {
     "warning_signs": ["Stops answering texts", "Gives away belongings"],
@@ -23,12 +19,6 @@ SAFETY = {
     ],
     "means_restriction": ["Medication locked, key with partner"],
 }
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
 
 
 class Dana:

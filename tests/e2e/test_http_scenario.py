@@ -6,20 +6,10 @@ caseload and reports, the integrity check and the access log of it all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.e2e.http_support import Practice, practice
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
+from tests.e2e.http_support import Practice
 
 
 class Session:

@@ -23,8 +23,6 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +32,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
 from plantrail.projections.store.factory import recorder_of
-from tests.e2e.http_support import Practice, full_plan, practice
+from tests.e2e.http_support import Practice, full_plan
 
 pytestmark = pytest.mark.slow
 
@@ -43,12 +41,6 @@ EXAMPLES = int(
     os.environ.get("PLANTRAIL_SCHEMATHESIS_EXAMPLES") or (100 if os.environ.get("CI") else 15)
 )
 SEED = int(os.environ.get("PLANTRAIL_SCHEMATHESIS_SEED") or 20260302)
-
-
-@pytest.fixture
-def running(store_url: str, tmp_path: Path) -> Iterator[Practice]:
-    with practice(store_url, tmp_path) as found:
-        yield found
 
 
 def config(token: str) -> SchemathesisConfig:
