@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import (
@@ -476,28 +476,21 @@ def dump_tables(recorder: SqlPlanRecorder) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-@dataclass(frozen=True)
-class Reach:
-    """Which plans a caller may see: all of them, or those of some clinicians / a supervisor."""
+class Reach(Protocol):
+    """Which plans a caller may see (``plantrail.projections.access.policy.Reach``, the one
+    definition of the rule), as it gives itself in SQL."""
 
-    all_plans: bool = False
-    clinician_ids: Collection[str] = ()
-    supervisor_id: str | None = None
-
-    def condition(self) -> Any:
-        if self.all_plans:
-            return None
-        clauses: list[Any] = []
-        if self.clinician_ids:
-            clauses.append(caseload.c.clinician_id.in_(list(self.clinician_ids)))
-        if self.supervisor_id:
-            clauses.append(caseload.c.supervisor_id == self.supervisor_id)
-        return or_(*clauses) if clauses else caseload.c.plan_id.is_(None)
+    def clause(self, clinician_id: Any, supervisor_id: Any, plan_id: Any) -> Any: ...
 
 
-def _visible(query: Any, reach: Reach) -> Any:
-    condition = reach.condition()
-    return query if condition is None else query.where(condition)
+def _visible(query: Any, reach: Reach, clinician_id: str | None = None) -> Any:
+    """``query`` limited to the plans within ``reach`` (and of one clinician, when given)."""
+    condition = reach.clause(caseload.c.clinician_id, caseload.c.supervisor_id, caseload.c.plan_id)
+    if condition is not None:
+        query = query.where(condition)
+    if clinician_id:
+        query = query.where(caseload.c.clinician_id == clinician_id)
+    return query
 
 
 def _codes_by_plan(conn: Connection, plan_ids: list[Any]) -> dict[Any, set[str]]:
@@ -528,9 +521,9 @@ def query_caseload(
 ) -> list[dict[str, Any]]:
     """The caseload list (``GET /plans``): one row per plan the caller may see. ``flag`` is a
     finding code in lower case (``review_overdue``) or ``copied_forward``."""
-    query = _visible(select(caseload), reach).order_by(caseload.c.client_name, caseload.c.plan_id)
-    if clinician_id:
-        query = query.where(caseload.c.clinician_id == clinician_id)
+    query = _visible(select(caseload), reach, clinician_id).order_by(
+        caseload.c.client_name, caseload.c.plan_id
+    )
     if status:
         query = query.where(caseload.c.status == status)
     with translated("read the caseload"), recorder.engine.connect() as conn:
@@ -569,13 +562,16 @@ def query_caseload(
     return out
 
 
-def query_findings(recorder: SqlPlanRecorder, reach: Reach) -> list[dict[str, Any]]:
+def query_findings(
+    recorder: SqlPlanRecorder, reach: Reach, *, clinician_id: str | None = None
+) -> list[dict[str, Any]]:
     """Audit findings across the caller's caseload (``GET /reports/findings``)."""
     query = _visible(
         select(findings_table, caseload.c.client_name, caseload.c.clinician_id).join(
             caseload, caseload.c.plan_id == findings_table.c.plan_id
         ),
         reach,
+        clinician_id,
     ).order_by(caseload.c.client_name, findings_table.c.plan_id, findings_table.c.seq)
     with translated("read the findings"), recorder.engine.connect() as conn:
         return [
@@ -608,12 +604,14 @@ def _reused_outside_a_group(rows: Sequence[Any], members: dict[Any, set[str]]) -
     return False
 
 
-def query_copy_forward(recorder: SqlPlanRecorder, reach: Reach) -> dict[str, Any]:
+def query_copy_forward(
+    recorder: SqlPlanRecorder, reach: Reach, *, clinician_id: str | None = None
+) -> dict[str, Any]:
     """Plans with copied-forward reviews (longest streaks first) and objective statements reused
     verbatim, after normalisation, across different clients (``GET /reports/copy-forward``)."""
     with translated("read the copy-forward report"), recorder.engine.connect() as conn:
         plans = conn.execute(
-            _visible(select(caseload), reach)
+            _visible(select(caseload), reach, clinician_id)
             .where(caseload.c.copied_forward_reviews > 0)
             .order_by(caseload.c.longest_streak.desc(), caseload.c.client_name)
         ).all()
@@ -636,7 +634,8 @@ def query_copy_forward(recorder: SqlPlanRecorder, reach: Reach) -> dict[str, Any
                         "summary_repeated": row.summary_repeated,
                     }
                 )
-        visible = select(_visible(select(caseload.c.plan_id), reach).subquery().c.plan_id)
+        in_reach = _visible(select(caseload.c.plan_id), reach, clinician_id).subquery()
+        visible = select(in_reach.c.plan_id)
         reused = (
             conn.execute(
                 select(objective_statements.c.fingerprint)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from plantrail.domain import commands as c
 from plantrail.domain.service import CommandResult, PlanService
 from plantrail.domain.values import Actor
-from plantrail.projections.store.factory import open_service
+from plantrail.projections.assembly import open_service
 
 PG_ENV = "PLANTRAIL_TEST_DATABASE_URL"
 

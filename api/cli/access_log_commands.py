@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from plantrail.api.cli.app import app
 from plantrail.api.cli.context import resolve_keys
-from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json
 from plantrail.api.cli.output import console, print_json
 from plantrail.domain.errors import InvalidInput
-from plantrail.projections.access_log import (
+from plantrail.projections.access.access_log import (
     AccessLog,
     AccessLogReport,
     create_access_log_tables,

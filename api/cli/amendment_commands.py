@@ -8,27 +8,19 @@ line and nothing stored. Each command is one access-log record, as each HTTP req
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from plantrail.api.cli.context import service_for
-from plantrail.api.cli.main import app
+from plantrail.api.cli.acting import acting
+from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
-from plantrail.api.http.errors import STATUS
-from plantrail.api.http.gateway import PlanGateway
 from plantrail.domain import commands as cmd
-from plantrail.domain.errors import InvalidInput
 from plantrail.domain.parsing import parse_command
-from plantrail.domain.service import PlanService
-from plantrail.projections.access_log import AccessEntry, AccessLog
-from plantrail.projections.accounts import Accounts, Principal
 from plantrail.projections.document import amendment_row
-from plantrail.projections.store.factory import recorder_of
 
 amendments_app = typer.Typer(
     help="Requests to amend a plan (45 CFR 164.526): record one and each step, or list them.",
@@ -51,46 +43,6 @@ EffectiveDate = Annotated[
 ]
 
 
-def _status_of(error: Exception) -> int:
-    """The status the HTTP API answers for ``error`` (the nearest class in the MRO wins), so
-    the access log records a refused CLI command as it records the same refused request."""
-    for cls in type(error).__mro__:
-        if cls in STATUS:
-            return STATUS[cls][0]
-    return 500
-
-
-@contextmanager
-def _as_user(
-    db: str | None, keys: Any, user: str, route: str
-) -> Iterator[tuple[PlanService, PlanGateway, Principal, AccessEntry]]:
-    """The service, the API's gateway, the caller and their access-log entry (appended however
-    the command ends)."""
-    service = service_for(db, keys)
-    recorder = recorder_of(service)
-    accounts = Accounts(recorder.engine)
-    accounts.create_tables()  # a store made by ``plantrail demo`` may have no users yet
-    caller = accounts.principal(user)
-    if caller is None:
-        raise InvalidInput.on("as", f"no user {user!r} (see plantrail users list)")
-    entry = AccessEntry(
-        method="CLI", route=f"plantrail amendments {route}", user_id=caller.user_id,
-        role=caller.role,
-    )  # fmt: skip
-    log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
-    try:
-        yield service, PlanGateway(service, accounts), caller, entry
-        entry.status = entry.status or 200
-    except Exception as error:
-        entry.status = _status_of(error)
-        entry.outcome = entry.outcome or ("rejected" if entry.status < 500 else "error")
-        raise
-    finally:
-        log.create_tables()
-        log.append(entry)
-        log.close()
-
-
 def _run(
     db: str | None,
     keys: Any,
@@ -102,18 +54,18 @@ def _run(
     effective_date: str | None,
     describe: Callable[[Any], str],
 ) -> None:
-    with _as_user(db, keys, user, route) as (service, gateway, caller, entry):
-        plan_id = resolve_plan(service, plan)
+    with acting(db, keys, user, f"amendments {route}") as act:
+        plan_id = resolve_plan(act.gateway, plan)
         command = parse_command(model, {k: v for k, v in fields.items() if v is not None})
         envelope = {"effective_date": effective_date} if effective_date else {}
-        result = gateway.execute(
-            caller,
+        result = act.gateway.execute(
+            act.caller,
             plan_id,
             command,  # type: ignore[arg-type]
             envelope,
             if_match=None,
             idempotency_key=None,
-            entry=entry,
+            entry=act.entry,
         )
     console.print(f"{describe(result)} (plan {result.plan_id}, version {result.version})")
 
@@ -264,11 +216,11 @@ def list_command(
     json: Json = False,
 ) -> None:
     """A plan's requests with their deadlines, decisions and statements."""
-    with _as_user(db, keys, user, "list") as (service, gateway, caller, entry):
-        plan_id = resolve_plan(service, plan)
-        state = gateway.state(caller, plan_id, entry, view="amendments")
-        entry.outcome = "ok"
-    rows = [amendment_row(state, a, service.clock().date()) for a in state.amendments.values()]
+    with acting(db, keys, user, "amendments list") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        state = act.gateway.state(act.caller, plan_id, act.entry, view="amendments")
+    today = act.service.clock().date()
+    rows = [amendment_row(state, a, today) for a in state.amendments.values()]
     if json:
         print_json(rows)
         return

@@ -10,20 +10,18 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from plantrail.api.cli.acting import AsUser, acting
+from plantrail.api.cli.app import app
 from plantrail.api.cli.context import service_for
-from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.domain.service import PlanService
+from plantrail.projections.access.caseload_views import CaseloadFilters
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.caseload import (
-    Reach,
     catch_up,
-    query_caseload,
-    query_copy_forward,
-    query_findings,
     rebuild,
 )
-from plantrail.projections.store.factory import recorder_of
 
 projections_app = typer.Typer(
     help="Maintain the read models that span plans.", no_args_is_help=True
@@ -46,19 +44,14 @@ def _progress(label: str) -> Progress:
     )
 
 
-def caught_up(db: str | None, keys: Any) -> PlanService:
-    """The service, with every stale plan's read-model rows brought up to date first."""
-    service = service_for(db, keys)
+def _catch_up(service: PlanService) -> None:
+    """Bring every stale plan's read-model rows up to date, with a progress bar (the gateway's
+    own catch-up then finds nothing to do)."""
     recorder = recorder_of(service)
     total = len(recorder.plan_ids())
     with _progress("catching up") as progress:
         task = progress.add_task("catch-up", total=total)
         catch_up(service, recorder, progress=lambda n: progress.advance(task, n))
-    return service
-
-
-def _reach(clinician: str | None) -> Reach:
-    return Reach(clinician_ids=[clinician]) if clinician else Reach(all_plans=True)
 
 
 @projections_app.command("rebuild")
@@ -91,13 +84,16 @@ def caseload_command(
     flag: Annotated[
         str | None, typer.Option(help="a finding code (review_overdue) or copied_forward")
     ] = None,
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
     """Every plan with its status, next review and findings count."""
-    service = caught_up(db, keys)
-    rows = query_caseload(recorder_of(service), _reach(clinician), status=status, flag=flag)
+    with acting(db, keys, user, "caseload") as act:
+        _catch_up(act.service)
+        filters = CaseloadFilters(clinician_id=clinician, status=status, flag=flag)
+        rows = act.gateway.caseload(act.caller, filters)
     if json:
         print_json(rows)
         return
@@ -119,10 +115,13 @@ def caseload_command(
     console.print(table)
 
 
-def print_caseload_findings(db: str | None, keys: Any, clinician: str | None, json: bool) -> None:
+def print_caseload_findings(
+    db: str | None, keys: Any, clinician: str | None, json: bool, *, user: str | None = None
+) -> None:
     """Audit findings across the caseload (``plantrail findings`` without a plan)."""
-    service = caught_up(db, keys)
-    rows = query_findings(recorder_of(service), _reach(clinician))
+    with acting(db, keys, user, "findings") as act:
+        _catch_up(act.service)
+        rows = act.gateway.caseload_findings(act.caller, clinician)
     if json:
         print_json(rows)
         return
@@ -139,13 +138,15 @@ def print_caseload_findings(db: str | None, keys: Any, clinician: str | None, js
 @app.command("copy-forward")
 def copy_forward_command(
     clinician: Clinician = None,
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
     """Plans whose reviews were copied forward, and objectives reused verbatim across clients."""
-    service = caught_up(db, keys)
-    report = query_copy_forward(recorder_of(service), _reach(clinician))
+    with acting(db, keys, user, "copy-forward") as act:
+        _catch_up(act.service)
+        report = act.gateway.copy_forward_report(act.caller, clinician)
     if json:
         print_json(report)
         return

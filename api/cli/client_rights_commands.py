@@ -11,20 +11,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from plantrail.api.cli.acting import Acting, AsUser, acting
+from plantrail.api.cli.app import app
 from plantrail.api.cli.context import service_for
-from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
-from plantrail.domain.errors import InvalidInput
-from plantrail.domain.plan import PlanState
+from plantrail.domain.errors import InvalidInput, PlanNotFound
 from plantrail.domain.service import PlanService
-from plantrail.projections.access_log import AccessEntry, AccessLog
-from plantrail.projections.accounts import Accounts
-from plantrail.projections.break_glass import BreakGlass
-from plantrail.projections.client_access import DEFAULT_DAYS, MAX_DAYS
-from plantrail.projections.disclosures import MAX_LIMIT, disclosures
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.access.access_log import AccessLog
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.break_glass import BreakGlass
+from plantrail.projections.access.client_access import DEFAULT_DAYS, MAX_DAYS
+from plantrail.projections.access.disclosures import MAX_LIMIT, disclosures
+from plantrail.projections.access.gateway import PlanHeader
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.recorder import to_micros
 
 client_access_app = typer.Typer(
@@ -50,32 +51,18 @@ def _accounts(service: PlanService) -> Accounts:
     return accounts
 
 
-def _own_plan(service: PlanService, plan: str, user_id: str) -> tuple[Accounts, PlanState]:
-    """The plan's id when ``user_id`` is its clinician (the rule of the HTTP routes)."""
-    plan_id = resolve_plan(service, plan)
-    state = service.load(plan_id)
-    accounts = _accounts(service)
-    user = accounts.get(user_id)
-    if user is None or user.disabled:
-        raise InvalidInput.on("as", f"no active user {user_id!r} (see plantrail users list)")
-    if state.clinician.user_id != user_id:
-        raise InvalidInput.on(
-            "as", f"{user_id} is not the clinician of plan {plan_id}: only they manage its links"
-        )
-    return accounts, state
-
-
-def _log(service: PlanService, user_id: str, plan_id: str, action: str) -> None:
-    recorder = recorder_of(service)
-    log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
+def _own_plan(act: Acting, plan: str, action: str) -> PlanHeader:
+    """The plan's header when the acting user is its clinician (the rule of the HTTP routes)."""
+    plan_id = resolve_plan(act.gateway, plan)
     try:
-        log.create_tables()
-        entry = AccessEntry(method="CLI", route=f"plantrail {action.split(':')[0]}",
-                            user_id=user_id, role="clinician", plan_id=plan_id, action=action,
-                            status=200, outcome="ok")  # fmt: skip
-        log.append(entry)
-    finally:
-        log.close()
+        return act.gateway.own_plan(act.caller, plan_id, act.entry, action)
+    except PlanNotFound:
+        # The operator holds the store, so naming the plan here reveals nothing to them.
+        raise InvalidInput.on(
+            "as",
+            f"{act.caller.user_id} is not the clinician of plan {plan_id}: only they manage its "
+            "links",
+        ) from None
 
 
 def _when(value: str | None) -> str:
@@ -94,20 +81,19 @@ def issue_command(
     json: Json = False,
 ) -> None:
     """Issue the plan's client a link; prints its key once (it is not kept)."""
-    service = service_for(db, keys)
-    accounts, state = _own_plan(service, plan, user)
-    plan_id = str(state.plan_id)
-    grant, token = accounts.clients.issue(
-        plan_id=state.plan_id, client_id=state.client.id, client_name=state.client.name,
-        issued_by=user, days=days,
-    )  # fmt: skip
-    _log(service, user, plan_id, "client-access:issue")
-    shown = {**grant.as_dict(accounts.clients.clock_us()), "token": token,
+    with acting(db, keys, user, "client-access") as act:
+        found = _own_plan(act, plan, "client-access:issue")
+        plan_id = str(found.plan_id)
+        grant, token = act.accounts.clients.issue(
+            plan_id=found.plan_id, client_id=found.client_id or "",
+            client_name=found.client_name or "", issued_by=act.caller.user_id, days=days,
+        )  # fmt: skip
+    shown = {**grant.as_dict(act.accounts.clients.clock_us()), "token": token,
              "sign_in_path": f"/web/sign-in?key={token}"}  # fmt: skip
     if json:
         print_json(shown)
         return
-    console.print(f"client access link {grant.grant_id} for {state.client.name}, plan {plan_id}")
+    console.print(f"client access link {grant.grant_id} for {grant.client_name}, plan {plan_id}")
     console.print(f"expires {_when(shown['expires_at'])} UTC")
     console.print(f"key (shown once): {token}", soft_wrap=True)
     console.print(f"page: <server>/web/sign-in?key={token}", soft_wrap=True)
@@ -115,14 +101,18 @@ def issue_command(
 
 @client_access_app.command("list")
 def list_command(
-    plan: PlanArg, db: Database = None, keys: KeyDir = None, json: Json = False
+    plan: PlanArg,
+    user: AsUser = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
 ) -> None:
     """The plan's client access links (never their keys)."""
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
-    accounts = _accounts(service)
-    now = accounts.clients.clock_us()
-    rows = [g.as_dict(now) for g in accounts.clients.grants(plan_id)]
+    with acting(db, keys, user, "client-access") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        act.gateway.reach(act.caller, plan_id, act.entry, "client-access:list")
+        now = act.accounts.clients.clock_us()
+        rows = [g.as_dict(now) for g in act.accounts.clients.grants(plan_id)]
     if json:
         print_json(rows)
         return
@@ -144,10 +134,9 @@ def revoke_command(
     keys: KeyDir = None,
 ) -> None:
     """Revoke one of the plan's client access links at once."""
-    service = service_for(db, keys)
-    accounts, state = _own_plan(service, plan, user)
-    found = accounts.clients.revoke(state.plan_id, grant, user)
-    _log(service, user, str(state.plan_id), "client-access:revoke")
+    with acting(db, keys, user, "client-access") as act:
+        header = _own_plan(act, plan, "client-access:revoke")
+        found = act.accounts.clients.revoke(header.plan_id, grant, act.caller.user_id)
     console.print(f"client access link {found.grant_id} revoked (it no longer opens the plan)")
 
 
@@ -156,18 +145,19 @@ def disclosures_command(
     plan: PlanArg,
     after: Annotated[int, typer.Option("--after", min=0, help="Rows after this one")] = 0,
     limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIMIT)] = 500,
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
     """Who read or changed the plan, and when: the accounting of access for its client."""
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
-    accounts = _accounts(service)
-    engine = recorder_of(service).engine
-    AccessLog(engine, None, datetime.now).create_tables()
-    names = {u.user_id: u.name for u in accounts.list_users()}
-    found = disclosures(engine, str(plan_id), names=names, after=after, limit=limit)
+    with acting(db, keys, user, "disclosures") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        act.gateway.disclosure_reach(act.caller, plan_id, act.entry)
+        engine = recorder_of(act.service).engine
+        AccessLog(engine, None, datetime.now).create_tables()
+        names = {u.user_id: u.name for u in act.accounts.list_users()}
+        found = disclosures(engine, str(plan_id), names=names, after=after, limit=limit)
     if json:
         print_json(found)
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import open_service
 from plantrail.projections.integrity.keys import default_key_dir
 from plantrail.projections.store.engine import DEFAULT_URL
-from plantrail.projections.store.factory import open_service
 
 
 def resolve_keys(keys: Path | None) -> Path:

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.progress import Progress
 
+from plantrail.api.cli.app import app
 from plantrail.api.cli.context import service_for
-from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
 from plantrail.api.demo import DemoPlan, load_demo
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.assembly import recorder_of
 
 
 def print_demo_plans(plans: Sequence[DemoPlan], where: str = "") -> None:

@@ -17,13 +17,13 @@ from uuid import UUID
 
 import orjson
 
+from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import fold
-from plantrail.domain.service import PlanService
 from plantrail.projections.fhir import collection, plan_resources
 
 
 def write_fhir_export(
-    service: PlanService,
+    events_of: Callable[[UUID], list[PlanEvent]],
     plan_ids: Iterable[UUID],
     out: Path,
     *,
@@ -45,7 +45,7 @@ def write_fhir_export(
 
     try:
         for plan_id in plan_ids:
-            events = service.events_of(plan_id)
+            events = events_of(plan_id)
             state = fold(events)
             if state is None:
                 continue

@@ -1,4 +1,5 @@
-"""The ``plantrail`` command line: one Typer app; each module in this package adds commands.
+"""The ``plantrail`` command line: the Typer app (``cli.app``) with every command module's
+commands, run with errors as one readable line.
 
 Errors are one readable line on stderr and a non-zero exit, never a traceback
 (set PLANTRAIL_DEBUG=1 to see one when reporting a bug).
@@ -11,16 +12,8 @@ import sys
 
 import typer
 
+from plantrail.api.cli.app import app
 from plantrail.domain.errors import PlantrailError
-
-app = typer.Typer(
-    name="plantrail",
-    help="plantrail: the immutable, verifiable history of psychotherapy treatment plans.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
 
 
 def _register() -> None:

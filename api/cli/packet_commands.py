@@ -9,7 +9,6 @@ the database and its keys anyway; the cover and the access log say so.
 
 from __future__ import annotations
 
-import getpass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,18 +16,15 @@ from typing import Annotated
 import typer
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from plantrail.api.cli.context import service_for
-from plantrail.api.cli.main import app
+from plantrail.api.cli.acting import AsUser, acting
+from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.api.cli.views import _profile, _service_dates, parse_day
 from plantrail.api.packet.service import packet_pdf, verify_packet
-from plantrail.domain.errors import InvalidInput, PlanNotFound
-from plantrail.projections.access_log import AccessEntry, AccessLog
-from plantrail.projections.accounts import Accounts, Principal, can_read_plan
+from plantrail.domain.errors import InvalidInput
 from plantrail.projections.packet import PARTS, PacketRequest
-from plantrail.projections.store.factory import recorder_of
 
 _INSTANT = TypeAdapter(AwareDatetime)
 
@@ -40,16 +36,6 @@ def _instant(value: str) -> datetime:
         raise InvalidInput.on(
             "generated-at", f"{value!r} is not an RFC 3339 instant with a time zone"
         ) from None
-
-
-OPERATOR = "operator"
-
-
-def _operator() -> Principal:
-    """Whoever runs the command on the store itself: they hold the database file and its
-    keys, so the reach rule cannot stop them; the cover and the access log still name them."""
-    login = getpass.getuser()
-    return Principal(user_id=f"cli:{login}", name=login, role=OPERATOR)  # type: ignore[arg-type]
 
 
 @app.command("packet")
@@ -99,36 +85,14 @@ def packet_command(
     moment = _instant(generated_at) if generated_at else now
     if moment > now:
         raise InvalidInput.on("generated-at", "must not be in the future")
-    service = service_for(db, keys)
-    recorder = recorder_of(service)
-    accounts = Accounts(recorder.engine)
-    accounts.create_tables()  # a store made by ``plantrail demo`` may have no users yet
-    caller = accounts.principal(user) if user else _operator()
-    if caller is None:
-        raise InvalidInput.on("as", f"no user {user!r} (see plantrail users list)")
-    plan_id = resolve_plan(service, plan)
-    events = service.events_of(plan_id)
-    opening = events[0] if events else None
-    clinician = getattr(opening, "clinician", None)
-    supervisor = getattr(opening, "supervisor", None)
-    entry = AccessEntry(
-        method="CLI",
-        route="plantrail packet",
-        user_id=caller.user_id,
-        role=caller.role,
-        plan_id=str(plan_id),
-        action=f"packet:{start}..{end}:pdf",
-    )
-    log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
-    try:
-        if clinician is None or (
-            caller.role != OPERATOR
-            and not can_read_plan(
-                caller, clinician.user_id, supervisor.user_id if supervisor else None
-            )
-        ):
-            entry.status, entry.outcome = 404, "denied"
-            raise PlanNotFound(plan_id)
+    with acting(db, keys, user, "packet") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        caller = act.caller
+        try:
+            events = act.gateway.events(caller, plan_id, act.entry, view="packet")
+        finally:
+            # The access log names the period (and the format) of every packet generated.
+            act.entry.action = f"packet:{start}..{end}:pdf"
         request = PacketRequest(
             plan_id=plan_id,
             start=parse_day(start, "from"),
@@ -138,14 +102,8 @@ def packet_command(
             dates=tuple(listed),
             practice=practice,
         )
-        packet, pdf = packet_pdf(service, request, events, _profile(profile), paper=paper)
+        packet, pdf = packet_pdf(act.service, request, events, _profile(profile), paper=paper)
         out.write_bytes(pdf)
-        entry.status, entry.outcome = 200, "ok"
-    finally:
-        if entry.status:
-            log.create_tables()  # a store made by ``plantrail demo`` has served no request yet
-            log.append(entry)
-        log.close()
     console.print(f"wrote {out.resolve()} ({len(pdf):,} bytes)", soft_wrap=True)
     console.print(f"packet digest {packet.digest}", soft_wrap=True)
     where = f" --db {db}" if db else ""
@@ -156,6 +114,7 @@ def packet_command(
 @app.command("verify-packet")
 def verify_packet_command(
     path: Annotated[Path, typer.Argument(help="A packet PDF written by plantrail")],
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
@@ -165,8 +124,14 @@ def verify_packet_command(
         pdf = path.read_bytes()
     except OSError as error:
         raise InvalidInput.on("packet", f"cannot read {path}: {error.strerror}") from None
-    service = service_for(db, keys)
-    check = verify_packet(service, pdf)
+    with acting(db, keys, user, "verify-packet") as act:
+        check = verify_packet(
+            act.service,
+            pdf,
+            lambda plan_id: act.gateway.events(
+                act.caller, plan_id, act.entry, view="verify-packet"
+            ),
+        )
     if json:
         print_json(check.as_dict())
     elif check.matches:

@@ -17,21 +17,25 @@ from typing import Annotated, Any
 
 import typer
 
+from plantrail.api.cli.app import app
 from plantrail.api.cli.context import resolve_keys
 from plantrail.api.cli.demo_command import print_demo_plans
-from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, KeyDir
 from plantrail.api.cli.output import console, fail
 from plantrail.api.cli.users import create_demo_users
 from plantrail.api.demo import DEMO_PRACTICE, DemoPlan
-from plantrail.api.http.context import PRACTICE_NAME
-from plantrail.projections.accounts import Accounts
+from plantrail.api.routing.context import PRACTICE_NAME
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.web_sessions import (
+    SECURE_COOKIES,
+    SESSION_HOURS,
+    SESSION_IDLE_MINUTES,
+)
+from plantrail.projections.assembly import DATABASE_URL, KEY_DIR, open_service, recorder_of
 from plantrail.projections.integrity.keys import create_keys, load_keys
 from plantrail.projections.store.engine import DEFAULT_URL, create_store_engine
-from plantrail.projections.store.factory import DATABASE_URL, KEY_DIR, open_service, recorder_of
-from plantrail.projections.web_sessions import SECURE_COOKIES, SESSION_HOURS, SESSION_IDLE_MINUTES
 
-APP = "plantrail.api.http.app:app_from_env"
+APP = "plantrail.api.server.app:app_from_env"
 
 
 def _curl_path(user: dict[str, Any], plans: dict[str, str]) -> str:

@@ -12,14 +12,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from plantrail.api.cli.access_log_commands import access_log_report, print_access_log_report
+from plantrail.api.cli.acting import Acting, AsUser, acting
+from plantrail.api.cli.app import app
 from plantrail.api.cli.context import resolve_keys, service_for
-from plantrail.api.cli.main import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
 from plantrail.api.cli.output import errors as errors_console
-from plantrail.api.cli.plan_ref import resolve_plan
+from plantrail.api.cli.plan_ref import plan_names, resolve_plan
 from plantrail.domain.errors import PlanNotFound
+from plantrail.domain.events import PlanEvent
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.history import event_history
 from plantrail.projections.integrity.checkpoint import (
     latest_checkpoint,
@@ -29,7 +32,6 @@ from plantrail.projections.integrity.checkpoint import (
 )
 from plantrail.projections.integrity.keys import Keys, create_keys, load_keys
 from plantrail.projections.integrity.verify import Report, verify
-from plantrail.projections.store.factory import recorder_of
 from plantrail.projections.store.transfer import export_lines, import_lines
 
 
@@ -47,16 +49,16 @@ def init(db: Database = None, keys: KeyDir = None) -> None:
 @app.command("events")
 def events_command(
     plan: Annotated[str, typer.Argument(help="Plan id, a unique start of one, or client MRN")],
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
     """Show a plan's full event history: who, when (recorded and effective), what, why."""
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
-    history = event_history(service.events_of(plan_id))
-    if not history:
-        fail(f"no plan {plan_id}")
+    with acting(db, keys, user, "events") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        events = act.gateway.events(act.caller, plan_id, act.entry, view="events")
+    history = event_history(events)
     if json:
         print_json(history)
         return
@@ -81,7 +83,7 @@ def _run_verify(
     service: PlanService, loaded: Keys, plan: str | None, checkpoint: Path | None
 ) -> Report:
     recorder = recorder_of(service)
-    plan_id = resolve_plan(service, plan) if plan else None
+    plan_id = resolve_plan(plan_names(service), plan) if plan else None
     if plan_id is not None and not recorder.plan_exists(plan_id):
         raise PlanNotFound(plan_id)
     signed = read_checkpoint(checkpoint, loaded.verify_key) if checkpoint else None
@@ -199,16 +201,21 @@ def export_command(
             "collection Bundle per plan (Bundle.ndjson) and manifest.json",
         ),
     ] = False,
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
 ) -> None:
     """Write events with all their metadata and chain hashes as JSON Lines (backup, migration),
     or with --fhir the plans as FHIR resources."""
-    service = service_for(db, keys)
     if as_fhir:
-        _export_fhir(service, resolve_plan(service, plan) if plan else None, out)
+        with acting(db, keys, user, "export --fhir") as act:
+            _export_fhir(act, resolve_plan(act.gateway, plan) if plan else None, out)
         return
-    lines = export_lines(recorder_of(service), resolve_plan(service, plan) if plan else None)
+    service = service_for(db, keys)
+    # A JSON Lines export is the store's backup, made by whoever holds the database file; it
+    # reads no plan for a person, so it is not an access of one (docs/integrity.md).
+    plan_id = resolve_plan(plan_names(service), plan) if plan else None
+    lines = export_lines(recorder_of(service), plan_id)
     if str(out) == "-":
         for line in lines:
             sys.stdout.buffer.write(line)
@@ -221,12 +228,19 @@ def export_command(
     errors_console.print(f"exported {count} events to {out}")
 
 
-def _export_fhir(service: PlanService, plan_id: UUID | None, out: Path) -> None:
+def _export_fhir(act: Acting, plan_id: UUID | None, out: Path) -> None:
     from plantrail.api.cli.fhir_export import write_fhir_export
 
     if str(out) == "-" or (out.exists() and not out.is_dir()):
         fail(f"{out}: with --fhir, give a folder to write the files into")
-    plan_ids = [plan_id] if plan_id else recorder_of(service).plan_ids()
+    service = act.service
+    plan_ids = [plan_id] if plan_id else act.gateway.visible_plan_ids(act.caller)
+
+    def disclosed(plan_id: UUID) -> list[PlanEvent]:
+        """The plan read through the gateway: an export discloses every plan it writes, so
+        each is its own access-log record."""
+        return act.gateway.events(act.caller, plan_id, act.another_entry(), view="export:fhir")
+
     with Progress(
         TextColumn("exporting"),
         BarColumn(),
@@ -236,7 +250,7 @@ def _export_fhir(service: PlanService, plan_id: UUID | None, out: Path) -> None:
     ) as progress:
         task = progress.add_task("export", total=len(plan_ids))
         counts = write_fhir_export(
-            service,
+            disclosed,
             plan_ids,
             out,
             now=service.clock(),

@@ -16,10 +16,11 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
-from plantrail.api.cli.main import app
+from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json
 from plantrail.api.cli.output import console, print_json
-from plantrail.projections.accounts import ROLES, Accounts
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.policy import ROLES
 from plantrail.projections.store.engine import DEFAULT_URL, create_store_engine
 
 users_app = typer.Typer(

@@ -19,15 +19,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from plantrail.api.cli.context import service_for
-from plantrail.api.cli.main import app
+from plantrail.api.cli.acting import Acting, AsUser, acting
+from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.plan_ref import resolve_plan
-from plantrail.domain.errors import InvalidInput, NotFound, PlanNotFound
+from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState
-from plantrail.domain.service import PlanService
 from plantrail.projections.diff import fmt, plan_diff
 from plantrail.projections.document import plan_document
 from plantrail.projections.period_findings import (
@@ -72,21 +71,19 @@ def parse_day(value: str, field: str) -> date:
         raise InvalidInput.on(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _load_point(service: PlanService, plan_id: UUID, value: str, field: str) -> PlanState:
+def _load_point(act: Acting, plan_id: UUID, value: str, field: str) -> PlanState:
     """The plan at ``value``: a version number, or the record as of an RFC 3339 instant."""
     if value.isdigit():
         version = int(value)
         if version < 1:
             raise InvalidInput.on(field, "versions start at 1")
-        return service.load(plan_id, version)
-    return service.load_at(plan_id, as_of=parse_instant(value, field))
+        return act.gateway.state(act.caller, plan_id, act.entry, view="diff", version=version)
+    moment = parse_instant(value, field)
+    return act.gateway.state(act.caller, plan_id, act.entry, view="diff", as_of=moment)
 
 
-def _events(service: PlanService, plan_id: UUID) -> list[PlanEvent]:
-    events = service.events_of(plan_id)
-    if not events:
-        raise PlanNotFound(plan_id)
-    return events
+def _events(act: Acting, plan_id: UUID, view: str) -> list[PlanEvent]:
+    return act.gateway.events(act.caller, plan_id, act.entry, view=view)
 
 
 def _profile(path: Path | None) -> RuleProfile:
@@ -289,6 +286,7 @@ def show_command(
     version: Annotated[
         int | None, typer.Option("--version", help="The plan at this version.")
     ] = None,
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
@@ -298,9 +296,16 @@ def show_command(
     day = parse_day(effective_on, "effective_on") if effective_on is not None else None
     if version is not None and version < 1:
         raise InvalidInput.on("version", "versions start at 1")
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
-    state = service.load_at(plan_id, as_of=moment, effective_on=day, version=version)
+    with acting(db, keys, user, "show") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        state = act.gateway.state(
+            act.caller,
+            plan_id,
+            act.entry,
+            as_of=moment,
+            effective_on=day,
+            version=version,
+        )
     # Judge "overdue" on the day being looked at, not today, when looking at the past.
     today = day or (moment.date() if moment else None)
     doc = plan_document(state, today=today)
@@ -312,12 +317,17 @@ def show_command(
 
 @app.command("revisions")
 def revisions_command(
-    plan: PlanArg, db: Database = None, keys: KeyDir = None, json: Json = False
+    plan: PlanArg,
+    user: AsUser = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
 ) -> None:
     """Show every change to a plan: who, both times, what, and the rationale(s)."""
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
-    log = revision_log(_events(service, plan_id), late_entry_days=service.late_entry_days)
+    with acting(db, keys, user, "revisions") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        events = _events(act, plan_id, "revisions")
+    log = revision_log(events, late_entry_days=act.service.late_entry_days)
     if json:
         print_json(log)
         return
@@ -350,15 +360,16 @@ def diff_command(
         str, typer.Argument(metavar="FROM", help="Version number or RFC 3339 instant")
     ],
     end: Annotated[str, typer.Argument(metavar="TO", help="Version number or RFC 3339 instant")],
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
     """Show what changed in a plan between two points, item by item."""
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
-    before = _load_point(service, plan_id, start, "from")
-    after = _load_point(service, plan_id, end, "to")
+    with acting(db, keys, user, "diff") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        before = _load_point(act, plan_id, start, "from")
+        after = _load_point(act, plan_id, end, "to")
     result = plan_diff(before, after)
     if json:
         print_json(result)
@@ -375,12 +386,17 @@ def diff_command(
 
 @app.command("reviews")
 def reviews_command(
-    plan: PlanArg, db: Database = None, keys: KeyDir = None, json: Json = False
+    plan: PlanArg,
+    user: AsUser = None,
+    db: Database = None,
+    keys: KeyDir = None,
+    json: Json = False,
 ) -> None:
     """Show a plan's completed reviews with measurements, changes and copy-forward verdicts."""
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
-    history = review_history(_events(service, plan_id), late_entry_days=service.late_entry_days)
+    with acting(db, keys, user, "reviews") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        events = _events(act, plan_id, "reviews")
+    history = review_history(events, late_entry_days=act.service.late_entry_days)
     if json:
         print_json(history)
         return
@@ -499,6 +515,7 @@ def findings_command(
         typer.Option("--from", help="Period start: every finding held on some day (with --to)."),
     ] = None,
     end: Annotated[str | None, typer.Option("--to", help="Period end, included.")] = None,
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
@@ -512,13 +529,14 @@ def findings_command(
             )
         from plantrail.api.cli.caseload_commands import print_caseload_findings
 
-        print_caseload_findings(db, keys, None, json)
+        print_caseload_findings(db, keys, None, json, user=user)
         return
     rules = _profile(profile)
-    service = service_for(db, keys)
-    plan_id = resolve_plan(service, plan)
+    with acting(db, keys, user, "findings") as act:
+        plan_id = resolve_plan(act.gateway, plan)
+        events = _events(act, plan_id, "findings")
     found, when = _plan_findings(
-        _events(service, plan_id),
+        events,
         rules,
         as_of=as_of,
         effective_on=effective_on,
@@ -587,6 +605,7 @@ def audit_command(
         Path | None,
         typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
     ] = None,
+    user: AsUser = None,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
@@ -598,23 +617,23 @@ def audit_command(
     wanted = _service_dates(dates)
     moment = parse_instant(as_of, "as_of") if as_of is not None else None
     rules = _profile(profile)
-    service = service_for(db, keys)
-    if plan is not None:
-        plan_ids = [resolve_plan(service, plan)]
-    else:
-        from plantrail.api.cli.plan_ref import plans_of_client
-
-        assert client is not None
-        plan_ids = plans_of_client(service, client)
-        if not plan_ids:
-            raise NotFound(f"no plan of client {client!r}")
     histories = []
-    for plan_id in plan_ids:
-        events = _events(service, plan_id)
-        if moment is not None:
-            events = recorded_by(events, moment)
-        if events:
-            histories.append(events)
+    with acting(db, keys, user, "audit") as act:
+        if plan is not None:
+            plan_ids = [resolve_plan(act.gateway, plan)]
+        else:
+            from plantrail.api.cli.plan_ref import plans_of_client
+
+            assert client is not None
+            plan_ids = plans_of_client(act.gateway, client)
+            if not plan_ids:
+                raise NotFound(f"no plan of client {client!r}")
+        for plan_id in plan_ids:
+            events = act.gateway.audit_events(act.caller, plan_id, act.entry, action="audit")
+            if moment is not None:
+                events = recorded_by(events, moment)
+            if events:
+                histories.append(events)
     lines = service_date_lines(histories, wanted, rules)
     if json:
         print_json({"lines": lines, "plan_ids": [str(h[0].originator_id) for h in histories]})

@@ -13,8 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from plantrail.api.fhir import routes
 from plantrail.api.fhir.responses import outcome
-from plantrail.api.http.context import AppContext
-from plantrail.api.http.errors import status_of
+from plantrail.api.routing.context import AppContext
+from plantrail.api.routing.problems import status_of
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
 
 log = logging.getLogger("plantrail.fhir")

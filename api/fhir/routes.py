@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from plantrail.api.fhir.responses import FhirResponse, fhir
-from plantrail.api.http.auth import READ_PLANS, PublicAccess
-from plantrail.api.http.common import context
-from plantrail.api.http.context import AppContext, access_entry
+from plantrail.api.routing.access import READ_PLANS, PublicAccess
+from plantrail.api.routing.common import context
+from plantrail.api.routing.context import AppContext, access_entry
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, fold
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.policy import Principal
 from plantrail.projections.fhir import (
     capability_statement,
     care_plan,
@@ -212,7 +212,9 @@ async def search_care_plans(
                 client_id is not None and _fhir_id(header.client_id) != client_id
             ):
                 continue
-            state = ctx.service.load(plan_id)
+            state = ctx.gateway.searched_state(caller, plan_id)
+            if state is None:
+                continue
             if all(_matches(state.last_recorded_at, *bound) for bound in bounds):
                 found.append(care_plan(state))
         return found
@@ -249,7 +251,7 @@ async def read_resource(
             own = UUID(prefix.group(0))
             visible.sort(key=lambda plan_id: plan_id != own)  # stable: the rest stay newest first
         for plan_id in visible:
-            events = ctx.service.events_of(plan_id)
+            events = ctx.gateway.searched_events(caller, plan_id)
             state = fold(events)
             if state is None:
                 continue

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from plantrail.api.http.schemas import Body, Open
-from plantrail.projections.break_glass import REVIEW_NOTE_MAX
-from plantrail.projections.client_access import DEFAULT_DAYS, MAX_DAYS
+from plantrail.api.routing.schemas import Body, Open
+from plantrail.projections.access.break_glass import REVIEW_NOTE_MAX
+from plantrail.projections.access.client_access import DEFAULT_DAYS, MAX_DAYS
 
 
 class ClientAccessBody(Body):

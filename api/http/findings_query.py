@@ -16,7 +16,7 @@ from uuid import UUID
 from fastapi import Query
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from plantrail.api.http.schemas import IsoDate
+from plantrail.api.routing.schemas import IsoDate
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.projections.period_findings import (

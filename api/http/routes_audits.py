@@ -15,15 +15,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from plantrail.api.http.auth import AccessPolicy
-from plantrail.api.http.common import context
-from plantrail.api.http.context import access_entry
-from plantrail.api.http.errors import problem_responses
 from plantrail.api.http.findings_query import FindingsQuery, recorded_events
-from plantrail.api.http.routes_views import rule_profile
-from plantrail.api.http.schemas import AuditBody, AuditReport
+from plantrail.api.routing.access import AccessPolicy
+from plantrail.api.routing.common import context
+from plantrail.api.routing.context import access_entry
+from plantrail.api.routing.problems import problem_responses
+from plantrail.api.routing.reads import rule_profile
+from plantrail.api.routing.schemas import AuditBody, AuditReport
 from plantrail.domain.events import PlanEvent
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.policy import Principal
 from plantrail.projections.period_findings import recorded_by
 from plantrail.projections.service_dates import ServiceDate, service_date_lines
 

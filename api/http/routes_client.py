@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 from urllib.parse import quote
-from uuid import UUID
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from plantrail.api.http.auth import CLIENT_COPY, DISCLOSURES, ISSUE_CLIENT_ACCESS
 from plantrail.api.http.client_schemas import (
     ClientAccessBody,
     ClientAccessIssued,
@@ -24,13 +21,14 @@ from plantrail.api.http.client_schemas import (
     ClientGrantOut,
     DisclosuresView,
 )
-from plantrail.api.http.common import PlanId, context
-from plantrail.api.http.context import access_entry
-from plantrail.api.http.errors import problem_responses
-from plantrail.api.packet.client_copy import client_copy_parts, render_client_copy
-from plantrail.projections.accounts import Principal
-from plantrail.projections.disclosures import MAX_LIMIT, disclosures
-from plantrail.projections.store.factory import recorder_of
+from plantrail.api.packet.responses import client_copy_pdf
+from plantrail.api.routing.access import CLIENT_COPY, DISCLOSURES, ISSUE_CLIENT_ACCESS
+from plantrail.api.routing.common import PlanId, context
+from plantrail.api.routing.context import access_entry
+from plantrail.api.routing.problems import problem_responses
+from plantrail.projections.access.disclosures import MAX_LIMIT, disclosures
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.assembly import recorder_of
 
 router = APIRouter(prefix="/plans/{plan_id}", tags=["client"])
 
@@ -54,12 +52,11 @@ def issue_client_access(
 ) -> ClientAccessIssued:
     ctx = context(request)
     entry = access_entry(request)
-    ctx.gateway.own_plan(caller, plan_id, entry, "client-access:issue")
-    state = ctx.service.load(plan_id)
+    found = ctx.gateway.own_plan(caller, plan_id, entry, "client-access:issue")
     grant, token = ctx.accounts.clients.issue(
         plan_id=plan_id,
-        client_id=state.client.id,
-        client_name=state.client.name,
+        client_id=found.client_id or "",
+        client_name=found.client_name or "",
         issued_by=caller.user_id,
         days=(body or ClientAccessBody()).expires_in_days,
     )
@@ -127,26 +124,6 @@ async def client_copy(
     )
 
 
-async def client_copy_pdf(
-    request: Request, caller: Principal, plan_id: UUID, paper: Literal["letter", "a4"]
-) -> tuple[bytes, int]:
-    """The client's copy of the plan as it stands, and its version: the one path the API and
-    the client's page make it by (the plan read under its lock, the layout after it)."""
-    ctx = context(request)
-    entry = access_entry(request)
-    now = ctx.service.clock().replace(microsecond=0)
-
-    def build() -> tuple[bytes, int]:
-        parts = ctx.gateway.current(
-            caller,
-            plan_id,
-            entry,
-            lambda state: client_copy_parts(state, today=now.date()),
-            view="client-copy",
-        )
-        return render_client_copy(parts, generated_at=now, paper=paper), int(parts["version"])
-
-    return await anyio.to_thread.run_sync(build, limiter=ctx.limiter)
 
 
 @router.get(

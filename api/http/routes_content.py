@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from plantrail.api.http.common import (
+from plantrail.api.routing.common import (
     ETAG_HEADER,
     WRITE_RESPONSES,
     CodePath,
@@ -18,7 +18,7 @@ from plantrail.api.http.common import (
     Writer,
     write,
 )
-from plantrail.api.http.schemas import (
+from plantrail.api.routing.schemas import (
     DiagnosisBody,
     DischargeCriteriaBody,
     GoalBody,

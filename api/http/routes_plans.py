@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 from starlette.types import Scope
 
-from plantrail.api.http.auth import OPEN_PLAN, READ_CURRENT_PLAN, READ_PLANS
-from plantrail.api.http.caseload_views import CaseloadFilters, caseload_source
-from plantrail.api.http.common import (
+from plantrail.api.routing.access import OPEN_PLAN, READ_CURRENT_PLAN, READ_PLANS
+from plantrail.api.routing.common import (
     ETAG_HEADER,
     WRITE_RESPONSES,
     IdempotencyKey,
@@ -23,10 +22,15 @@ from plantrail.api.http.common import (
     context,
     etag,
 )
-from plantrail.api.http.context import AppContext, access_entry
-from plantrail.api.http.documents import render_document
-from plantrail.api.http.errors import HTTPProblem, domain_problem, http_problem, problem_responses
-from plantrail.api.http.schemas import (
+from plantrail.api.routing.context import AppContext, access_entry
+from plantrail.api.routing.documents import render_document
+from plantrail.api.routing.problems import (
+    HTTPProblem,
+    domain_problem,
+    http_problem,
+    problem_responses,
+)
+from plantrail.api.routing.schemas import (
     WRITE_FIELDS,
     CaseloadView,
     FilterText,
@@ -36,8 +40,9 @@ from plantrail.api.http.schemas import (
     WriteResult,
 )
 from plantrail.domain.errors import AccessDenied, PlantrailError
-from plantrail.projections.access_log import AccessEntry
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.access_log import AccessEntry
+from plantrail.projections.access.caseload_views import CaseloadFilters
+from plantrail.projections.access.policy import Principal
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 
@@ -94,7 +99,7 @@ def list_plans(
     ctx = context(request)
     entry = access_entry(request)
     entry.action = "view:caseload"
-    rows = caseload_source(ctx).caseload(
+    rows = ctx.gateway.caseload(
         caller, CaseloadFilters(clinician_id=clinician_id, status=status, flag=flag)
     )
     return CaseloadView.model_validate({"plans": rows})

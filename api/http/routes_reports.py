@@ -7,16 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from plantrail.api.http.auth import BREAK_GLASS_REPORT, READ_PLANS, REVIEW_BREAK_GLASS
-from plantrail.api.http.caseload_views import caseload_source
 from plantrail.api.http.client_schemas import (
     BreakGlassReadOut,
     BreakGlassReport,
     BreakGlassReviewBody,
 )
-from plantrail.api.http.common import context
-from plantrail.api.http.context import AppContext, access_entry
-from plantrail.api.http.errors import problem_responses
 from plantrail.api.http.findings_query import (
     AsOf,
     EffectiveOn,
@@ -25,11 +20,15 @@ from plantrail.api.http.findings_query import (
     findings_query,
     queried_findings,
 )
-from plantrail.api.http.routes_views import rule_profile
-from plantrail.api.http.schemas import CopyForwardReport, FindingsReport
+from plantrail.api.routing.access import BREAK_GLASS_REPORT, READ_PLANS, REVIEW_BREAK_GLASS
+from plantrail.api.routing.common import context
+from plantrail.api.routing.context import AppContext, access_entry
+from plantrail.api.routing.problems import problem_responses
+from plantrail.api.routing.reads import rule_profile
+from plantrail.api.routing.schemas import CopyForwardReport, FindingsReport
 from plantrail.domain.errors import NotFound
 from plantrail.domain.events import PlanOpened
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.policy import Principal
 
 
 def break_glass_findings(ctx: AppContext, caller: Principal) -> list[dict[str, Any]]:
@@ -68,7 +67,7 @@ Reader = Annotated[Principal, Depends(READ_PLANS)]
 )
 def copy_forward_report(request: Request, caller: Reader) -> CopyForwardReport:
     access_entry(request).action = "report:copy-forward"
-    report = caseload_source(context(request)).copy_forward(caller)
+    report = context(request).gateway.copy_forward_report(caller)
     return CopyForwardReport.model_validate(report)
 
 
@@ -91,7 +90,7 @@ def findings_report(
     ctx = context(request)
     if query.plain:
         entry.action = "report:findings"
-        findings = caseload_source(ctx).findings(caller) + break_glass_findings(ctx, caller)
+        findings = ctx.gateway.caseload_findings(caller) + break_glass_findings(ctx, caller)
         return FindingsReport.model_validate({"findings": findings})
     # A point or a period is not what the read models hold: each plan in reach is read
     # through the gateway (one access-log entry for the request, as for the plain report).

@@ -7,13 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import text
 
-from plantrail.api.http.auth import ANY_USER, HEALTH
-from plantrail.api.http.common import context
-from plantrail.api.http.context import access_entry
-from plantrail.api.http.errors import problem_responses
-from plantrail.api.http.schemas import Health, Me
-from plantrail.projections.accounts import Principal
-from plantrail.projections.store.factory import recorder_of
+from plantrail.api.routing.access import ANY_USER, HEALTH
+from plantrail.api.routing.common import context
+from plantrail.api.routing.context import access_entry
+from plantrail.api.routing.problems import problem_responses
+from plantrail.api.routing.schemas import Health, Me
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.failures import translated
 
 router = APIRouter(tags=["service"])

@@ -4,19 +4,22 @@ logged under its own view name."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
-from uuid import UUID
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from plantrail.api.http.auth import READ_PLANS
-from plantrail.api.http.common import ETAG_HEADER, PlanId, context, etag
-from plantrail.api.http.context import AppContext, access_entry
-from plantrail.api.http.errors import problem_responses
 from plantrail.api.http.findings_query import AsOf, EffectiveOn, From, To
-from plantrail.api.http.schemas import (
+from plantrail.api.routing.access import READ_PLANS
+from plantrail.api.routing.common import ETAG_HEADER, PlanId, context, etag
+from plantrail.api.routing.context import access_entry
+from plantrail.api.routing.problems import problem_responses
+from plantrail.api.routing.reads import (
+    POINT_PATTERN,
+    late_days,
+    point,
+    rule_profile,
+)
+from plantrail.api.routing.schemas import (
     DiffView,
     EventsView,
     FindingsView,
@@ -24,12 +27,11 @@ from plantrail.api.http.schemas import (
     RevisionsView,
     VerifyView,
 )
-from plantrail.domain.errors import InvalidInput, StorageError
-from plantrail.domain.plan import PlanState, fold
-from plantrail.projections.accounts import Principal
+from plantrail.domain.errors import StorageError
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.history import event_history
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import recorder_of
 
 router = APIRouter(prefix="/plans/{plan_id}", tags=["plan views"])
 
@@ -40,24 +42,10 @@ RESPONSES = {
     **problem_responses(401, 403, 404, 422, 503),
 }
 
-POINT_PATTERN = (
-    r"^([0-9]{1,10}|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-    r"([Zz]|[+-][0-9]{2}:?[0-9]{2}))$"
-)
-_INSTANT = TypeAdapter(AwareDatetime)
 
 
-def _late_days(ctx: AppContext) -> int:
-    return ctx.service.late_entry_days
 
 
-def events_and_state(
-    ctx: AppContext, caller: Principal, plan_id: UUID, request: Request, view: str
-) -> tuple[list[Any], PlanState]:
-    events = ctx.gateway.events(caller, plan_id, access_entry(request), view=view)
-    state = fold(events)
-    assert state is not None  # the gateway only returns a plan's events when it exists
-    return events, state
 
 
 @router.get("/events", summary="The full event history", responses=RESPONSES)
@@ -72,7 +60,7 @@ def plan_events(
         {
             "plan_id": str(plan_id),
             "version": version,
-            "events": event_history(events, _late_days(ctx)),
+            "events": event_history(events, late_days(ctx)),
         }
     )
 
@@ -95,23 +83,11 @@ def plan_revisions(
         {
             "plan_id": str(plan_id),
             "version": version,
-            "revisions": revision_log(events, late_entry_days=_late_days(ctx)),
+            "revisions": revision_log(events, late_entry_days=late_days(ctx)),
         }
     )
 
 
-def point(name: str, value: str) -> tuple[int | None, datetime | None]:
-    if value.isdigit():
-        number = int(value)
-        if not 1 <= number <= 2**31 - 1:
-            raise InvalidInput.on(name, "must be a version of at least 1")
-        return number, None
-    try:
-        return None, _INSTANT.validate_python(value)
-    except ValidationError:
-        raise InvalidInput.on(
-            name, "must be a version number or an RFC 3339 instant with a time zone"
-        ) from None
 
 
 @router.get(
@@ -179,7 +155,7 @@ def plan_reviews(
         {
             "plan_id": str(plan_id),
             "version": version,
-            "reviews": review_history(events, late_entry_days=_late_days(ctx)),
+            "reviews": review_history(events, late_entry_days=late_days(ctx)),
         }
     )
 
@@ -217,13 +193,6 @@ def plan_findings_view(
     )
 
 
-def rule_profile(ctx: AppContext) -> Any:
-    """The practice's rule profile (default thresholds unless the app was given one)."""
-    if ctx.settings.profile is None:
-        from plantrail.projections.profile import RuleProfile
-
-        ctx.settings.profile = RuleProfile()
-    return ctx.settings.profile
 
 
 @router.get("/verify", summary="Integrity check of this plan's event chain", responses=RESPONSES)

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from plantrail.api.http.auth import REQUEST_AMENDMENT, SIGN
-from plantrail.api.http.common import (
+from plantrail.api.routing.access import REQUEST_AMENDMENT, SIGN
+from plantrail.api.routing.common import (
     ETAG_HEADER,
     WRITE_RESPONSES,
     IdempotencyKey,
@@ -22,7 +22,7 @@ from plantrail.api.http.common import (
     context,
     write,
 )
-from plantrail.api.http.schemas import (
+from plantrail.api.routing.schemas import (
     AmendmentAcceptBody,
     AmendmentDenyBody,
     AmendmentExtensionBody,
@@ -40,7 +40,7 @@ from plantrail.api.http.schemas import (
 )
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.policy import Principal
 
 router = APIRouter(prefix="/plans/{plan_id}", tags=["plan workflow"], responses=WRITE_RESPONSES)
 

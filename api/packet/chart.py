@@ -1,6 +1,6 @@
 """One objective's scores in the period as a vector chart for the PDF.
 
-The same picture as the review page's SVG chart (``plantrail.api.web.charts``): scores over
+The same picture as the review page's SVG chart (``plantrail.api.rendering.charts``): scores over
 time, the baseline and the target as lines, and each review held in the period as a mark. It
 is drawn with reportlab's own graphics, so it stays vector and needs nothing but reportlab. The
 numbers are also in the table printed under it, which is what a text extractor or a screen

@@ -17,9 +17,9 @@ from uuid import UUID
 
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import KEY_DIR
 from plantrail.projections.integrity.checkpoint import read_checkpoint
 from plantrail.projections.integrity.keys import load_keys
-from plantrail.projections.store.factory import KEY_DIR
 
 __all__ = ["checkpoint_block"]
 

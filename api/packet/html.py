@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from plantrail.api.web.charts import measure_chart
-from plantrail.api.web.templating import ENVIRONMENT
-from plantrail.api.web.word_diff import word_diff
+from plantrail.api.rendering.charts import measure_chart
+from plantrail.api.rendering.templating import ENVIRONMENT
+from plantrail.api.rendering.word_diff import word_diff
 from plantrail.projections.diff import fmt
 from plantrail.projections.packet import PARTS, Packet
 

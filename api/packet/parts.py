@@ -34,7 +34,7 @@ from plantrail.api.packet.styles import (
     SMALL,
     text,
 )
-from plantrail.api.web.word_diff import word_diff
+from plantrail.api.rendering.word_diff import word_diff
 from plantrail.projections.diff import fmt
 from plantrail.projections.packet import PARTS
 

@@ -4,9 +4,10 @@ the CLI share, so both produce the same bytes for the same request."""
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
@@ -16,6 +17,7 @@ from plantrail.api.packet.pdf import read_manifest, render_pdf
 from plantrail.domain.errors import InvalidInput, PlanNotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.packet import (
     PACKET_FORMAT,
     PARTS,
@@ -26,7 +28,6 @@ from plantrail.projections.packet import (
     packet_digest,
 )
 from plantrail.projections.profile import RuleProfile
-from plantrail.projections.store.factory import recorder_of
 
 __all__ = ["PacketCheck", "make_packet", "packet_pdf", "verify_packet"]
 
@@ -88,8 +89,11 @@ def _first_page_text(pdf: bytes) -> str:
         return ""
 
 
-def verify_packet(service: PlanService, pdf: bytes) -> PacketCheck:
-    """Rebuild the packet a PDF describes from the store and compare it part by part.
+def verify_packet(
+    service: PlanService, pdf: bytes, events_of: Callable[[UUID], list[PlanEvent]]
+) -> PacketCheck:
+    """Rebuild the packet a PDF describes from the store and compare it part by part; the
+    plan's history is read by ``events_of`` (the caller's read through the gateway).
 
     The rebuild uses the request and rule profile written into the packet and the chart as it
     stood at the packet's generation time, so entries recorded since do not count as changes;
@@ -108,7 +112,7 @@ def verify_packet(service: PlanService, pdf: bytes) -> PacketCheck:
         problems.append("the manifest's part digests do not add up to its packet digest")
     if str(manifest.get("digest")) not in _first_page_text(pdf).replace("\n", " "):
         problems.append("the digest printed on the pages is not the manifest's")
-    events = service.events_of(request.plan_id)
+    events = events_of(request.plan_id)
     if not events:
         raise PlanNotFound(request.plan_id)
     packet, _ = make_packet(service, request, events, profile)

@@ -13,13 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from plantrail.api.http.auth import PublicAccess
-from plantrail.api.http.context import AppContext
-from plantrail.api.http.errors import status_of
+from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page
+from plantrail.api.routing.access import PublicAccess
+from plantrail.api.routing.context import AppContext
+from plantrail.api.routing.problems import status_of
 from plantrail.api.web import routes_auth, routes_pages, routes_rights, routes_writes
-from plantrail.api.web.templating import SECURITY_HEADERS, caller_of, page
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
-from plantrail.projections.accounts import BREAK_GLASS_ROLES
+from plantrail.projections.access.policy import BREAK_GLASS_ROLES
 
 log = logging.getLogger("plantrail.web")
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import KEY_DIR
 from plantrail.projections.integrity.checkpoint import (
     Checkpoint,
     latest_checkpoint,
     read_checkpoint,
 )
 from plantrail.projections.integrity.keys import load_keys
-from plantrail.projections.store.factory import KEY_DIR
 
 
 @dataclass(frozen=True)

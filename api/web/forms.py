@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 from fastapi import Request
 
-from plantrail.api.http.errors import HTTPProblem
+from plantrail.api.routing.problems import HTTPProblem
 
 MAX_FORM_BYTES = 64 * 1024
 

@@ -2,7 +2,7 @@
 
 A user signs in by pasting their API token once (checked exactly as the API checks it), or
 with the password ``plantrail users passwd`` set; the server then starts a server-side session
-(``projections/web_sessions.py``). The cookie is HttpOnly,
+(``projections/access/web_sessions.py``). The cookie is HttpOnly,
 SameSite=Strict, Secure when the site is served over TLS, and holds only the session id.
 Failed sign-ins are logged (access log, outcome ``unauthenticated``) and limited per client
 address.
@@ -20,15 +20,15 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plantrail.api.http.auth import ANY_USER, PublicAccess
-from plantrail.api.http.common import context
-from plantrail.api.http.context import AppContext, access_entry
-from plantrail.api.http.middleware import SESSION_COOKIE
+from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page, session_of
+from plantrail.api.routing.access import ANY_USER, PublicAccess
+from plantrail.api.routing.common import context
+from plantrail.api.routing.context import AppContext, access_entry
+from plantrail.api.routing.requests import SESSION_COOKIE
 from plantrail.api.web.forms import form_of, safe_next, same_token
-from plantrail.api.web.templating import SECURITY_HEADERS, caller_of, page, session_of
-from plantrail.projections.accounts import Principal
-from plantrail.projections.client_access import CLIENT_TOKEN
-from plantrail.projections.web_sessions import WebSessions
+from plantrail.projections.access.client_access import CLIENT_TOKEN
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.access.web_sessions import WebSessions
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,20 +17,21 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from plantrail.api.http.auth import READ_PLANS
-from plantrail.api.http.caseload_views import CaseloadFilters, caseload_source
-from plantrail.api.http.common import PlanId, context
-from plantrail.api.http.context import access_entry
-from plantrail.api.http.routes_packet import packet_response
-from plantrail.api.http.routes_views import events_and_state, point, rule_profile
-from plantrail.api.web.charts import measure_chart
+from plantrail.api.packet.responses import packet_response
+from plantrail.api.rendering.charts import measure_chart
+from plantrail.api.rendering.templating import page
+from plantrail.api.rendering.word_diff import word_diff
+from plantrail.api.routing.access import READ_PLANS
+from plantrail.api.routing.common import PlanId, context
+from plantrail.api.routing.context import access_entry
+from plantrail.api.routing.reads import events_and_state, point, rule_profile
 from plantrail.api.web.checkpoints import last_checkpoint
 from plantrail.api.web.routes_writes import new_form_id
-from plantrail.api.web.templating import page
-from plantrail.api.web.word_diff import word_diff
 from plantrail.domain.errors import InvalidInput, StorageError
 from plantrail.domain.plan import PlanState
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.caseload_views import CaseloadFilters
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.diff import fmt, plan_diff
 from plantrail.projections.document import plan_document
 from plantrail.projections.findings import FINDINGS, plan_findings
@@ -39,7 +40,6 @@ from plantrail.projections.integrity.verify import verify
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
 from plantrail.projections.service_dates import parse_service_dates
-from plantrail.projections.store.factory import recorder_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +72,7 @@ def caseload_page(
     access_entry(request).action = "view:caseload"
     if flag and flag not in FLAGS:
         raise InvalidInput.on("flag", f"no finding or flag {flag!r}")
-    rows = caseload_source(ctx).caseload(
+    rows = ctx.gateway.caseload(
         caller, CaseloadFilters(status=status or None, flag=flag or None)
     )
     clinicians = sorted({(r["clinician"]["user_id"], r["clinician"]["name"]) for r in rows},
@@ -403,7 +403,7 @@ def caseload_findings_page(
     access_entry(request).action = "view:findings-report"
     if code and code not in FINDINGS:
         raise InvalidInput.on("code", f"no finding {code!r}")
-    found = caseload_source(ctx).findings(caller)
+    found = ctx.gateway.caseload_findings(caller)
     counts = {s: sum(1 for f in found if f["severity"] == s) for s in SEVERITIES}
     shown = [
         f

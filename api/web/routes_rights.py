@@ -20,21 +20,21 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plantrail.api.http.auth import BREAK_GLASS_READ, CLIENT_PAGES
-from plantrail.api.http.common import PlanId, context
-from plantrail.api.http.context import access_entry
-from plantrail.api.http.middleware import checked_break_glass_reason
-from plantrail.api.http.routes_client import client_copy_pdf
+from plantrail.api.packet.responses import client_copy_pdf
+from plantrail.api.rendering.templating import SECURITY_HEADERS, page
+from plantrail.api.routing.access import BREAK_GLASS_READ, CLIENT_PAGES
+from plantrail.api.routing.common import PlanId, context
+from plantrail.api.routing.context import access_entry
+from plantrail.api.routing.requests import checked_break_glass_reason
 from plantrail.api.web.routes_pages import plan_page
 from plantrail.api.web.routes_writes import checked_form, new_form_id, page_version
-from plantrail.api.web.templating import SECURITY_HEADERS, page
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.parsing import parse_command
-from plantrail.projections.accounts import Principal
-from plantrail.projections.disclosures import disclosures
+from plantrail.projections.access.disclosures import disclosures
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.document import plan_document
-from plantrail.projections.store.factory import recorder_of
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,16 +14,16 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from plantrail.api.http.auth import SIGN_OR_NOTE, WRITE_PLAN
-from plantrail.api.http.common import PlanId, context
-from plantrail.api.http.context import access_entry
-from plantrail.api.http.errors import HTTPProblem
+from plantrail.api.rendering.templating import SECURITY_HEADERS, session_of
+from plantrail.api.routing.access import SIGN_OR_NOTE, WRITE_PLAN
+from plantrail.api.routing.common import PlanId, context
+from plantrail.api.routing.context import access_entry
+from plantrail.api.routing.problems import HTTPProblem
 from plantrail.api.web.forms import form_of, same_token
-from plantrail.api.web.templating import SECURITY_HEADERS, session_of
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.parsing import parse_command
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.policy import Principal
 
 router = APIRouter(include_in_schema=False)
 

@@ -44,8 +44,8 @@ from plantrail.domain.plan import PlanState, apply, fold
 from plantrail.domain.service import PlanService
 from plantrail.domain.service import _created_item as created_item
 from plantrail.domain.values import Actor
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.engine import WRITE
-from plantrail.projections.store.factory import recorder_of
 from plantrail.projections.store.schema import events as events_table
 from plantrail.projections.store.transfer import export_lines
 

@@ -127,7 +127,7 @@ def load(port: int, path: str, token: str | None, seconds: float) -> dict[str, A
 
 def _app_missing() -> str | None:
     try:
-        from plantrail.api.http.app import create_app  # type: ignore[import-not-found]  # noqa: F401
+        from plantrail.api.server.app import create_app  # type: ignore[import-not-found]  # noqa: F401
     except ImportError as error:
         return str(error)
     return None
@@ -148,7 +148,7 @@ def run(stores: Stores, *, rounds: int, seconds: float) -> list[Figure]:
         token = None
         plantrail_port = None
         if missing is None:
-            from plantrail.projections.accounts import Accounts
+            from plantrail.projections.access.accounts import Accounts
 
             accounts = Accounts(recorder(service).engine)
             accounts.create_tables()

@@ -18,9 +18,9 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
-from plantrail.api.http.app import create_app
-from plantrail.projections.accounts import Accounts
-from plantrail.projections.store.factory import recorder_of
+from plantrail.api.server.app import create_app
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.assembly import recorder_of
 from tests.benchmarks import data
 from tests.benchmarks.harness import Figure, Stores, close_service, log, percentile
 from tests.benchmarks.profiling import profiled

@@ -229,7 +229,7 @@ def run(stores: Stores, *, minutes: float) -> list[Figure]:
     original = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     server = None
     try:
-        from plantrail.projections.accounts import Accounts
+        from plantrail.projections.access.accounts import Accounts
 
         accounts = Accounts(recorder(service).engine)
         accounts.create_tables()

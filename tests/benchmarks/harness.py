@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from plantrail.domain.service import PlanService, utc_now
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import create_keys
-from plantrail.projections.store.factory import open_service, recorder_of
 from plantrail.projections.store.recorder import SqlPlanRecorder
 
 PG_ENV = "PLANTRAIL_BENCH_DATABASE_URL"

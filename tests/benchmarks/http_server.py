@@ -29,8 +29,8 @@ def bare_app(body: bytes) -> Any:
 
 def plantrail_app(url: str, keys: Path) -> Any:
     """plantrail's app on ``url``; passes whatever ``create_app`` asks for by name."""
-    from plantrail.api.http.app import create_app  # type: ignore[import-not-found]
-    from plantrail.projections.store.factory import open_service
+    from plantrail.api.server.app import create_app  # type: ignore[import-not-found]
+    from plantrail.projections.assembly import open_service
 
     offered: dict[str, Any] = {
         "url": url,

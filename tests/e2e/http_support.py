@@ -22,14 +22,15 @@ from uuid import UUID
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from plantrail.api.http.app import create_app
+from plantrail.api.server.app import create_app
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
 from plantrail.domain.values import Actor
-from plantrail.projections.access_log import verify_access_log
-from plantrail.projections.accounts import Accounts, Principal
+from plantrail.projections.access.access_log import verify_access_log
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import create_keys
-from plantrail.projections.store.factory import open_service, recorder_of
 from tests.support import FakeClock
 
 with warnings.catch_warnings():

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from plantrail.api.http import auth, routes_audits
-from plantrail.api.http.app import create_app
+from plantrail.api.http import routes_audits
+from plantrail.api.routing import access as auth
+from plantrail.api.server.app import create_app
 from plantrail.domain import commands as c
 from tests.conftest import BACKENDS
 from tests.e2e.http_support import USERS, Practice, full_plan, meta, practice
@@ -486,8 +487,8 @@ def test_matrix_covers_every_role_and_relationship() -> None:
 
 def test_route_inventory(tmp_path: Path) -> None:
     """Every route of the app has exactly one access policy and a row in ``ROUTES`` with it."""
+    from plantrail.projections.assembly import open_service
     from plantrail.projections.integrity.keys import create_keys
-    from plantrail.projections.store.factory import open_service
 
     create_keys(tmp_path / "keys")
     service = open_service(sqlite_url(tmp_path), tmp_path / "keys")

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from plantrail.projections.access_log import AccessEntry, AccessLog
-from plantrail.projections.store.factory import open_service, recorder_of
+from plantrail.projections.access.access_log import AccessEntry, AccessLog
+from plantrail.projections.assembly import open_service, recorder_of
 from tests.e2e.test_cli_store import plantrail
 
 Demo = tuple[str, Path, list[dict[str, Any]]]

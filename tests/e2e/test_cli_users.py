@@ -15,8 +15,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, select, text
 
-from plantrail.api.http.app import create_app
-from plantrail.projections.store.factory import open_service, recorder_of
+from plantrail.api.server.app import create_app
+from plantrail.projections.assembly import open_service, recorder_of
 from tests.e2e.http_support import TestClient
 
 
@@ -202,7 +202,7 @@ def test_access_log_refuses_updates(store: tuple[str, Path]) -> None:
 
 
 def test_users_passwd_sets_an_argon2_password_the_pages_accept(store: tuple[str, Path]) -> None:
-    from plantrail.projections.accounts import Accounts, passwords
+    from plantrail.projections.access.accounts import Accounts, passwords
     from plantrail.projections.store.engine import create_store_engine
 
     db, keys = store

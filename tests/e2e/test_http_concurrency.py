@@ -18,7 +18,7 @@ from uuid import UUID
 import pytest
 
 from plantrail.domain.service import PlanService
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.assembly import recorder_of
 from tests.e2e.http_support import Practice, full_plan, second_server
 
 

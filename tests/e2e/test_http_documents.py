@@ -12,10 +12,10 @@ from uuid import UUID
 import pytest
 from fastapi import FastAPI
 
-from plantrail.api.http.schemas import PlanDocument
+from plantrail.api.routing.schemas import PlanDocument
 from plantrail.domain import commands as c
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.document import plan_document
-from plantrail.projections.store.factory import open_service, recorder_of
 from tests.e2e.http_support import Practice, full_plan, meta
 
 with warnings.catch_warnings():

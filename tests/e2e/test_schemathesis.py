@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.assembly import recorder_of
 from tests.e2e.http_support import Practice, full_plan
 
 pytestmark = pytest.mark.slow

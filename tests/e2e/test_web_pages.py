@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from plantrail.domain import commands as c
 from plantrail.domain import events as ev
-from plantrail.projections.store.factory import recorder_of
-from plantrail.projections.web_sessions import web_sessions
+from plantrail.projections.access.web_sessions import web_sessions
+from plantrail.projections.assembly import recorder_of
 from tests.e2e.http_support import Practice, full_plan, meta, practice
 
 SIGN_IN = "/web/sign-in"
@@ -583,7 +583,7 @@ def test_over_tls_the_session_cookie_is_secure(site: Practice) -> None:
 def test_serve_hands_its_session_options_to_every_worker(
     store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from plantrail.api.http.app import app_from_env
+    from plantrail.api.server.app import app_from_env
     from plantrail.projections.integrity.keys import create_keys
 
     create_keys(tmp_path / "keys")

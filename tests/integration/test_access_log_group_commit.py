@@ -14,13 +14,13 @@ from sqlalchemy import Engine, create_engine, func, select
 
 from plantrail.domain.errors import StorageError
 from plantrail.domain.service import PlanService
-from plantrail.projections.access_log import (
+from plantrail.projections.access.access_log import (
     AccessEntry,
     AccessLog,
     access_log,
     verify_access_log,
 )
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.assembly import recorder_of
 
 
 def entry(n: int) -> AccessEntry:

@@ -19,10 +19,10 @@ from plantrail.api.packet.pdf import read_manifest
 from plantrail.api.packet.service import packet_pdf, verify_packet
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.packet import PacketRequest
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.service_dates import ServiceDate
-from plantrail.projections.store.factory import open_service, recorder_of
 from plantrail.projections.store.schema import events as events_table
 from plantrail.projections.store.schema import snapshots
 from tests.integration.test_tamper import drop_append_only_triggers
@@ -140,10 +140,10 @@ def test_verify_packet_matches_until_an_entry_is_edited_in_the_store(
 ) -> None:
     plan = demo["MRN-20602"]
     pdf = _pdf(service, _request(service, plan))
-    assert verify_packet(service, pdf).matches
+    assert verify_packet(service, pdf, service.events_of).matches
     # A later entry does not change what the packet showed: it rebuilds the chart as it stood.
     service.clock.advance(days=1)  # type: ignore[attr-defined]
-    check = verify_packet(service, pdf)
+    check = verify_packet(service, pdf, service.events_of)
     assert check.matches
     assert not check.differing
 
@@ -169,7 +169,7 @@ def test_verify_packet_matches_until_an_entry_is_edited_in_the_store(
         conn.execute(delete(snapshots))
     fresh = open_service(store_url, key_dir)
     try:
-        check = verify_packet(fresh, pdf)
+        check = verify_packet(fresh, pdf, fresh.events_of)
     finally:
         fresh.close()
         recorder_of(fresh).close()
@@ -181,7 +181,7 @@ def test_verify_packet_matches_until_an_entry_is_edited_in_the_store(
 
 def test_a_file_that_is_no_packet_is_refused(service: PlanService) -> None:
     with pytest.raises(InvalidInput, match="not a plantrail audit packet"):
-        verify_packet(service, b"%PDF-1.4 nothing here")
+        verify_packet(service, b"%PDF-1.4 nothing here", service.events_of)
 
 
 def test_the_period_and_generation_time_are_checked() -> None:

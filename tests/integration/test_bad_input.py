@@ -16,7 +16,7 @@ from plantrail.domain.errors import InvalidInput
 from plantrail.domain.parsing import parse_command, parse_meta, parse_request
 from plantrail.domain.service import PlanService
 from plantrail.domain.validation import MAX_TEXT
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.schema import commands, events
 from tests.support import CLINICIAN, build_signed_plan
 

@@ -10,9 +10,14 @@ from sqlalchemy import Column, MetaData, Table, text, update
 
 from plantrail.domain.errors import InvalidInput, RuleViolation
 from plantrail.domain.service import PlanService
-from plantrail.projections.access_log import AccessEntry, AccessLog, access_log, verify_access_log
-from plantrail.projections.break_glass import BreakGlass
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.access.access_log import (
+    AccessEntry,
+    AccessLog,
+    access_log,
+    verify_access_log,
+)
+from plantrail.projections.access.break_glass import BreakGlass
+from plantrail.projections.assembly import recorder_of
 
 REASON = "Client in crisis at the front desk; on call tonight"
 
@@ -61,7 +66,7 @@ def test_an_old_access_log_gains_the_column_and_keeps_its_chain(service: PlanSer
 
 
 def _old_hash(key: bytes) -> str:
-    from plantrail.projections.access_log import GENESIS_HASH, entry_hash
+    from plantrail.projections.access.access_log import GENESIS_HASH, entry_hash
 
     row = {"user_id": "dana-reyes", "role": "clinician", "plan_id": None, "action": "view:me",
            "method": "GET", "route": "/me", "status": 200, "outcome": "ok",

@@ -20,9 +20,9 @@ import pytest
 from plantrail.domain import commands as c
 from plantrail.domain.errors import CommandReused, StaleVersion, StorageError
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import recorder_of
 from tests.support import FakeClock, build_signed_plan, meta, running_service
 
 

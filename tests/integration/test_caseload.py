@@ -13,8 +13,9 @@ from plantrail.api.demo import load_demo
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
 from plantrail.projections import caseload
+from plantrail.projections.access.policy import Reach
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.caseload import (
-    Reach,
     catch_up,
     dump_tables,
     query_caseload,
@@ -23,7 +24,6 @@ from plantrail.projections.caseload import (
     rebuild,
 )
 from plantrail.projections.document import RENEWAL_NOTE
-from plantrail.projections.store.factory import recorder_of
 from tests.support import FakeClock, meta, open_command
 
 STATEMENTS = [
@@ -85,7 +85,7 @@ def _write_plan(service: PlanService, clock: FakeClock, rng: random.Random, n: i
 
 @pytest.mark.slow
 def test_rebuild_equals_incremental_on_200_plans(store_url: str, key_dir, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
-    from plantrail.projections.store.factory import open_service
+    from plantrail.projections.assembly import open_service
 
     service = open_service(store_url, key_dir, clock=clock)
     recorder = recorder_of(service)

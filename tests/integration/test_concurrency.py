@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import recorder_of
 from plantrail.projections.store.schema import commands, events
 from tests.integration import workers
 from tests.support import open_plan

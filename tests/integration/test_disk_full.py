@@ -20,9 +20,9 @@ from sqlalchemy import select, text
 from plantrail.domain import commands as c
 from plantrail.domain.errors import StorageError
 from plantrail.domain.service import CommandResult, PlanService
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import open_service, recorder_of
 from plantrail.projections.store.schema import events
 from tests.support import FakeClock, meta, open_plan
 

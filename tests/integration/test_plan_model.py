@@ -15,11 +15,12 @@ from sqlalchemy import text
 
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
-from plantrail.projections.caseload import Reach, catch_up, query_copy_forward
+from plantrail.projections.access.policy import Reach
+from plantrail.projections.assembly import recorder_of
+from plantrail.projections.caseload import catch_up, query_copy_forward
 from plantrail.projections.document import plan_document
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import recorder_of
 from tests.support import build_signed_plan, meta
 from tests.unit.test_plan_model import safety_plan
 

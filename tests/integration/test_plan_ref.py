@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 
 import plantrail.domain.service as service_module
-from plantrail.api.cli.plan_ref import resolve_plan
+from plantrail.api.cli.plan_ref import plan_names, resolve_plan
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.service import PlanService
 from tests.support import meta, open_command
@@ -34,18 +34,18 @@ def plans(service: PlanService, monkeypatch: pytest.MonkeyPatch) -> list[UUID]:
 def test_a_full_id_in_any_case_and_a_unique_start_name_the_plan(
     service: PlanService, plans: list[UUID]
 ) -> None:
-    assert resolve_plan(service, str(plans[0])) == plans[0]
-    assert resolve_plan(service, str(plans[0]).upper()) == plans[0]
-    assert resolve_plan(service, " abcd1 ") == plans[0]
-    assert resolve_plan(service, "ABCD5") == plans[1]
-    assert resolve_plan(service, "0f0f") == plans[2]
+    assert resolve_plan(plan_names(service), str(plans[0])) == plans[0]
+    assert resolve_plan(plan_names(service), str(plans[0]).upper()) == plans[0]
+    assert resolve_plan(plan_names(service), " abcd1 ") == plans[0]
+    assert resolve_plan(plan_names(service), "ABCD5") == plans[1]
+    assert resolve_plan(plan_names(service), "0f0f") == plans[2]
 
 
 def test_a_shared_start_is_refused_with_the_candidates(
     service: PlanService, plans: list[UUID]
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
-        resolve_plan(service, "abcd")
+        resolve_plan(plan_names(service), "abcd")
     message = str(refused.value)
     assert "'abcd' starts 2 plan ids" in message
     assert str(plans[0]) in message
@@ -56,9 +56,9 @@ def test_a_shared_start_is_refused_with_the_candidates(
 def test_the_client_mrn_names_their_only_plan_and_refuses_when_there_are_several(
     service: PlanService, plans: list[UUID]
 ) -> None:
-    assert resolve_plan(service, "MRN-7002") == plans[2]
+    assert resolve_plan(plan_names(service), "MRN-7002") == plans[2]
     with pytest.raises(InvalidInput) as refused:
-        resolve_plan(service, "MRN-7001")
+        resolve_plan(plan_names(service), "MRN-7001")
     message = str(refused.value)
     assert "client 'MRN-7001' has 2 plans" in message
     assert str(plans[0]) in message
@@ -70,9 +70,9 @@ def test_an_unknown_reference_is_not_found(
     service: PlanService, plans: list[UUID], value: str
 ) -> None:
     with pytest.raises(NotFound, match="no plan id, start of a plan id or client MRN matches"):
-        resolve_plan(service, value)
+        resolve_plan(plan_names(service), value)
 
 
 def test_an_empty_reference_is_invalid(service: PlanService, plans: list[UUID]) -> None:
     with pytest.raises(InvalidInput, match="give a plan id"):
-        resolve_plan(service, "  ")
+        resolve_plan(plan_names(service), "  ")

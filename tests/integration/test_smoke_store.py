@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import recorder_of
 from tests.support import build_signed_plan
 
 

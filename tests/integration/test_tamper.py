@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from plantrail.domain import commands as c
 from plantrail.domain.integrity import GENESIS, chain_hash
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.checkpoint import (
     Checkpoint,
     read_checkpoint,
@@ -46,7 +47,6 @@ from plantrail.projections.integrity.checkpoint import (
 )
 from plantrail.projections.integrity.keys import load_keys
 from plantrail.projections.integrity.verify import Report, verify
-from plantrail.projections.store.factory import recorder_of
 from plantrail.projections.store.recorder import SqlPlanRecorder
 from plantrail.projections.store.schema import events
 from tests.support import FakeClock, build_signed_plan, meta
@@ -382,9 +382,9 @@ def test_altered_snapshot_is_detected_and_located(service, key_dir) -> None:  # 
     """A snapshot is a cache, but an altered one would change what a plan shows: verify folds
     the plan's events and reports the first snapshot that differs."""
     from plantrail.domain import commands as cmds
+    from plantrail.projections.assembly import recorder_of
     from plantrail.projections.integrity.keys import load_chain_key
     from plantrail.projections.integrity.verify import verify as run_verify
-    from plantrail.projections.store.factory import recorder_of
     from plantrail.projections.store.schema import snapshots
     from tests.support import build_signed_plan, meta
 

@@ -10,8 +10,8 @@ from typing import Any
 from argon2 import PasswordHasher
 
 from plantrail.domain.service import PlanService
-from plantrail.projections.accounts import Accounts
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.assembly import recorder_of
 
 
 class CountingHasher(PasswordHasher):

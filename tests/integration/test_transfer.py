@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.integrity import GENESIS, chain_hash
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import load_keys
 from plantrail.projections.integrity.verify import verify
 from plantrail.projections.store import transfer
-from plantrail.projections.store.factory import open_service, recorder_of
 from plantrail.projections.store.recorder import to_micros
 from plantrail.projections.store.schema import events, snapshots
 from plantrail.projections.store.transfer import export_lines, import_lines

@@ -21,9 +21,9 @@ from plantrail.domain import commands as c
 from plantrail.domain import snapshots as snap
 from plantrail.domain.plan import fold
 from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.keys import load_keys
 from plantrail.projections.integrity.verify import verify
-from plantrail.projections.store.factory import recorder_of
 from plantrail.projections.store.schema import snapshots
 from tests.benchmarks import data
 from tests.support import running_service

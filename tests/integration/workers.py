@@ -22,7 +22,7 @@ from uuid import UUID
 from plantrail.domain import commands as c
 from plantrail.domain.errors import ConcurrentWrite, StaleVersion
 from plantrail.domain.service import PlanService
-from plantrail.projections.store.factory import open_service
+from plantrail.projections.assembly import open_service
 from tests.support import CLINICIAN
 
 BARRIER_TIMEOUT = 180.0

@@ -11,15 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text, update
 
-from plantrail.projections.access_log import (
+from plantrail.projections.access.access_log import (
     BREAK_GLASS_REASON_MAX,
     AccessEntry,
     AccessLog,
     access_log,
     verify_access_log,
 )
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import create_keys
-from plantrail.projections.store.factory import open_service, recorder_of
 from tests.support import sqlite_url
 
 reasons = st.one_of(st.none(), st.text(min_size=1, max_size=BREAK_GLASS_REASON_MAX + 20))

@@ -54,7 +54,7 @@ from plantrail.domain.errors import (
 )
 from plantrail.domain.plan import PlanState, fold
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.projections.store.factory import open_service, recorder_of
+from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.store.schema import events, snapshots
 from tests.support import (
     CLINICIAN,

@@ -258,8 +258,8 @@ def _serving(app: Any) -> Iterator[str]:
 @pytest.fixture(scope="module", params=BACKENDS)
 def web_server(request: pytest.FixtureRequest, pg_database: str | None) -> Iterator[WebServer]:
     """The real app over a fresh demo store, on SQLite and (when configured) PostgreSQL."""
-    from plantrail.api.http.app import create_app
-    from plantrail.projections.store.factory import open_service
+    from plantrail.api.server.app import create_app
+    from plantrail.projections.assembly import open_service
 
     with _demo_store(request.param, pg_database) as (url, keys, users, plans):
         app = create_app(open_service(url, keys), close_service=True)

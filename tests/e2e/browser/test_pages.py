@@ -233,7 +233,7 @@ def test_a_supervisor_co_signs_and_a_clinician_answers_a_request(
 def test_the_caseload_findings_page_and_password_sign_in(
     web_server: WebServer, new_page: Callable[[], Page], screenshot: Shot
 ) -> None:
-    from plantrail.projections.accounts import Accounts
+    from plantrail.projections.access.accounts import Accounts
     from plantrail.projections.store.engine import create_store_engine
 
     engine = create_store_engine(web_server.db_url)

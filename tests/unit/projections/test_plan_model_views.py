@@ -7,7 +7,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from plantrail.api.web.charts import measure_chart
+from plantrail.api.rendering.charts import measure_chart
 from plantrail.domain import commands as c
 from plantrail.projections import fhir
 from plantrail.projections.diff import plan_diff

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from markupsafe import Markup
 
-from plantrail.api.web.charts import measure_chart
+from plantrail.api.rendering.charts import measure_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 OID = "568560d7-0000-4000-8000-000000000001"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plantrail.api.web.word_diff import word_diff
+from plantrail.api.rendering.word_diff import word_diff
 
 
 def test_only_the_changed_words_are_marked() -> None:

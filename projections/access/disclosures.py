@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from plantrail.projections.access_log import access_log
+from plantrail.projections.access.access_log import access_log
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import from_micros
 

@@ -1,4 +1,4 @@
-"""Users, their API tokens, supervisor ↔ supervisee links, and what each role may do.
+"""Users, their API tokens and passwords, and supervisor ↔ supervisee links.
 
 Tables live on the plan store's engine (``create_account_tables``). Tokens are shown once and
 stored only as Argon2 hashes (argon2-cffi). A token reads ``pt_<token id>_<secret>``: the token
@@ -10,8 +10,8 @@ against, and later requests compare digests in constant time: the database still
 but Argon2 hashes, and a changed, revoked or disabled token is refused at once because the user
 and token rows are read on every request.
 
-The role rules (``can_read_plan``, ``command_denial``, ``signature_revoke_denial``) are here, in
-one place, and are applied in the data path (``plantrail.api.http.gateway``) on every access.
+This module says who a caller is (a ``Principal``); what each role may do is ``policy``, applied
+in the data path (``gateway``) on every access.
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, get_args
-from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -43,31 +41,19 @@ from sqlalchemy import (
     update,
 )
 
-from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.validation import check_text
-from plantrail.domain.values import Actor
-from plantrail.projections.client_access import (
+from plantrail.projections.access.client_access import (
     ClientAccess,
     ClientCaller,
     grant_of,
     is_client_user,
 )
+from plantrail.projections.access.policy import ROLES, Principal, Role
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import to_micros
-
-StaffRole = Literal["clinician", "supervisor", "auditor", "admin"]
-ROLES: tuple[str, ...] = get_args(StaffRole)
-"""The roles a user of the practice has (``plantrail users add --role``)."""
-Role = Literal["clinician", "supervisor", "auditor", "admin", "client"]
-"""Every caller's role: a ``client`` is no user of the practice but the holder of a client access
-link to their own plan (``client_access.ClientAccess``)."""
-BREAK_GLASS_ROLES = frozenset({"clinician", "supervisor"})
-"""Who may read a plan outside their reach in an emergency, giving a reason (break-glass)."""
-CLINICAL_READERS = frozenset({"clinician", "supervisor", "auditor"})
-"""Roles that read plans at all (each within its own reach)."""
 
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 TOKEN = re.compile(r"^pt_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -153,108 +139,6 @@ class User:
             "disabled": self.disabled,
             "supervisor_ids": list(self.supervisor_ids),
         }
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller: who they are and whose plans they supervise."""
-
-    user_id: str
-    name: str
-    role: Role
-    credentials: str | None = None
-    license_number: str | None = None
-    supervisees: frozenset[str] = field(default_factory=frozenset)
-    plan_id: UUID | None = None
-    """A client's: the one plan their client access link opens."""
-
-    def actor(self) -> Actor:
-        """The ``Actor`` stamped on every event this caller causes."""
-        return Actor(
-            user_id=self.user_id, name=self.name, role=self.role, credentials=self.credentials
-        )
-
-
-# ------------------------------------------------------------------------------ the rules
-def can_read_plan(
-    caller: Principal, clinician_id: str, supervisor_id: str | None, plan_id: UUID | None = None
-) -> bool:
-    """Whether ``caller`` may see the plan ``plan_id`` whose clinician and named supervisor are
-    given.
-
-    clinician: the plans they are the clinician of. supervisor: their supervisees' plans and the
-    plans that name them as supervisor. auditor: every plan. client: the one plan their access
-    link opens. admin: none."""
-    if caller.role == "auditor":
-        return True
-    if caller.role == "clinician":
-        return clinician_id == caller.user_id
-    if caller.role == "supervisor":
-        return clinician_id in caller.supervisees or supervisor_id == caller.user_id
-    if caller.role == "client":
-        return caller.plan_id is not None and plan_id == caller.plan_id
-    return False
-
-
-def can_write_plan(caller: Principal, clinician_id: str) -> bool:
-    """Whether ``caller`` acts as the plan's own clinician (every write is open to them)."""
-    return caller.role == "clinician" and clinician_id == caller.user_id
-
-
-SUPERVISOR_NOTES = frozenset({"rationale_request", "comment"})
-
-
-def command_denial(caller: Principal, command: cmd.Command) -> str | None:
-    """Why ``caller``'s role may not make ``command`` on any plan, or None when it may.
-
-    Depends on the role and the command only (never on a plan), so a refusal reveals nothing
-    about which plans exist."""
-    if caller.role == "clinician":
-        if isinstance(command, cmd.CaptureSignature) and command.role == "supervisor":
-            return "a clinician cannot sign in the supervisor's role"
-        return None
-    if caller.role == "supervisor":
-        if isinstance(command, cmd.CaptureSignature):
-            if (command.role, command.meaning) != ("supervisor", "approved"):
-                return "a supervisor signs in the role 'supervisor' with the meaning 'approved'"
-            return None
-        if isinstance(command, cmd.RecordRationale):
-            if command.kind not in SUPERVISOR_NOTES:
-                return (
-                    "a supervisor records rationale requests and comments "
-                    "(kind 'rationale_request' or 'comment'), not rationales"
-                )
-            return None
-        if isinstance(command, cmd.RevokeSignature):
-            return None
-        return "a supervisor reads, co-signs and comments on plans but does not change them"
-    if caller.role == "auditor":
-        return "an auditor reads plans and writes nothing"
-    if caller.role == "client":
-        if isinstance(command, cmd.CaptureSignature) and (command.role, command.meaning) == (
-            "client",
-            "agreed",
-        ):
-            return None
-        if isinstance(command, cmd.RequestAmendment | cmd.FileDisagreementStatement):
-            return None  # their rights under 45 CFR 164.526
-        return (
-            "a client signs their plan (role 'client', meaning 'agreed'), asks for an amendment "
-            "and files a statement of disagreement; nothing else"
-        )
-    return "an admin manages users and does not read or change plans"
-
-
-def signature_revoke_denial(
-    caller: Principal, clinician_id: str, signer_id: str | None
-) -> str | None:
-    """Who may revoke a signature: its own signer, or the plan's clinician for a signature
-    given by someone who is not a user (the client or a guardian, captured in session)."""
-    if signer_id is not None and signer_id == caller.user_id:
-        return None
-    if signer_id is None and can_write_plan(caller, clinician_id):
-        return None
-    return "only the signer may revoke this signature"
 
 
 # --------------------------------------------------------------------------- the tables

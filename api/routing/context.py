@@ -10,14 +10,14 @@ import anyio
 from fastapi import Request
 
 from plantrail.domain.service import PlanService
-from plantrail.projections.access_log import AccessEntry, AccessLog
-from plantrail.projections.accounts import Accounts
-from plantrail.projections.break_glass import BreakGlass
-from plantrail.projections.web_sessions import WebSessions
+from plantrail.projections.access.access_log import AccessEntry, AccessLog
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.break_glass import BreakGlass
+from plantrail.projections.access.web_sessions import WebSessions
 
 if TYPE_CHECKING:
-    from plantrail.api.http.documents import RenderedDocuments
-    from plantrail.api.http.gateway import PlanGateway
+    from plantrail.api.routing.documents import RenderedDocuments
+    from plantrail.projections.access.gateway import PlanGateway
 
 BLOCKING_THREADS = 4
 """Worker threads for the blocking work of the hot paths (authentication, plan reads). On one

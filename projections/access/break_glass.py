@@ -29,7 +29,7 @@ from sqlalchemy import (
 
 from plantrail.domain.errors import InvalidInput, NotFound, RuleViolation
 from plantrail.domain.validation import check_text
-from plantrail.projections.access_log import access_log, create_access_log_tables
+from plantrail.projections.access.access_log import access_log, create_access_log_tables
 from plantrail.projections.store.append_only import guard_append_only
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated

@@ -7,14 +7,14 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Path, Request, Response
 
-from plantrail.api.http.auth import SIGN_OR_NOTE, WRITE_PLAN
-from plantrail.api.http.context import AppContext, access_entry
-from plantrail.api.http.errors import problem_responses
-from plantrail.api.http.schemas import WRITE_FIELDS, WriteFields, WriteResult
+from plantrail.api.routing.access import SIGN_OR_NOTE, WRITE_PLAN
+from plantrail.api.routing.context import AppContext, access_entry
+from plantrail.api.routing.problems import problem_responses
+from plantrail.api.routing.schemas import WRITE_FIELDS, WriteFields, WriteResult
 from plantrail.domain import commands as cmd
 from plantrail.domain.commands import ICD10_CODE
 from plantrail.domain.parsing import parse_command
-from plantrail.projections.accounts import Principal
+from plantrail.projections.access.policy import Principal
 
 PlanId = Annotated[UUID, Path(description="The plan's id (a UUID)")]
 ItemIdPath = Annotated[

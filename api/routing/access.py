@@ -16,10 +16,10 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from plantrail.api.http.context import PRINCIPAL_KEY, AppContext, access_entry
-from plantrail.api.http.errors import HTTPProblem
-from plantrail.projections.access_log import AccessEntry
-from plantrail.projections.accounts import Principal
+from plantrail.api.routing.context import PRINCIPAL_KEY, AppContext, access_entry
+from plantrail.api.routing.problems import HTTPProblem
+from plantrail.projections.access.access_log import AccessEntry
+from plantrail.projections.access.policy import Principal
 
 bearer = HTTPBearer(
     auto_error=False,

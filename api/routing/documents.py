@@ -19,7 +19,7 @@ from uuid import UUID
 
 from pydantic import TypeAdapter
 
-from plantrail.api.http.schemas import PlanDocument
+from plantrail.api.routing.schemas import PlanDocument
 from plantrail.domain.plan import PlanState
 from plantrail.projections.document import plan_document
 

@@ -29,24 +29,24 @@ from plantrail.api.http import (
     routes_views,
     routes_workflow,
 )
-from plantrail.api.http.context import PRACTICE_NAME, AppContext, Settings
-from plantrail.api.http.documents import RenderedDocuments
-from plantrail.api.http.errors import FieldError, Problem, install_error_handlers, route_table
-from plantrail.api.http.gateway import PlanGateway
-from plantrail.api.http.middleware import AccessLogMiddleware
+from plantrail.api.routing.context import PRACTICE_NAME, AppContext, Settings
+from plantrail.api.routing.documents import RenderedDocuments
+from plantrail.api.routing.problems import FieldError, Problem, install_error_handlers, route_table
+from plantrail.api.server.middleware import AccessLogMiddleware
 from plantrail.api.web.app import create_web_app
 from plantrail.domain.service import PlanService
-from plantrail.projections.access_log import AccessLog
-from plantrail.projections.accounts import Accounts
-from plantrail.projections.break_glass import BreakGlass
-from plantrail.projections.store.factory import open_service, recorder_of
-from plantrail.projections.store.recorder import to_micros
-from plantrail.projections.web_sessions import (
+from plantrail.projections.access.access_log import AccessLog
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.break_glass import BreakGlass
+from plantrail.projections.access.gateway import PlanGateway
+from plantrail.projections.access.web_sessions import (
     SECURE_COOKIES,
     SESSION_HOURS,
     SESSION_IDLE_MINUTES,
     WebSessions,
 )
+from plantrail.projections.assembly import open_service, recorder_of
+from plantrail.projections.store.recorder import to_micros
 
 DESCRIPTION = """\
 The immutable history of psychotherapy treatment plans. Every request except `GET /health`

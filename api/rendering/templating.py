@@ -10,9 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from plantrail.api.http.context import PRINCIPAL_KEY, SESSION_KEY
-from plantrail.projections.accounts import Principal
-from plantrail.projections.web_sessions import ActiveSession
+from plantrail.api.routing.context import PRINCIPAL_KEY, SESSION_KEY
+from plantrail.projections.access.policy import Principal
+from plantrail.projections.access.web_sessions import ActiveSession
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -44,7 +44,7 @@ def _words(value: str | None) -> str:
 
 
 ENVIRONMENT = Environment(
-    loader=PackageLoader("plantrail.api.web", "templates"),
+    loader=PackageLoader("plantrail.api.rendering", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,
     trim_blocks=True,

@@ -34,17 +34,18 @@ from plantrail.domain.events import PlanEvent, PlanOpened
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.plan import PlanState
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.projections.access_log import AccessEntry
-from plantrail.projections.accounts import (
+from plantrail.projections.access.access_log import AccessEntry
+from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.caseload_views import CaseloadFilters, CaseloadViews
+from plantrail.projections.access.policy import (
     BREAK_GLASS_ROLES,
-    Accounts,
     Principal,
     can_read_plan,
     can_write_plan,
     command_denial,
     signature_revoke_denial,
 )
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.assembly import recorder_of
 
 MAX_EXPECTED_VERSION = 2**31
 T = TypeVar("T")
@@ -60,6 +61,8 @@ class PlanHeader:
     client_id: str | None = None
     """The client's practice id (MRN), which an audit of dates of service names."""
     client_name: str | None = None
+    opened_on: date | None = None
+    """The plan's effective date as opened."""
 
 
 class PlanGateway:
@@ -73,6 +76,7 @@ class PlanGateway:
         self._headers: dict[UUID, PlanHeader] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._caseload = CaseloadViews(service)
 
     # --------------------------------------------------------------------------- reach
     def header(self, plan_id: UUID) -> PlanHeader | None:
@@ -90,6 +94,7 @@ class PlanGateway:
             event.supervisor.user_id if event.supervisor else None,
             event.client.id,
             event.client.name,
+            event.effective_date,
         )
         with self._lock:
             if len(self._headers) >= self._cache_size:
@@ -172,6 +177,24 @@ class PlanGateway:
                 out.append(plan_id)
         return out
 
+    # ---------------------------------------------------------------- caseload reads
+    def caseload(self, caller: Principal, filters: CaseloadFilters) -> list[dict[str, Any]]:
+        """The caseload list: one row for each plan within ``caller``'s reach."""
+        return self._caseload.caseload(caller, filters)
+
+    def caseload_findings(
+        self, caller: Principal, clinician_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The findings of every plan within ``caller``'s reach (of one clinician, if given)."""
+        return self._caseload.findings(caller, clinician_id)
+
+    def copy_forward_report(
+        self, caller: Principal, clinician_id: str | None = None
+    ) -> dict[str, Any]:
+        """Copied-forward reviews and objectives reused across plans within ``caller``'s reach
+        (of one clinician, if given)."""
+        return self._caseload.copy_forward(caller, clinician_id)
+
     # --------------------------------------------------------------------------- reads
     def state(
         self,
@@ -214,6 +237,27 @@ class PlanGateway:
         if not found:
             raise PlanNotFound(plan_id)
         return found
+
+    def searched_state(self, caller: Principal, plan_id: UUID) -> PlanState | None:
+        """A plan's current state for a search across plans (``visible_plan_ids``), or None when
+        it is outside ``caller``'s reach or unknown. The search is one access-log entry, which
+        names the search rather than each plan it looked at."""
+        found = self.header(plan_id)
+        if found is None or not can_read_plan(
+            caller, found.clinician_id, found.supervisor_id, plan_id
+        ):
+            return None
+        return self.service.load(plan_id)
+
+    def searched_events(self, caller: Principal, plan_id: UUID) -> list[PlanEvent]:
+        """A plan's event history for a search across plans (as ``searched_state``); empty when
+        it is outside ``caller``'s reach or unknown."""
+        found = self.header(plan_id)
+        if found is None or not can_read_plan(
+            caller, found.clinician_id, found.supervisor_id, plan_id
+        ):
+            return []
+        return self.service.events_of(plan_id)
 
     # ------------------------------------------------------------------------ audits
     @staticmethod

@@ -1,0 +1,60 @@
+"""What the JSON routes and the pages share to read one plan: the events and state through the
+gateway (reach-checked and logged under the view's name), a diff point, the rule profile."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import Request
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
+
+from plantrail.api.routing.context import AppContext, access_entry
+from plantrail.domain.errors import InvalidInput
+from plantrail.domain.plan import PlanState, fold
+from plantrail.projections.access.policy import Principal
+
+POINT_PATTERN = (
+    r"^([0-9]{1,10}|[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2}))$"
+)
+
+
+_INSTANT = TypeAdapter(AwareDatetime)
+
+
+def late_days(ctx: AppContext) -> int:
+    return ctx.service.late_entry_days
+
+
+def events_and_state(
+    ctx: AppContext, caller: Principal, plan_id: UUID, request: Request, view: str
+) -> tuple[list[Any], PlanState]:
+    events = ctx.gateway.events(caller, plan_id, access_entry(request), view=view)
+    state = fold(events)
+    assert state is not None  # the gateway only returns a plan's events when it exists
+    return events, state
+
+
+def point(name: str, value: str) -> tuple[int | None, datetime | None]:
+    if value.isdigit():
+        number = int(value)
+        if not 1 <= number <= 2**31 - 1:
+            raise InvalidInput.on(name, "must be a version of at least 1")
+        return number, None
+    try:
+        return None, _INSTANT.validate_python(value)
+    except ValidationError:
+        raise InvalidInput.on(
+            name, "must be a version number or an RFC 3339 instant with a time zone"
+        ) from None
+
+
+def rule_profile(ctx: AppContext) -> Any:
+    """The practice's rule profile (default thresholds unless the app was given one)."""
+    if ctx.settings.profile is None:
+        from plantrail.projections.profile import RuleProfile
+
+        ctx.settings.profile = RuleProfile()
+    return ctx.settings.profile

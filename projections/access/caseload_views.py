@@ -1,0 +1,58 @@
+"""Views across a caller's caseload (the plans list, the findings report, the copy-forward
+report), answered from the SQL read models (``plantrail.projections.caseload``).
+
+Every request first catches up the plans whose rows are behind their events or were computed on
+an earlier day (a no-op most of the time), then answers with one indexed query filtered by the
+caller's reach in SQL (``policy.Reach.clause``): plans outside it are never read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from plantrail.domain.service import PlanService
+from plantrail.projections.access.policy import Principal, reach_of
+from plantrail.projections.assembly import recorder_of
+from plantrail.projections.caseload import (
+    catch_up,
+    query_caseload,
+    query_copy_forward,
+    query_findings,
+)
+
+
+@dataclass(frozen=True)
+class CaseloadFilters:
+    clinician_id: str | None = None
+    status: str | None = None
+    flag: str | None = None
+
+
+class CaseloadViews:
+    """The caseload read models, caught up on each request and read within a caller's reach."""
+
+    def __init__(self, service: PlanService) -> None:
+        self.service = service
+        self.recorder = recorder_of(service)
+
+    def _fresh(self) -> None:
+        catch_up(self.service, self.recorder)
+
+    def caseload(self, caller: Principal, filters: CaseloadFilters) -> list[dict[str, Any]]:
+        self._fresh()
+        return query_caseload(
+            self.recorder,
+            reach_of(caller),
+            clinician_id=filters.clinician_id,
+            status=filters.status,
+            flag=filters.flag,
+        )
+
+    def findings(self, caller: Principal, clinician_id: str | None = None) -> list[dict[str, Any]]:
+        self._fresh()
+        return query_findings(self.recorder, reach_of(caller), clinician_id=clinician_id)
+
+    def copy_forward(self, caller: Principal, clinician_id: str | None = None) -> dict[str, Any]:
+        self._fresh()
+        return query_copy_forward(self.recorder, reach_of(caller), clinician_id=clinician_id)
