@@ -43,7 +43,8 @@ class Command(BaseModel):
 
 
 class CommandMeta(BaseModel):
-    """The envelope of a command (spec: who, effective date, entry kind, rationale, command id)."""
+    """The envelope of a command: who, effective date, entry kind, rationale, command id
+    (docs/domain.md, "Events")."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -80,9 +80,9 @@ __all__ = [
 
 
 class PlanEvent(BaseModel):
-    """Metadata every plan event carries (spec: who, recorded time, effective date, entry kind,
-    rationale, command id). The integrity hash is a column of the store, computed over the
-    exact stored bytes of this model, so it is not a field here."""
+    """Metadata every plan event carries (docs/domain.md, "Events": who, recorded time, effective
+    date, entry kind, rationale, command id). The integrity hash is a column of the store,
+    computed over the exact stored bytes of this model, so it is not a field here."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -545,7 +545,8 @@ REQUIRES_RATIONALE_WHEN_ACTIVE: frozenset[type[PlanEvent]] = frozenset(
         SignatureRevoked,
     }
 )
-"""Revisions, status changes, discontinuations, removals and voiding (spec: rationale rule)."""
+"""Revisions, status changes, discontinuations, removals and voiding (the rationale rule of
+docs/domain.md, "Events")."""
 
 _BY_TOPIC: dict[str, type[PlanEvent]] = {}
 for _cls in EVENT_CLASSES:

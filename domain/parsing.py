@@ -42,7 +42,8 @@ ROOT_FIELD = "input"
 """The field named when the input as a whole is wrong (not an object, say)."""
 
 META_FIELDS: tuple[str, ...] = ("effective_date", "rationale", "entry_kind")
-"""Common write fields that a request body carries beside the command's own (spec: api.md)."""
+"""Common write fields that a request body carries beside the command's own (docs/api.md,
+"Endpoints")."""
 
 _ITEM_ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 _MAX_SEGMENT = 60

@@ -1,5 +1,5 @@
 """Read models across plans: the caseload list, findings, copy-forward verdicts and objective
-statements, in SQL tables rebuilt from the event log (issue #3, item 9).
+statements, in SQL tables rebuilt from the event log.
 
 Tracking is per plan: each plan's rows record the plan version they reflect. ``catch_up`` finds
 every plan whose latest event is newer than its rows (one indexed GROUP BY) and recomputes that
@@ -449,9 +449,9 @@ def rebuild(
         if conn.dialect.name == "postgresql":
             # Not DELETE: its dead rows stay in the primary keys until a vacuum, and every
             # batch's delete of its plans' rows then visits the dead rows of those plans (at
-            # 100,000 plans the deletes took 150 of a rebuild's 700 profiled seconds, issue
-            # #16). TRUNCATE empties the files at once, in this transaction. SQLite's DELETE
-            # without a WHERE clause already truncates.
+            # 100,000 plans the deletes took 150 of a rebuild's 700 profiled seconds;
+            # docs/performance.md, figure 4). TRUNCATE empties the files at once, in this
+            # transaction. SQLite's DELETE without a WHERE clause already truncates.
             names = ", ".join(f'"{table.name}"' for table in TABLES)
             conn.exec_driver_sql(f"TRUNCATE {names}")
         else:

@@ -1,5 +1,5 @@
-"""Copy-forward detection (spec: Projections 6; spec/api.md "A review"): did a review change
-the plan's language, or was the plan carried forward as it stood?
+"""Copy-forward detection (docs/domain.md, Projections 6; docs/api.md, "A review"): did a
+review change the plan's language, or was the plan carried forward as it stood?
 
 Plan language is the signable content (``plantrail.domain.content.plan_content``) without ids,
 dates, review and signature metadata and measurements: items are keyed by their human labels and

@@ -1,4 +1,5 @@
-"""Diff between two points of a plan (spec: Projections 4): item by item, in words and as data.
+"""Diff between two points of a plan (docs/domain.md, Projections 4): item by item, in words
+and as data.
 
 Items are matched by their stable ids, so a renamed statement is a change of that item, never a
 removal plus an addition. Each change names the item (id and label), the field path, the kind

@@ -1,4 +1,4 @@
-"""The plan document (spec/api.md "The plan document"): one plan state as JSON-ready data.
+"""The plan document (docs/api.md, "The plan document"): one plan state as JSON-ready data.
 
 Every item carries the entry kind of the entry that last shaped it, because Medicare PIM 3.3.2.5
 wants amendments, corrections and delayed entries labelled wherever the entry is shown; the

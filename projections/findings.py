@@ -1,4 +1,4 @@
-"""Audit findings of one plan (spec: Projections 8), each with a stable code.
+"""Audit findings of one plan (docs/domain.md, Projections 8), each with a stable code.
 
 Expected clinical problems are data, not exceptions: every finding is ``{"code", "severity",
 "message", "item_id", "label"}``. Codes never change meaning once released (the caseload read

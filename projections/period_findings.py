@@ -1,4 +1,4 @@
-"""Audit findings at a point in the past and over a period (issue 13).
+"""Audit findings at a point in the past and over a period.
 
 ``findings_on`` gives the findings of the plan as it stood: the caller cuts the events to a
 recorded bound (``as_of``, a version prefix) and this module filters them to a clinical date

@@ -1,9 +1,10 @@
 """The rule profile: the thresholds of the audit findings, configurable by a practice.
 
-Defaults follow the spec and the payers it cites: a review every 90 days (the plan's own
-interval unless the practice sets one), a late entry after 7 days, a plan older than 365 days.
-A practice loads its own profile from JSON (``RuleProfile.model_validate_json``); unknown keys
-are refused so a misspelt threshold never silently falls back to the default.
+Defaults follow the domain contract (docs/domain.md) and the payers it cites: a review every 90
+days (the plan's own interval unless the practice sets one), a late entry after 7 days, a plan
+older than 365 days. A practice loads its own profile from JSON
+(``RuleProfile.model_validate_json``); unknown keys are refused so a misspelt threshold never
+silently falls back to the default.
 """
 
 from __future__ import annotations

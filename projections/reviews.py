@@ -1,4 +1,5 @@
-"""Review history (spec: Projections 5; spec/api.md "A review"), with copy-forward verdicts.
+"""Review history (docs/domain.md, Projections 5; docs/api.md, "A review"), with copy-forward
+verdicts.
 
 For each completed review: reason, dates, assessments (with objective labels), progress summary,
 client input, next review date, the measurements since the previous review set against each

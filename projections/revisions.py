@@ -1,4 +1,5 @@
-"""The revision log (spec: Projections 3): every change with who, both times, what, and why.
+"""The revision log (docs/domain.md, Projections 3): every change with who, both times, what,
+and why.
 
 A supervisor reads it to follow a supervisee's reasoning: each entry has the actor, the recorded
 time and the clinical effective date, the entry kind (amendments, corrections and delayed entries
@@ -32,8 +33,9 @@ Subject = tuple[str, str | None, str | None]
 
 
 def needs_rationale(state: PlanState | None, event: ev.PlanEvent) -> bool:
-    """Whether the spec requires a rationale for ``event`` on the plan as it stood before it:
-    revisions, status changes, discontinuations, removals and voiding of an active plan."""
+    """Whether the domain contract (docs/domain.md, "Events") requires a rationale for ``event``
+    on the plan as it stood before it: revisions, status changes, discontinuations, removals and
+    voiding of an active plan."""
     if state is None or state.status != "active":
         return False
     if type(event) in ev.REQUIRES_RATIONALE_WHEN_ACTIVE:

@@ -1,4 +1,4 @@
-"""Dates of service checked against the plan in effect on each (issue 13): the audit lines.
+"""Dates of service checked against the plan in effect on each: the audit lines.
 
 An auditor (a payer, Medicaid, a licensing board) brings a list of dates of service, often with
 the CPT codes billed, and asks for each: was a plan in clinical effect, signed by the clinician

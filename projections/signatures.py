@@ -1,4 +1,5 @@
-"""Signature status (spec: Projections 7): every signature and open co-signature request.
+"""Signature status (docs/domain.md, Projections 7): every signature and open co-signature
+request.
 
 A signature is ``current`` while the plan content equals what was signed, ``superseded`` after a
 later change (naming the version that superseded it) and ``revoked`` after ``SignatureRevoked``;

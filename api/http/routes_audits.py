@@ -1,4 +1,4 @@
-"""``POST /audits``: dates of service checked against the plan in effect on each (issue 13).
+"""``POST /audits``: dates of service checked against the plan in effect on each.
 
 An auditor, a supervisor (for the plans they may read) or an admin brings the dates billed for
 one plan or one client and gets one line per date (``projections.service_dates``). The lines

@@ -169,11 +169,12 @@ _CURRENT_PLAN_PATH = re.compile(
 
 class FastPlanRead:
     """The hot read, ``GET /plans/{id}`` of the plan now, without FastAPI's dependency solving
-    (issue #16): the access-log middleware hands it the request; it answers only a canonical
-    plan id with no query and no body (anything else goes through the FastAPI route
-    ``get_plan``, which stays the documented one). The same policy (``READ_CURRENT_PLAN.admit``),
-    the same gateway read and the same error mapping as the route, so the answer is byte for
-    byte the route's; the middleware still waits for its access-log row.
+    (docs/performance.md, figure 6): the access-log middleware hands it the request; it answers
+    only a canonical plan id with no query and no body (anything else goes through the FastAPI
+    route ``get_plan``, which stays the documented one). The same policy
+    (``READ_CURRENT_PLAN.admit``), the same gateway read and the same error mapping as the route,
+    so the answer is byte for byte the route's; the middleware still waits for its access-log
+    row.
     """
 
     def __init__(self, ctx: AppContext) -> None:

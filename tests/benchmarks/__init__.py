@@ -1,4 +1,4 @@
-"""plantrail's benchmark suite (issue #5): every performance figure against a baseline measured
+"""plantrail's benchmark suite: every performance figure against a baseline measured
 in the same run, on SQLite and on PostgreSQL.
 
 Run it with ``python -m tests.benchmarks.run`` (see ``run.py`` and ``docs/performance.md``). No

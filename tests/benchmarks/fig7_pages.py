@@ -1,7 +1,7 @@
 """Figure 7: the plan page (``GET /web/plans/{id}``, HTML, with a session) of a 1,000-event plan
 against its JSON (``GET /plans/{id}``, bearer token) in the same run, both through the app in
 process (Starlette's test client: the same ASGI stack, middleware and access log, no socket), so
-the ratio is what rendering the page adds to reading the plan. The issue's goal: the page in the
+the ratio is what rendering the page adds to reading the plan. The goal: the page in the
 same order of time as the JSON.
 
 Each round times ``calls`` requests of each kind, alternating, after one untimed warm-up; the

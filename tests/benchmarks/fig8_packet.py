@@ -3,7 +3,7 @@ against the same plan's JSON views an auditor would otherwise fetch, in the same
 its revisions, its reviews, its findings for the same period and its events. Both through the
 app in process (Starlette's test client: the same middleware, authentication and access log,
 no socket), so the ratio is what building and laying out the packet adds to reading the same
-facts as JSON. The issue's goal: a packet for a year of a 1,000-event plan in under a few
+facts as JSON. The goal: a packet for a year of a 1,000-event plan in under a few
 seconds (3 s).
 
 Each round times ``calls`` packets, each followed by one set of the five JSON views, after one

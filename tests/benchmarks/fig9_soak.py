@@ -1,4 +1,4 @@
-"""Figure 9: a soak (issue #16). One plantrail server process (the figure 6 server: one
+"""Figure 9: a soak. One plantrail server process (the figure 6 server: one
 uvicorn worker pinned to CPU 0) under a steady mixed load for ``--soak MINUTES``, sampled
 every interval for its memory (``VmRSS`` of ``/proc/PID/status``) and the p99 of the reads and
 writes finished in that interval.

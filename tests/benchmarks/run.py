@@ -1,4 +1,4 @@
-"""The benchmark command (issue #5).
+"""The benchmark command.
 
     python -m tests.benchmarks.run [--quick] [--sizes 1000,10000] [--plan-sizes 100,1000,10000]
                                    [--backend sqlite|postgresql|both] [--rounds N]

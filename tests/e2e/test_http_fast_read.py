@@ -1,5 +1,5 @@
 """The hot read, ``GET /plans/{id}`` of the plan now, is served by the access-log middleware
-without FastAPI (``routes_plans.FastPlanRead``, issue #16). It must answer byte for byte as
+without FastAPI (``routes_plans.FastPlanRead``). It must answer byte for byte as
 the FastAPI route ``get_plan`` does, refuse the same callers with the same problems, and log
 the same access-log entries. The FastAPI route still answers what the fast path leaves to it:
 an id spelt in capitals (a valid UUID, not the canonical spelling) goes through FastAPI, so

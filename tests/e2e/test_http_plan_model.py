@@ -1,7 +1,7 @@
-"""Issue #15 over HTTP, on each store: a maintain objective and its breach finding; a review
-that confirms one met objective and reopens another (refused without a rationale, problem+json,
-nothing stored); the safety plan written, read as it stood, diffed and found missing; a couples
-plan opened with its participants, and refused without them."""
+"""The 0.2.0 plan model (ADR 0014) over HTTP, on each store: a maintain objective and its breach
+finding; a review that confirms one met objective and reopens another (refused without a
+rationale, problem+json, nothing stored); the safety plan written, read as it stood, diffed and
+found missing; a couples plan opened with its participants, and refused without them."""
 
 from __future__ import annotations
 

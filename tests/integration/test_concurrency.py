@@ -1,4 +1,4 @@
-"""Concurrent writers on one plan, from several processes and threads at once (issue #2).
+"""Concurrent writers on one plan, from several processes and threads at once.
 
 Same-version race: 4 processes × 4 threads × 50 rounds. In every round all 16 writers read the
 same version (barriers hold them together), then all write naming that version: exactly one may

@@ -1,4 +1,4 @@
-"""kill -9 of a writer process under load (issue #2): nothing acknowledged is lost, the chain
+"""kill -9 of a writer process under load: nothing acknowledged is lost, the chain
 stays clean, and a retry of any command in flight at the kill stores nothing twice.
 
 A writer process (``workers.crash_writer``) runs one thread per plan. It logs each command

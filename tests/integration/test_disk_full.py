@@ -1,4 +1,4 @@
-"""A full disk under SQLite (issue #2): a clear error, nothing acknowledged lost, the chain
+"""A full disk under SQLite: a clear error, nothing acknowledged lost, the chain
 clean, reads still served, and writes resume once space returns.
 
 The store lives on a 512 KiB tmpfs mounted for the test (root is needed; if the mount is

@@ -1,7 +1,7 @@
-"""Issue #15 on a real store (SQLite, and PostgreSQL when PLANTRAIL_TEST_DATABASE_URL is set):
-events stored in their 0.1.0 shape read through the upcasters and verify unchanged; a safety
-plan and a maintain objective survive the round trip; plans of one group do not flag their
-shared objectives as templated language."""
+"""The 0.2.0 plan model (ADR 0014) on a real store (SQLite, and PostgreSQL when
+PLANTRAIL_TEST_DATABASE_URL is set): events stored in their 0.1.0 shape read through the
+upcasters and verify unchanged; a safety plan and a maintain objective survive the round trip;
+plans of one group do not flag their shared objectives as templated language."""
 
 from __future__ import annotations
 

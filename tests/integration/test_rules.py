@@ -1,4 +1,5 @@
-"""Every rule of spec "Rules that give a clear error (and store nothing)", on each store.
+"""Every rule of docs/domain.md, "Rules that give a clear error (and store nothing)", on each
+store.
 
 Each refusal is checked three ways: the error names the field and the reason; the plan (its
 version, its content and the number of events in the whole store) is exactly as before; and the

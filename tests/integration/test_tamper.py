@@ -1,4 +1,4 @@
-"""Tampering with the stored events is detected and located (issue #2).
+"""Tampering with the stored events is detected and located.
 
 Six mutation classes, 200 randomised trials each on a store of several plans: an edited payload
 that is still valid JSON, one flipped bit, a deleted middle event and two swapped payloads must be

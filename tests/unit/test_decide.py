@@ -333,7 +333,7 @@ def test_a_completed_review_sets_the_objective_statuses() -> None:
     assert plan.state.signatures[signature.signature_id].superseded_by_version == (
         completed.originator_version
     )
-    # every objective is assessed at every review, the met one too (issue #15)
+    # every objective is assessed at every review, the met one too (ADR 0014)
     second_review = plan.add(c.StartReview(reason="lack_of_progress"))
     with pytest.raises(RuleViolation) as refused:
         decide(

@@ -1,4 +1,4 @@
-"""Issue #15, the plan model gaps a clinician meets, in the deciders, the fold and the upcasters:
+"""The plan model gaps a clinician meets (ADR 0014), in the deciders, the fold and the upcasters:
 maintain objectives, safety plans, participants of group plans, and the 0.1.0 shapes of the
 events that gained fields (read unchanged, never rewritten)."""
 

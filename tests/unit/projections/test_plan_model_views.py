@@ -1,6 +1,6 @@
-"""Issue #15 in the read side: what a maintain objective's breach, a confirmed or reopened
-objective and a safety plan look like in findings, the review history, the plan document as it
-stood, the diff, the revision log and the review page's chart."""
+"""The 0.2.0 plan model (ADR 0014) in the read side: what a maintain objective's breach, a
+confirmed or reopened objective and a safety plan look like in findings, the review history, the
+plan document as it stood, the diff, the revision log and the review page's chart."""
 
 from __future__ import annotations
 
