@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 
 from plantrail.api.cli.context import service_for
+from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.api.routing.problems import STATUS
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.service import PlanService
@@ -57,6 +59,14 @@ class Acting:
     caller: Principal
     entry: AccessEntry
     more: list[AccessEntry] = field(default_factory=list)
+
+    def resolve(self, value: str) -> UUID:
+        """The plan ``value`` names (``plan_ref.resolve_plan``), noted on the command's entry:
+        a command on a named plan is in the access log even when it is refused before the plan
+        is read, as an HTTP request on a plan's address is."""
+        plan_id = resolve_plan(self.gateway, value)
+        self.entry.plan_id = str(plan_id)
+        return plan_id
 
     def another_entry(self) -> AccessEntry:
         """One more access-log record for this command, for a command that reads many plans

@@ -17,7 +17,6 @@ from plantrail.api.cli.acting import acting
 from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
-from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.domain import commands as cmd
 from plantrail.domain.parsing import parse_command
 from plantrail.projections.document import amendment_row
@@ -55,7 +54,7 @@ def _run(
     describe: Callable[[Any], str],
 ) -> None:
     with acting(db, keys, user, f"amendments {route}") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         command = parse_command(model, {k: v for k, v in fields.items() if v is not None})
         envelope = {"effective_date": effective_date} if effective_date else {}
         result = act.gateway.execute(
@@ -217,7 +216,7 @@ def list_command(
 ) -> None:
     """A plan's requests with their deadlines, decisions and statements."""
     with acting(db, keys, user, "amendments list") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         state = act.gateway.state(act.caller, plan_id, act.entry, view="amendments")
     today = act.service.clock().date()
     rows = [amendment_row(state, a, today) for a in state.amendments.values()]

@@ -16,7 +16,6 @@ from plantrail.api.cli.app import app
 from plantrail.api.cli.context import service_for
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
-from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.domain.errors import InvalidInput, PlanNotFound
 from plantrail.domain.service import PlanService
 from plantrail.projections.access.access_log import AccessLog
@@ -53,7 +52,7 @@ def _accounts(service: PlanService) -> Accounts:
 
 def _own_plan(act: Acting, plan: str, action: str) -> PlanHeader:
     """The plan's header when the acting user is its clinician (the rule of the HTTP routes)."""
-    plan_id = resolve_plan(act.gateway, plan)
+    plan_id = act.resolve(plan)
     try:
         return act.gateway.own_plan(act.caller, plan_id, act.entry, action)
     except PlanNotFound:
@@ -109,7 +108,7 @@ def list_command(
 ) -> None:
     """The plan's client access links (never their keys)."""
     with acting(db, keys, user, "client-access") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         act.gateway.reach(act.caller, plan_id, act.entry, "client-access:list")
         now = act.accounts.clients.clock_us()
         rows = [g.as_dict(now) for g in act.accounts.clients.grants(plan_id)]
@@ -152,7 +151,7 @@ def disclosures_command(
 ) -> None:
     """Who read or changed the plan, and when: the accounting of access for its client."""
     with acting(db, keys, user, "disclosures") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         act.gateway.disclosure_reach(act.caller, plan_id, act.entry)
         engine = recorder_of(act.service).engine
         AccessLog(engine, None, datetime.now).create_tables()

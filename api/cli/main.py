@@ -16,7 +16,7 @@ from plantrail.api.cli.app import app
 from plantrail.domain.errors import PlantrailError
 
 
-def _register() -> None:
+def register() -> None:
     # Imported for their side effect of adding commands to ``app``.
     from plantrail.api.cli import (  # noqa: F401
         access_log_commands,
@@ -54,7 +54,7 @@ def run() -> None:
     """Console-script entry point."""
     from plantrail.api.cli.output import fail
 
-    _register()
+    register()
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

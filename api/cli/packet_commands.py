@@ -20,7 +20,6 @@ from plantrail.api.cli.acting import AsUser, acting
 from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
-from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.api.cli.views import _profile, _service_dates, parse_day
 from plantrail.api.packet.service import packet_pdf, verify_packet
 from plantrail.domain.errors import InvalidInput
@@ -86,7 +85,7 @@ def packet_command(
     if moment > now:
         raise InvalidInput.on("generated-at", "must not be in the future")
     with acting(db, keys, user, "packet") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         caller = act.caller
         try:
             events = act.gateway.events(caller, plan_id, act.entry, view="packet")

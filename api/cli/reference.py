@@ -51,13 +51,12 @@ class CommandEntry:
 
 
 def load_app() -> typer.Typer:
-    """``plantrail.api.cli.main:app`` with every command registered, as ``plantrail`` runs it."""
-    from plantrail.api.cli import main
+    """The ``plantrail`` app with every command registered, as ``plantrail`` runs it."""
+    from plantrail.api.cli.app import app
+    from plantrail.api.cli.main import register
 
-    register = getattr(main, "_register", None)  # the command modules add themselves on import
-    if callable(register):
-        register()
-    return main.app
+    register()  # the command modules add themselves on import
+    return app
 
 
 def walk(app: typer.Typer) -> list[CommandEntry]:

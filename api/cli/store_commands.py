@@ -56,7 +56,7 @@ def events_command(
 ) -> None:
     """Show a plan's full event history: who, when (recorded and effective), what, why."""
     with acting(db, keys, user, "events") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         events = act.gateway.events(act.caller, plan_id, act.entry, view="events")
     history = event_history(events)
     if json:
@@ -209,7 +209,7 @@ def export_command(
     or with --fhir the plans as FHIR resources."""
     if as_fhir:
         with acting(db, keys, user, "export --fhir") as act:
-            _export_fhir(act, resolve_plan(act.gateway, plan) if plan else None, out)
+            _export_fhir(act, act.resolve(plan) if plan else None, out)
         return
     service = service_for(db, keys)
     # A JSON Lines export is the store's backup, made by whoever holds the database file; it

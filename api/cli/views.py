@@ -23,7 +23,6 @@ from plantrail.api.cli.acting import Acting, AsUser, acting
 from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
-from plantrail.api.cli.plan_ref import resolve_plan
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState
@@ -297,7 +296,7 @@ def show_command(
     if version is not None and version < 1:
         raise InvalidInput.on("version", "versions start at 1")
     with acting(db, keys, user, "show") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         state = act.gateway.state(
             act.caller,
             plan_id,
@@ -325,7 +324,7 @@ def revisions_command(
 ) -> None:
     """Show every change to a plan: who, both times, what, and the rationale(s)."""
     with acting(db, keys, user, "revisions") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         events = _events(act, plan_id, "revisions")
     log = revision_log(events, late_entry_days=act.service.late_entry_days)
     if json:
@@ -367,7 +366,7 @@ def diff_command(
 ) -> None:
     """Show what changed in a plan between two points, item by item."""
     with acting(db, keys, user, "diff") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         before = _load_point(act, plan_id, start, "from")
         after = _load_point(act, plan_id, end, "to")
     result = plan_diff(before, after)
@@ -394,7 +393,7 @@ def reviews_command(
 ) -> None:
     """Show a plan's completed reviews with measurements, changes and copy-forward verdicts."""
     with acting(db, keys, user, "reviews") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         events = _events(act, plan_id, "reviews")
     history = review_history(events, late_entry_days=act.service.late_entry_days)
     if json:
@@ -533,7 +532,7 @@ def findings_command(
         return
     rules = _profile(profile)
     with acting(db, keys, user, "findings") as act:
-        plan_id = resolve_plan(act.gateway, plan)
+        plan_id = act.resolve(plan)
         events = _events(act, plan_id, "findings")
     found, when = _plan_findings(
         events,
@@ -620,7 +619,7 @@ def audit_command(
     histories = []
     with acting(db, keys, user, "audit") as act:
         if plan is not None:
-            plan_ids = [resolve_plan(act.gateway, plan)]
+            plan_ids = [act.resolve(plan)]
         else:
             from plantrail.api.cli.plan_ref import plans_of_client
 

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body
 
 from plantrail.api.routing.common import (
     ETAG_HEADER,
     WRITE_RESPONSES,
+    ClinicianWrite,
     CodePath,
-    IdempotencyKey,
-    IfMatch,
     ItemIdPath,
-    PlanId,
-    Writer,
-    write,
 )
 from plantrail.api.routing.schemas import (
     DiagnosisBody,
@@ -47,343 +43,156 @@ CHANGED: dict[int | str, dict[str, Any]] = {200: {"description": "Changed", "hea
 
 @router.post("/diagnoses", status_code=201, responses=CREATED, summary="Add a diagnosis")
 def add_diagnosis(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: DiagnosisBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.AddDiagnosis, body, if_match, idempotency_key
-    )
+    return write.run(cmd.AddDiagnosis, body)
 
 
 @router.delete("/diagnoses/{code}", responses=CHANGED, summary="Remove a diagnosis")
 def remove_diagnosis(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     code: CodePath,
-    caller: Writer,
+    write: ClinicianWrite,
     body: Annotated[WriteFields | None, Body()] = None,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.RemoveDiagnosis,
-        body,
-        if_match,
-        idempotency_key,
-        code=code,
-    )
+    return write.run(cmd.RemoveDiagnosis, body, code=code)
 
 
 @router.post("/problems", status_code=201, responses=CREATED, summary="Add a problem")
 def add_problem(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: ProblemBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.AddProblem, body, if_match, idempotency_key
-    )
+    return write.run(cmd.AddProblem, body)
 
 
 @router.patch("/problems/{item_id}", responses=CHANGED, summary="Revise or resolve a problem")
 def revise_problem(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     item_id: ItemIdPath,
     body: ProblemPatch,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.ReviseProblem,
-        body,
-        if_match,
-        idempotency_key,
-        problem_id=item_id,
-    )
+    return write.run(cmd.ReviseProblem, body, problem_id=item_id)
 
 
 @router.post("/goals", status_code=201, responses=CREATED, summary="Add a goal")
 def add_goal(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: GoalBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(request, response, caller, plan_id, cmd.AddGoal, body, if_match, idempotency_key)
+    return write.run(cmd.AddGoal, body)
 
 
 @router.patch("/goals/{item_id}", responses=CHANGED, summary="Revise a goal or set its status")
 def revise_goal(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     item_id: ItemIdPath,
     body: GoalPatch,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.ReviseGoal,
-        body,
-        if_match,
-        idempotency_key,
-        goal_id=item_id,
-    )
+    return write.run(cmd.ReviseGoal, body, goal_id=item_id)
 
 
 @router.post(
     "/objectives", status_code=201, responses=CREATED, summary="Add an objective under a goal"
 )
 def add_objective(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: ObjectiveBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.AddObjective, body, if_match, idempotency_key
-    )
+    return write.run(cmd.AddObjective, body)
 
 
 @router.patch("/objectives/{item_id}", responses=CHANGED, summary="Revise an objective")
 def revise_objective(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     item_id: ItemIdPath,
     body: ObjectivePatch,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.ReviseObjective,
-        body,
-        if_match,
-        idempotency_key,
-        objective_id=item_id,
-    )
+    return write.run(cmd.ReviseObjective, body, objective_id=item_id)
 
 
 @router.post(
     "/objectives/{item_id}/status", responses=CHANGED, summary="Mark an objective's status"
 )
 def mark_objective(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     item_id: ItemIdPath,
     body: ObjectiveStatusBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.MarkObjectiveStatus,
-        body,
-        if_match,
-        idempotency_key,
-        objective_id=item_id,
-    )
+    return write.run(cmd.MarkObjectiveStatus, body, objective_id=item_id)
 
 
 @router.post("/interventions", status_code=201, responses=CREATED, summary="Add an intervention")
 def add_intervention(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: InterventionBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.AddIntervention, body, if_match, idempotency_key
-    )
+    return write.run(cmd.AddIntervention, body)
 
 
 @router.patch(
     "/interventions/{item_id}", responses=CHANGED, summary="Revise or discontinue an intervention"
 )
 def revise_intervention(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     item_id: ItemIdPath,
     body: InterventionPatch,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.ReviseIntervention,
-        body,
-        if_match,
-        idempotency_key,
-        intervention_id=item_id,
-    )
+    return write.run(cmd.ReviseIntervention, body, intervention_id=item_id)
 
 
 @router.post("/measurements", status_code=201, responses=CREATED, summary="Record a measurement")
 def record_measurement(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: MeasurementBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.RecordMeasurement, body, if_match, idempotency_key
-    )
+    return write.run(cmd.RecordMeasurement, body)
 
 
 @router.post("/measurements/{item_id}/void", responses=CHANGED, summary="Void a measurement")
 def void_measurement(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     item_id: ItemIdPath,
-    caller: Writer,
+    write: ClinicianWrite,
     body: Annotated[WriteFields | None, Body()] = None,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.VoidMeasurement,
-        body,
-        if_match,
-        idempotency_key,
-        measurement_id=item_id,
-    )
+    return write.run(cmd.VoidMeasurement, body, measurement_id=item_id)
 
 
 @router.post("/strengths", status_code=201, responses=CREATED, summary="Note a strength")
 def note_strength(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: TextBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.NoteStrength, body, if_match, idempotency_key
-    )
+    return write.run(cmd.NoteStrength, body)
 
 
 @router.post("/barriers", status_code=201, responses=CREATED, summary="Note a barrier")
 def note_barrier(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: TextBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.NoteBarrier, body, if_match, idempotency_key
-    )
+    return write.run(cmd.NoteBarrier, body)
 
 
 @router.put("/timeline", responses=CHANGED, summary="Set the timeline")
 def set_timeline(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: TimelineBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.SetTimeline, body, if_match, idempotency_key
-    )
+    return write.run(cmd.SetTimeline, body)
 
 
 @router.put("/discharge-criteria", responses=CHANGED, summary="Set the discharge criteria")
 def set_discharge_criteria(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: DischargeCriteriaBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request,
-        response,
-        caller,
-        plan_id,
-        cmd.SetDischargeCriteria,
-        body,
-        if_match,
-        idempotency_key,
-    )
+    return write.run(cmd.SetDischargeCriteria, body)
 
 
 @router.put("/safety-plan", responses=CHANGED, summary="Set the crisis or safety plan section")
 def set_safety_plan(
-    request: Request,
-    response: Response,
-    plan_id: PlanId,
     body: SafetyPlanBody,
-    caller: Writer,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    write: ClinicianWrite,
 ) -> WriteResult:
-    return write(
-        request, response, caller, plan_id, cmd.SetSafetyPlan, body, if_match, idempotency_key
-    )
+    return write.run(cmd.SetSafetyPlan, body)

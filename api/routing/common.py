@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Path, Request, Response
 
-from plantrail.api.routing.access import SIGN_OR_NOTE, WRITE_PLAN
+from plantrail.api.routing.access import (
+    REQUEST_AMENDMENT,
+    SIGN,
+    SIGN_OR_NOTE,
+    WRITE_PLAN,
+    RoutePolicy,
+)
 from plantrail.api.routing.context import AppContext, access_entry
 from plantrail.api.routing.problems import problem_responses
 from plantrail.api.routing.schemas import WRITE_FIELDS, WriteFields, WriteResult
@@ -43,8 +50,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-Writer = Annotated[Principal, Depends(WRITE_PLAN)]
-Signer = Annotated[Principal, Depends(SIGN_OR_NOTE)]
 
 ETAG_HEADER = {
     "ETag": {"description": 'The plan version: "<version>"', "schema": {"type": "string"}}
@@ -71,36 +76,66 @@ def etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-def write(
-    request: Request,
-    response: Response,
-    caller: Principal,
-    plan_id: UUID,
-    model: type[cmd.Command],
-    body: WriteFields | None,
-    if_match: str | None,
-    idempotency_key: str | None,
-    **fields: Any,
-) -> WriteResult:
-    """Run one write: body and path fields → command (domain parsing) → gateway → answer."""
-    data: dict[str, Any] = {}
-    envelope: dict[str, Any] = {}
-    if body is not None:
-        dumped = body.model_dump(exclude_unset=True)
-        envelope = {k: v for k, v in dumped.items() if k in WRITE_FIELDS}
-        data = {k: v for k, v in dumped.items() if k not in WRITE_FIELDS}
-    data.update(fields)
-    command = parse_command(model, data)
-    result = context(request).gateway.execute(
-        caller,
-        plan_id,
-        command,  # type: ignore[arg-type]
-        envelope,
-        if_match=if_match_version(if_match),
-        idempotency_key=idempotency_key,
-        entry=access_entry(request),
-    )
-    etag(response, result.version)
-    return WriteResult(
-        plan_id=result.plan_id, version=result.version, id=result.item_id, label=result.label
-    )
+@dataclass(frozen=True)
+class PlanWrite:
+    """What every write route shares: the request, the caller its route policy admitted, the
+    plan and the two headers of a write (If-Match, Idempotency-Key). ``run`` is the one write
+    pipeline: body and path fields → command (domain parsing) → gateway → answer."""
+
+    request: Request
+    response: Response
+    caller: Principal
+    plan_id: UUID
+    if_match: str | None
+    idempotency_key: str | None
+
+    def run(
+        self, model: type[cmd.Command], body: WriteFields | None, **fields: Any
+    ) -> WriteResult:
+        data: dict[str, Any] = {}
+        envelope: dict[str, Any] = {}
+        if body is not None:
+            dumped = body.model_dump(exclude_unset=True)
+            envelope = {k: v for k, v in dumped.items() if k in WRITE_FIELDS}
+            data = {k: v for k, v in dumped.items() if k not in WRITE_FIELDS}
+        data.update(fields)
+        command = parse_command(model, data)
+        result = context(self.request).gateway.execute(
+            self.caller,
+            self.plan_id,
+            command,  # type: ignore[arg-type]
+            envelope,
+            if_match=if_match_version(self.if_match),
+            idempotency_key=self.idempotency_key,
+            entry=access_entry(self.request),
+        )
+        etag(self.response, result.version)
+        return WriteResult(
+            plan_id=result.plan_id, version=result.version, id=result.item_id, label=result.label
+        )
+
+
+def plan_write(policy: RoutePolicy) -> Any:
+    """The ``PlanWrite`` dependency of a write route whose callers ``policy`` admits."""
+
+    def dependency(
+        request: Request,
+        response: Response,
+        plan_id: PlanId,
+        caller: Annotated[Principal, Depends(policy)],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> PlanWrite:
+        return PlanWrite(request, response, caller, plan_id, if_match, idempotency_key)
+
+    return Depends(dependency)
+
+
+ClinicianWrite = Annotated[PlanWrite, plan_write(WRITE_PLAN)]
+"""A change of the plan's content, by its clinician."""
+SignerWrite = Annotated[PlanWrite, plan_write(SIGN_OR_NOTE)]
+"""A note or a signature's revocation, by the clinician or a supervisor."""
+SigningWrite = Annotated[PlanWrite, plan_write(SIGN)]
+"""A signature: the clinician's, a supervisor's, or the client's own."""
+AmendmentWrite = Annotated[PlanWrite, plan_write(REQUEST_AMENDMENT)]
+"""An amendment request or a statement of disagreement, which the client may file too."""
