@@ -66,7 +66,11 @@ class PlanWriter:
     actor: Actor
     start: date
     plan_id: UUID | None = None
+    mrn: str | None = None
     ids: dict[str, str] = field(default_factory=dict)
+    met: set[str] = field(default_factory=set)
+    """The objectives the last review left met (the writer keeps what it wrote, so it never
+    reads the plan back: plans are read through the gateway alone)."""
     _seq: Any = field(default_factory=lambda: itertools.count(1))
 
     def day(self, offset: int) -> date:
@@ -84,6 +88,7 @@ class PlanWriter:
     def open(self, command: c.OpenPlan) -> None:
         result = self.service.open_plan(command, self.meta(effective_date=self.start))
         self.plan_id = UUID(result.plan_id)
+        self.mrn = command.client.id
 
     def do(
         self,
@@ -151,9 +156,9 @@ class PlanWriter:
         named = {a.objective_id for a in listed}
         # Every review assesses every objective: a met one not named here is confirmed met.
         confirmed = [
-            c.AssessmentIn(objective_id=o.id, status="met", note="Still met")
-            for o in self.service.load(self.plan_id).objectives.values()
-            if o.status == "met" and o.id not in named
+            c.AssessmentIn(objective_id=item, status="met", note="Still met")
+            for item in self.ids.values()  # in the order the objectives were added
+            if item in self.met and item not in named
         ]
         self.do(
             c.CompleteReview(
@@ -164,6 +169,7 @@ class PlanWriter:
                 next_review_date=self.day(next_review) if next_review is not None else None,
             )
         )
+        self.met = {a.objective_id for a in listed + confirmed if a.status == "met"}
 
 
 def _m(fields: dict[str, Any]) -> Measure:
@@ -817,8 +823,8 @@ def load_demo(service: PlanService, *, today: date | None = None) -> list[DemoPl
             write(writer)
             assert writer.plan_id is not None
             story = " ".join((write.__doc__ or "").split())
-            mrn = service.load(writer.plan_id).client.id
-            created.append(DemoPlan(writer.plan_id, client, mrn, clinician.name, story))
+            assert writer.mrn is not None
+            created.append(DemoPlan(writer.plan_id, client, writer.mrn, clinician.name, story))
     finally:
         service.clock = real_clock
     return created

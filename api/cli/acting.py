@@ -102,7 +102,7 @@ def acting(
     else:
         found = accounts.principal(user)
         if found is None:
-            raise InvalidInput.on("as", f"no active user {user!r} (see plantrail users list)")
+            raise InvalidInput.on("as", f"no user {user!r} (see plantrail users list)")
         caller = found
     entry = AccessEntry(
         method="CLI", route=f"plantrail {route}", user_id=caller.user_id, role=caller.role

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_type_hints
 from uuid import UUID
 
 from fastapi import Depends, Header, Path, Request, Response
@@ -117,17 +117,24 @@ class PlanWrite:
 
 def plan_write(policy: RoutePolicy) -> Any:
     """The ``PlanWrite`` dependency of a write route whose callers ``policy`` admits."""
+    caller_of = Annotated[Principal, Depends(policy)]
 
     def dependency(
         request: Request,
         response: Response,
         plan_id: PlanId,
-        caller: Annotated[Principal, Depends(policy)],
+        caller: Principal,
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> PlanWrite:
         return PlanWrite(request, response, caller, plan_id, if_match, idempotency_key)
 
+    # This module's annotations are strings (PEP 563) that FastAPI resolves in the module's
+    # globals, where ``policy`` is not: the caller's annotation is given as the object itself.
+    dependency.__annotations__ = {
+        **get_type_hints(dependency, include_extras=True),
+        "caller": caller_of,
+    }
     return Depends(dependency)
 
 

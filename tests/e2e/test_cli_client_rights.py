@@ -51,8 +51,15 @@ def test_the_clinician_issues_lists_and_revokes_a_clients_link(demo_store: Demo)
 
     seen = json.loads(plantrail("disclosures", jordan["plan_id"], "--json", db=db,
                                 keys=keys).stdout)["disclosures"]  # fmt: skip
-    assert [d["action"] for d in seen] == ["client-access:issue", "client-access:revoke"]
-    assert {d["name"] for d in seen} == {"Dana Reyes"}
+    assert [d["action"] for d in seen] == [
+        "client-access:issue",
+        "client-access:revoke",
+        "client-access:list",
+    ]
+    assert {d["name"] for d in seen[:2]} == {"Dana Reyes"}
+    # Listing without --as is the operator's read, accounted for like any other.
+    assert seen[2]["user_id"].startswith("cli:")
+    assert seen[2]["role"] == "operator"
 
 
 def test_an_admin_reviews_a_break_glass_read(demo_store: Demo) -> None:
