@@ -334,7 +334,9 @@ class PlanService(Application[UUID]):
         state = fold((cast(ev.PlanEvent, self.mapper.to_domain_event(s)) for s in late), state)
         if state is None:
             if not self.store.plan_exists(plan_id):
-                raise PlanNotFound(plan_id)
+                # pragma below: defensive. A plan without events has no version effective after
+                # any date, so ``load`` above has already raised PlanNotFound for it.
+                raise PlanNotFound(plan_id)  # pragma: no cover
             raise NotFound(f"plan {plan_id} was not yet in effect on {effective_on}")
         return state
 
