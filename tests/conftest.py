@@ -12,9 +12,9 @@ import pytest
 
 from plantrail.domain.service import PlanService
 from plantrail.projections.integrity.keys import create_keys
-from tests.support import (
+from tests.support.clock import FakeClock
+from tests.support.stores import (
     PG_ENV,
-    FakeClock,
     postgres_database,
     postgres_schema_url,
     running_service,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.http_support import Practice, practice
-from tests.e2e.test_cli_store import plantrail
+from tests.support.cli import plantrail
+from tests.support.http import Practice, practice
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ from plantrail.api.routing import access as auth
 from plantrail.api.server.app import create_app
 from plantrail.domain import commands as c
 from tests.conftest import BACKENDS
-from tests.e2e.http_support import USERS, Practice, full_plan, meta, practice
-from tests.support import postgres_schema_url, sqlite_url
+from tests.support.http import USERS, Practice, meta, practice
+from tests.support.plans import full_plan
+from tests.support.stores import postgres_schema_url, sqlite_url
 
 READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "list", "me", "health"
 AUDIT = "audit"

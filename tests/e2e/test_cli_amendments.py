@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_cli_store import plantrail
+from tests.support.cli import plantrail
 
 Store = tuple[str, Path, list[dict[str, str]]]
 

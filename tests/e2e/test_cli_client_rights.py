@@ -9,7 +9,7 @@ from typing import Any
 
 from plantrail.projections.access.access_log import AccessEntry, AccessLog
 from plantrail.projections.assembly import open_service, recorder_of
-from tests.e2e.test_cli_store import plantrail
+from tests.support.cli import plantrail
 
 Demo = tuple[str, Path, list[dict[str, Any]]]
 

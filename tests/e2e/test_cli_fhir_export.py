@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_cli_store import plantrail
-from tests.fhir_checks import unresolved, validate
+from tests.support.cli import plantrail
+from tests.support.fhir import unresolved, validate
 
 Store = tuple[str, Path, list[dict[str, str]]]
 

@@ -19,8 +19,8 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine, delete, select, update
 
 from plantrail.projections.store.schema import events, snapshots
-from tests.e2e.test_cli_store import plantrail
 from tests.integration.test_tamper import drop_append_only_triggers
+from tests.support.cli import plantrail
 
 Store = tuple[str, Path, dict[str, str]]
 

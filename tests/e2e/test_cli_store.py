@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from uuid import UUID
 
@@ -18,29 +17,8 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from plantrail.projections.store.schema import events
-from tests.support import PG_ENV, postgres_schema_url
-
-
-def plantrail(
-    *args: str, db: str, keys: Path, check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PLANTRAIL_DATABASE_URL": db,
-        "PLANTRAIL_KEY_DIR": str(keys),
-        "COLUMNS": "200",
-    }
-    env.pop("PLANTRAIL_DEBUG", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "plantrail.api.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"plantrail {' '.join(args)} failed: {result.stdout}\n{result.stderr}")
-    return result
+from tests.support.cli import plantrail
+from tests.support.stores import PG_ENV, postgres_schema_url
 
 
 def test_init_demo_verify(demo_store: tuple[str, Path, list[dict[str, str]]]) -> None:

@@ -4,9 +4,6 @@ run as a user runs them (the console script in a subprocess) against both stores
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,26 +14,8 @@ from sqlalchemy import create_engine, select, text
 
 from plantrail.api.server.app import create_app
 from plantrail.projections.assembly import open_service, recorder_of
-from tests.e2e.http_support import TestClient
-
-
-def plantrail(
-    *args: str, db: str, keys: Path, check: bool = True, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PLANTRAIL_DATABASE_URL": db, "PLANTRAIL_KEY_DIR": str(keys)}
-    env["COLUMNS"] = "200"
-    env.pop("PLANTRAIL_DEBUG", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "plantrail.api.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        input=stdin,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"plantrail {' '.join(args)}: {result.stdout}\n{result.stderr}")
-    return result
+from tests.support.cli import plantrail
+from tests.support.http import TestClient
 
 
 @pytest.fixture

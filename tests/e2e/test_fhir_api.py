@@ -16,8 +16,9 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from plantrail.domain import commands as c
-from tests.e2e.http_support import Practice, full_plan, meta, practice
-from tests.fhir_checks import unresolved, validate
+from tests.support.fhir import unresolved, validate
+from tests.support.http import Practice, meta, practice
+from tests.support.plans import full_plan
 
 FHIR_JSON = "application/fhir+json"
 

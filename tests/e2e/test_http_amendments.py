@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from tests.e2e.http_support import Practice, full_plan
+from tests.support.http import Practice
+from tests.support.plans import full_plan
 
 
 class Dana:

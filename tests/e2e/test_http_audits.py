@@ -15,14 +15,15 @@ import pytest
 
 from plantrail.domain import commands as c
 from plantrail.domain.service import PlanService
-from tests.e2e.http_support import USERS, Practice, actor
-from tests.support import FakeClock, copy_forward_history
+from tests.support.clock import FakeClock
+from tests.support.http import USERS, Practice, actor
+from tests.support.plans import copy_forward_history
 
 
 def copy_forward_plan(
     service: PlanService, clock: FakeClock, clinician: str, mrn: str
 ) -> dict[str, Any]:
-    """``tests.support.copy_forward_history`` written by one of the practice's clinicians."""
+    """``tests.support.plans.copy_forward_history`` written by one of the practice's clinicians."""
     user = USERS[clinician]
     opening = c.OpenPlan(
         client=c.ClientIn(id=mrn, name="Alex Moreno", date_of_birth=date(1988, 5, 17)),

@@ -9,7 +9,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from tests.e2e.http_support import Practice, full_plan
+from tests.support.http import Practice
+from tests.support.plans import full_plan
 
 CRISIS = "Client called the crisis line; on-call clinician needs the safety plan"
 

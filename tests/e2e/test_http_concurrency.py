@@ -19,7 +19,8 @@ import pytest
 
 from plantrail.domain.service import PlanService
 from plantrail.projections.assembly import recorder_of
-from tests.e2e.http_support import Practice, full_plan, second_server
+from tests.support.http import Practice, second_server
+from tests.support.plans import full_plan
 
 
 def strengths(service: PlanService, plan_id: UUID) -> list[str]:

@@ -16,7 +16,8 @@ from plantrail.api.routing.schemas import PlanDocument
 from plantrail.domain import commands as c
 from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.document import plan_document
-from tests.e2e.http_support import Practice, full_plan, meta
+from tests.support.http import Practice, meta
+from tests.support.plans import full_plan
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

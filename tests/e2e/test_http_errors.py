@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from plantrail.domain.errors import StorageError
-from tests.e2e.http_support import Practice, full_plan
+from tests.support.http import Practice
+from tests.support.plans import full_plan
 
 
 @pytest.fixture

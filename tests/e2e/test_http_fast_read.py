@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from plantrail.domain.errors import StorageError
-from tests.e2e.http_support import Practice, full_plan
+from tests.support.http import Practice
+from tests.support.plans import full_plan
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 ENTRY_FIELDS = ("route", "method", "action", "outcome", "status", "plan_id", "user_id", "role")

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from plantrail.api.packet.pdf import read_manifest
-from tests.e2e.http_support import Practice, full_plan, practice
+from tests.support.http import Practice, practice
+from tests.support.plans import full_plan
 
 
 @pytest.fixture

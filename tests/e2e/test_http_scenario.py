@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.e2e.http_support import Practice
+from tests.support.http import Practice
 
 
 class Session:

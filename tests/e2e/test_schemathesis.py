@@ -32,7 +32,8 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
 
 from plantrail.projections.assembly import recorder_of
-from tests.e2e.http_support import Practice, full_plan
+from tests.support.http import Practice
+from tests.support.plans import full_plan
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from tests.e2e.http_support import Practice, full_plan, practice
 from tests.e2e.test_web_pages import csrf_of, guard_of, sign_in
+from tests.support.http import Practice, practice
+from tests.support.plans import full_plan
 
 REASON = "Client in crisis at the front desk; covering for Dana tonight"
 

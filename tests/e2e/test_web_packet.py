@@ -12,8 +12,9 @@ from uuid import uuid4
 import pytest
 from pypdf import PdfReader
 
-from tests.e2e.http_support import Practice, full_plan, practice
 from tests.e2e.test_web_pages import sign_in
+from tests.support.http import Practice, practice
+from tests.support.plans import full_plan
 
 
 @pytest.fixture

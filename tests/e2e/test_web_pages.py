@@ -20,7 +20,8 @@ from plantrail.domain import commands as c
 from plantrail.domain import events as ev
 from plantrail.projections.access.web_sessions import web_sessions
 from plantrail.projections.assembly import recorder_of
-from tests.e2e.http_support import Practice, full_plan, meta, practice
+from tests.support.http import Practice, meta, practice
+from tests.support.plans import full_plan
 
 SIGN_IN = "/web/sign-in"
 
@@ -564,7 +565,7 @@ def test_the_caseload_findings_page_follows_reach_and_filters(site: Practice) ->
 
 
 def test_over_tls_the_session_cookie_is_secure(site: Practice) -> None:
-    from tests.e2e.http_support import TestClient
+    from tests.support.http import TestClient
 
     tls = TestClient(site.app, base_url="https://testserver")
     form = tls.get(SIGN_IN)

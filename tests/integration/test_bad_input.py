@@ -18,7 +18,7 @@ from plantrail.domain.service import PlanService
 from plantrail.domain.validation import MAX_TEXT
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.schema import commands, events
-from tests.support import CLINICIAN, build_signed_plan
+from tests.support.plans import CLINICIAN, build_signed_plan
 
 TODAY = "2026-03-02"
 

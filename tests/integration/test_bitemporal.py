@@ -10,7 +10,8 @@ from plantrail.domain.service import PlanService
 from plantrail.projections.document import plan_document
 from plantrail.projections.revisions import revision_log
 from plantrail.projections.signatures import signature_status
-from tests.support import FakeClock, build_signed_plan, meta
+from tests.support.clock import FakeClock
+from tests.support.plans import build_signed_plan, meta
 
 
 def _scores(service: PlanService, plan_id: object, **at: object) -> list[float]:

@@ -23,7 +23,9 @@ from plantrail.domain.service import PlanService
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from tests.support import FakeClock, build_signed_plan, meta, running_service
+from tests.support.clock import FakeClock
+from tests.support.plans import build_signed_plan, meta
+from tests.support.stores import running_service
 
 
 @pytest.fixture

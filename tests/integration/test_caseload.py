@@ -24,7 +24,8 @@ from plantrail.projections.caseload import (
     rebuild,
 )
 from plantrail.projections.document import RENEWAL_NOTE
-from tests.support import FakeClock, meta, open_command
+from tests.support.clock import FakeClock
+from tests.support.plans import meta, open_command
 
 STATEMENTS = [
     "Lower PHQ-9 from 17 to under 10.",

@@ -30,7 +30,7 @@ from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
 from plantrail.projections.store.schema import events
 from tests.integration import workers
-from tests.support import open_plan
+from tests.support.plans import open_plan
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 30

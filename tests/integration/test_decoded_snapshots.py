@@ -15,7 +15,9 @@ from plantrail.domain import commands as c
 from plantrail.domain.plan import fold
 from plantrail.domain.service import PlanService
 from plantrail.domain.snapshots import working_copy
-from tests.support import FakeClock, build_signed_plan, meta, running_service
+from tests.support.clock import FakeClock
+from tests.support.plans import build_signed_plan, meta
+from tests.support.stores import running_service
 
 INTERVAL = 10
 

@@ -24,7 +24,8 @@ from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
 from plantrail.projections.store.schema import events
-from tests.support import FakeClock, meta, open_plan
+from tests.support.clock import FakeClock
+from tests.support.plans import meta, open_plan
 
 MAX_WRITES = 2_000
 """A 512 KiB disk fills after a few hundred of these writes; more means the error never came."""

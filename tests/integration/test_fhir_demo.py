@@ -16,8 +16,9 @@ from plantrail.api.demo import load_demo
 from plantrail.domain.service import PlanService
 from plantrail.projections import fhir
 from plantrail.projections.integrity.keys import create_keys
-from tests.fhir_checks import counts, unresolved, validate
-from tests.support import FakeClock, running_service, sqlite_url
+from tests.support.clock import FakeClock
+from tests.support.fhir import counts, unresolved, validate
+from tests.support.stores import running_service, sqlite_url
 
 BASE = "https://riverside.example.org/fhir"
 

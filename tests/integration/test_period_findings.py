@@ -14,7 +14,8 @@ from plantrail.projections.period_findings import findings_on, period_findings, 
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.service_dates import ServiceDate, service_date_lines
 from tests import support
-from tests.support import CLINICIAN, FakeClock, at, meta, open_command
+from tests.support.clock import FakeClock, at
+from tests.support.plans import CLINICIAN, meta, open_command
 
 PROFILE = RuleProfile()
 

@@ -21,7 +21,7 @@ from plantrail.projections.caseload import catch_up, query_copy_forward
 from plantrail.projections.document import plan_document
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from tests.support import build_signed_plan, meta
+from tests.support.plans import build_signed_plan, meta
 from tests.unit.test_plan_model import safety_plan
 
 META = {

@@ -11,7 +11,7 @@ import plantrail.domain.service as service_module
 from plantrail.api.cli.plan_ref import plan_names, resolve_plan
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.service import PlanService
-from tests.support import meta, open_command
+from tests.support.plans import meta, open_command
 
 TWINS = [
     UUID("abcd1234-0000-4000-8000-000000000001"),

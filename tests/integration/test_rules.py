@@ -32,7 +32,8 @@ from plantrail.domain.service import CommandResult, PlanService
 from plantrail.domain.values import INSTRUMENT_RANGES
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.schema import events
-from tests.support import CLINICIAN, FakeClock, build_signed_plan, meta, open_command, open_plan
+from tests.support.clock import FakeClock
+from tests.support.plans import CLINICIAN, build_signed_plan, meta, open_command, open_plan
 
 WHY = "Discussed with the client at today's session"
 Ids = dict[str, Any]

@@ -6,7 +6,7 @@ from plantrail.domain.service import PlanService
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
-from tests.support import build_signed_plan
+from tests.support.plans import build_signed_plan
 
 
 def test_signed_plan_round_trips_and_verifies(service: PlanService, key_dir) -> None:  # type: ignore[no-untyped-def]

@@ -49,7 +49,8 @@ from plantrail.projections.integrity.keys import load_keys
 from plantrail.projections.integrity.verify import Report, verify
 from plantrail.projections.store.recorder import SqlPlanRecorder
 from plantrail.projections.store.schema import events
-from tests.support import FakeClock, build_signed_plan, meta
+from tests.support.clock import FakeClock
+from tests.support.plans import build_signed_plan, meta
 
 TRIALS = 200
 PLANS = 5
@@ -386,7 +387,7 @@ def test_altered_snapshot_is_detected_and_located(service, key_dir) -> None:  # 
     from plantrail.projections.integrity.keys import load_chain_key
     from plantrail.projections.integrity.verify import verify as run_verify
     from plantrail.projections.store.schema import snapshots
-    from tests.support import build_signed_plan, meta
+    from tests.support.plans import build_signed_plan, meta
 
     ids = build_signed_plan(service)
     for n in range(120):

@@ -31,7 +31,9 @@ from plantrail.projections.store.recorder import to_micros
 from plantrail.projections.store.schema import events, snapshots
 from plantrail.projections.store.transfer import export_lines, import_lines
 from tests.benchmarks import data
-from tests.support import PG_ENV, FakeClock, build_signed_plan, postgres_schema_url, sqlite_url
+from tests.support.clock import FakeClock
+from tests.support.plans import build_signed_plan
+from tests.support.stores import PG_ENV, postgres_schema_url, sqlite_url
 
 
 def test_a_busy_machine_folds_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:

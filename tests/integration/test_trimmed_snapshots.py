@@ -26,7 +26,7 @@ from plantrail.projections.integrity.keys import load_keys
 from plantrail.projections.integrity.verify import verify
 from plantrail.projections.store.schema import snapshots
 from tests.benchmarks import data
-from tests.support import running_service
+from tests.support.stores import running_service
 
 INTERVAL = 10
 

@@ -23,7 +23,7 @@ from plantrail.domain import commands as c
 from plantrail.domain.errors import ConcurrentWrite, StaleVersion
 from plantrail.domain.service import PlanService
 from plantrail.projections.assembly import open_service
-from tests.support import CLINICIAN
+from tests.support.plans import CLINICIAN
 
 BARRIER_TIMEOUT = 180.0
 """Generous: CI runs the suite on two busy cores; a broken barrier means a worker died."""

@@ -20,7 +20,7 @@ from plantrail.projections.access.access_log import (
 )
 from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import create_keys
-from tests.support import sqlite_url
+from tests.support.stores import sqlite_url
 
 reasons = st.one_of(st.none(), st.text(min_size=1, max_size=BREAK_GLASS_REASON_MAX + 20))
 entries = st.lists(

@@ -25,7 +25,8 @@ from plantrail.domain.errors import NotFound, PlantrailError
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, fold
 from plantrail.domain.service import PlanService
-from tests.support import FakeClock, meta, open_command
+from tests.support.clock import FakeClock
+from tests.support.plans import meta, open_command
 
 STEP = st.tuples(
     st.integers(min_value=0, max_value=8),  # which command

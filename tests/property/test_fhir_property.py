@@ -15,7 +15,7 @@ from plantrail.domain import commands as c
 from plantrail.domain.errors import PlantrailError
 from plantrail.domain.values import INSTRUMENT_RANGES
 from plantrail.projections import fhir
-from tests.fhir_checks import unresolved, validate
+from tests.support.fhir import unresolved, validate
 from tests.unit.projections.plans import SUPERVISOR, PlanBuilder, depression_plan
 
 INSTRUMENTS = [*INSTRUMENT_RANGES, "phq 9", "sleep diary"]

@@ -56,14 +56,9 @@ from plantrail.domain.plan import PlanState, fold
 from plantrail.domain.service import CommandResult, PlanService
 from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.store.schema import events, snapshots
-from tests.support import (
-    CLINICIAN,
-    PG_ENV,
-    FakeClock,
-    open_command,
-    postgres_schema_url,
-    sqlite_url,
-)
+from tests.support.clock import FakeClock
+from tests.support.plans import CLINICIAN, open_command
+from tests.support.stores import PG_ENV, postgres_schema_url, sqlite_url
 
 IN_CI = bool(os.environ.get("CI"))
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get(PG_ENV) else [])

@@ -14,7 +14,7 @@ from plantrail.domain import events as ev
 from plantrail.domain.decide import Context, decide, open_plan
 from plantrail.domain.errors import RuleViolation
 from plantrail.domain.plan import PlanState, fold
-from tests.support import meta, open_command
+from tests.support.plans import meta, open_command
 
 PLAN_ID = UUID("6f1c9a52-0d4b-4f57-9b1e-3a2f8c7d5e10")
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

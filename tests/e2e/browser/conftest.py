@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from plantrail.api.demo import DemoPlan
 from tests.e2e.browser.axe import missing
-from tests.support import PG_ENV, postgres_schema_url
+from tests.support.stores import PG_ENV, postgres_schema_url
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route

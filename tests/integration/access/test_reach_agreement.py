@@ -14,7 +14,7 @@ from plantrail.domain.service import PlanService
 from plantrail.projections.access.policy import Principal, can_read_plan, reach_of
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.caseload import catch_up, query_caseload
-from tests.support import meta
+from tests.support.plans import meta
 
 CLINICIANS = ("dana", "lee")
 SUPERVISORS = (None, "sam", "kim")

@@ -20,7 +20,7 @@ from plantrail.domain.decide import Context, decide, open_plan
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, apply, fold
 from plantrail.domain.values import Actor, EntryKind, ObjectiveStatus
-from tests.support import CLINICIAN, meta
+from tests.support.plans import CLINICIAN, meta
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SUPERVISOR = Actor(user_id="sam", name="Sam Okafor", role="supervisor", credentials="PhD")

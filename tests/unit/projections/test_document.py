@@ -8,7 +8,7 @@ from datetime import date
 from plantrail.domain import commands as c
 from plantrail.domain.content import content_hash
 from plantrail.projections.document import plan_document
-from tests.support import SUPERVISOR
+from tests.support.plans import SUPERVISOR
 from tests.unit.projections.plans import complete_review, depression_plan
 
 API_FIELDS = {

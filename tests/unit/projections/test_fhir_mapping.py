@@ -17,8 +17,8 @@ from plantrail.domain.plan import apply
 from plantrail.domain.values import EntryKind
 from plantrail.projections import fhir
 from plantrail.projections.fhir.ids import fhir_id
-from tests.fhir_checks import FHIR_ID, counts, references, unresolved, validate
-from tests.support import CLINICIAN, meta
+from tests.support.fhir import FHIR_ID, counts, references, unresolved, validate
+from tests.support.plans import CLINICIAN, meta
 from tests.unit.projections.plans import SUPERVISOR, PlanBuilder, complete_review, depression_plan
 
 BASE = "https://ehr.example.org/fhir"

@@ -10,7 +10,7 @@ from plantrail.domain import commands as c
 from plantrail.projections.document import RENEWAL_NOTE, due_row, next_due, plan_document
 from plantrail.projections.findings import FINDINGS, plan_findings
 from plantrail.projections.profile import RuleProfile
-from tests.support import SUPERVISOR
+from tests.support.plans import SUPERVISOR
 from tests.unit.projections.plans import (
     PlanBuilder,
     complete_review,

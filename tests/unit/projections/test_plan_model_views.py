@@ -17,7 +17,7 @@ from plantrail.projections.findings import plan_findings
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
-from tests.fhir_checks import validate
+from tests.support.fhir import validate
 from tests.unit.projections.plans import PlanBuilder, complete_review, depression_plan
 from tests.unit.test_plan_model import safety_plan
 

@@ -20,7 +20,7 @@ from plantrail.projections.findings import scan_plan
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import judged_reviews, review_history
 from plantrail.projections.revisions import revision_log
-from tests.support import SUPERVISOR
+from tests.support.plans import SUPERVISOR
 from tests.unit.projections.plans import PlanBuilder, complete_review, depression_plan
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from plantrail.domain import commands as c
 from plantrail.projections.revisions import revision_log
-from tests.support import SUPERVISOR
+from tests.support.plans import SUPERVISOR
 from tests.unit.projections.plans import complete_review, depression_plan
 
 

@@ -1,44 +1,25 @@
-"""Test helpers shared by every category: actors, clocks, plan builders, databases."""
+"""Plan builders: the actors, command envelopes and commands tests write plans with, and whole
+plans (a small signed one, one with an item of every kind, a copied-forward review history)."""
 
 from __future__ import annotations
 
 import itertools
-import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from plantrail.domain import commands as c
 from plantrail.domain.service import CommandResult, PlanService
 from plantrail.domain.values import Actor
-from plantrail.projections.assembly import open_service
-
-PG_ENV = "PLANTRAIL_TEST_DATABASE_URL"
+from tests.support.clock import FakeClock, at
+from tests.support.http import USERS
+from tests.support.http import meta as user_meta
 
 CLINICIAN = Actor(user_id="dana", name="Dana Reyes", role="clinician", credentials="LCSW")
 SUPERVISOR = Actor(user_id="sam", name="Sam Okafor", role="supervisor", credentials="PhD")
 
 _ids = itertools.count(1)
-
-
-class FakeClock:
-    """A server clock tests can move; always timezone-aware UTC."""
-
-    def __init__(self, start: datetime = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def meta(actor: Actor = CLINICIAN, **fields: Any) -> c.CommandMeta:
@@ -139,55 +120,6 @@ def build_signed_plan(service: PlanService, effective: date | None = None) -> di
     }
 
 
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test session, dropped afterwards."""
-    base = make_url(os.environ[PG_ENV])
-    name = f"plantrail_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def postgres_schema_url(database_url: str) -> str:
-    """A new schema inside the session database; the URL puts it first on the search path."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
-
-
-def sqlite_url(directory: Path) -> str:
-    return f"sqlite:///{directory / 'plantrail.db'}"
-
-
-@contextmanager
-def running_service(store_url: str, key_dir: Path, **options: Any) -> Iterator[PlanService]:
-    """A ``PlanService`` on ``store_url``, closed with its connections afterwards."""
-    service = open_service(store_url, key_dir, **options)
-    try:
-        yield service
-    finally:
-        service.close()
-        service.recorder.close()  # type: ignore[attr-defined]
-
-
-def at(clock: FakeClock, day: date) -> None:
-    """Move ``clock`` to 09:00 UTC on ``day``."""
-    clock.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC)
-
-
 def copy_forward_history(
     service: PlanService, clock: FakeClock, opening: c.OpenPlan, clinician: Actor
 ) -> dict[str, Any]:
@@ -255,3 +187,74 @@ def copy_forward_history(
         reviews[day] = review
     at(clock, date(2026, 11, 2))
     return {"plan_id": plan_id, "reviews": reviews}
+
+
+def full_plan(
+    service: PlanService, clinician: str = "dana", mrn: str | None = None
+) -> dict[str, Any]:
+    """A signed plan with an item of each kind (and, under Sam, his approval); returns the ids."""
+    user = USERS[clinician]
+    supervised = user.get("supervisor_id") == "sam-okafor"
+    today = service.clock().date()
+    opened = service.open_plan(
+        c.OpenPlan(
+            client=c.ClientIn(
+                id=mrn or f"MRN-{uuid.uuid4().hex[:6]}", name="Alex Moreno",
+                date_of_birth=date(1988, 5, 17),
+            ),
+            clinician=c.ClinicianIn(
+                user_id=user["user_id"], name=user["name"], credentials=user.get("credentials"),
+            ),
+            supervisor=(
+                c.ClinicianIn(user_id="sam-okafor", name="Sam Okafor", credentials="PhD")
+                if supervised else None
+            ),
+            plan_end_date=today + timedelta(days=300),
+        ),
+        user_meta(clinician),
+    )  # fmt: skip
+    plan_id = UUID(opened.plan_id)
+
+    def run(command: Any, who: str = clinician, **fields: Any) -> str | None:
+        return service.execute(plan_id, command, user_meta(who, **fields)).item_id
+
+    ids: dict[str, Any] = {"plan_id": plan_id}
+    run(c.AddDiagnosis(code="F32.1", description="Major depressive disorder", primary=True))
+    ids["problem"] = run(c.AddProblem(statement="Low mood; PHQ-9 16", diagnosis_codes=["F32.1"]))
+    ids["goal"] = run(c.AddGoal(statement="Return to work", problem_ids=[ids["problem"]]))
+    ids["objective"] = run(
+        c.AddObjective(
+            goal_id=ids["goal"], statement="PHQ-9 below 10",
+            measure={"instrument": "PHQ-9", "baseline": 16, "target": 9},
+            target_date=today + timedelta(days=120),
+        )
+    )  # fmt: skip
+    ids["intervention"] = run(
+        c.AddIntervention(
+            modality="CBT", technique="Behavioural activation", frequency="weekly",
+            objective_ids=[ids["objective"]],
+        )
+    )  # fmt: skip
+    ids["measurement"] = run(
+        c.RecordMeasurement(instrument="PHQ-9", score=16, administered_on=today)
+    )
+    ids["strength"] = run(c.NoteStrength(text="Supportive sister"))
+    ids["barrier"] = run(c.NoteBarrier(text="Shift work"))
+    run(c.SetTimeline(estimated_sessions=16, session_frequency="weekly"))
+    run(c.SetDischargeCriteria(criteria=["PHQ-9 below 10 twice"]))
+    ids["signature"] = run(
+        c.CaptureSignature(
+            role="clinician", meaning="authored", signer_name=user["name"],
+            signer_credentials=user.get("credentials"), signer_id=user["user_id"],
+        )
+    )  # fmt: skip
+    if supervised:
+        ids["supervisor_signature"] = run(
+            c.CaptureSignature(
+                role="supervisor", meaning="approved", signer_name="Sam Okafor",
+                signer_credentials="PhD", signer_id="sam-okafor",
+            ),
+            who="sam",
+        )  # fmt: skip
+    ids["version"] = service.load(plan_id).version
+    return ids

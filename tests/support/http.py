@@ -1,9 +1,9 @@
-"""Helpers for the HTTP tests: a store with the app, the users of a small practice, and plans.
+"""Helpers for the HTTP tests: a store with the app and the users of a small practice.
 
 The practice: Sam Okafor (supervisor) supervises Dana Reyes (clinician); Marcus Hill is a
-clinician Sam does not supervise; Alex Kim audits; an admin manages users. ``full_plan`` writes a
-signed, supervisor-approved plan with an item of every kind, straight through the engine (fast),
-as its clinician would.
+clinician Sam does not supervise; Alex Kim audits; an admin manages users.
+``tests.support.plans.full_plan`` writes a signed, supervisor-approved plan with an item of every
+kind, straight through the engine (fast), as its clinician would.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI
@@ -31,7 +29,7 @@ from plantrail.projections.access.accounts import Accounts
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.assembly import open_service, recorder_of
 from plantrail.projections.integrity.keys import create_keys
-from tests.support import FakeClock
+from tests.support.clock import FakeClock
 
 with warnings.catch_warnings():
     # Starlette 1.x asks for the "httpx2" package, which is not a dependency; httpx works.
@@ -114,77 +112,6 @@ def practice(url: str, directory: Path, clock: FakeClock | None = None) -> Itera
 def meta(who: str, **fields: Any) -> c.CommandMeta:
     fields.setdefault("command_id", f"t-{next(_commands)}-{uuid.uuid4().hex[:8]}")
     return c.CommandMeta(actor=actor(who), **fields)
-
-
-def full_plan(
-    service: PlanService, clinician: str = "dana", mrn: str | None = None
-) -> dict[str, Any]:
-    """A signed plan with an item of each kind (and, under Sam, his approval); returns the ids."""
-    user = USERS[clinician]
-    supervised = user.get("supervisor_id") == "sam-okafor"
-    today = service.clock().date()
-    opened = service.open_plan(
-        c.OpenPlan(
-            client=c.ClientIn(
-                id=mrn or f"MRN-{uuid.uuid4().hex[:6]}", name="Alex Moreno",
-                date_of_birth=date(1988, 5, 17),
-            ),
-            clinician=c.ClinicianIn(
-                user_id=user["user_id"], name=user["name"], credentials=user.get("credentials"),
-            ),
-            supervisor=(
-                c.ClinicianIn(user_id="sam-okafor", name="Sam Okafor", credentials="PhD")
-                if supervised else None
-            ),
-            plan_end_date=today + timedelta(days=300),
-        ),
-        meta(clinician),
-    )  # fmt: skip
-    plan_id = UUID(opened.plan_id)
-
-    def run(command: Any, who: str = clinician, **fields: Any) -> str | None:
-        return service.execute(plan_id, command, meta(who, **fields)).item_id
-
-    ids: dict[str, Any] = {"plan_id": plan_id}
-    run(c.AddDiagnosis(code="F32.1", description="Major depressive disorder", primary=True))
-    ids["problem"] = run(c.AddProblem(statement="Low mood; PHQ-9 16", diagnosis_codes=["F32.1"]))
-    ids["goal"] = run(c.AddGoal(statement="Return to work", problem_ids=[ids["problem"]]))
-    ids["objective"] = run(
-        c.AddObjective(
-            goal_id=ids["goal"], statement="PHQ-9 below 10",
-            measure={"instrument": "PHQ-9", "baseline": 16, "target": 9},
-            target_date=today + timedelta(days=120),
-        )
-    )  # fmt: skip
-    ids["intervention"] = run(
-        c.AddIntervention(
-            modality="CBT", technique="Behavioural activation", frequency="weekly",
-            objective_ids=[ids["objective"]],
-        )
-    )  # fmt: skip
-    ids["measurement"] = run(
-        c.RecordMeasurement(instrument="PHQ-9", score=16, administered_on=today)
-    )
-    ids["strength"] = run(c.NoteStrength(text="Supportive sister"))
-    ids["barrier"] = run(c.NoteBarrier(text="Shift work"))
-    run(c.SetTimeline(estimated_sessions=16, session_frequency="weekly"))
-    run(c.SetDischargeCriteria(criteria=["PHQ-9 below 10 twice"]))
-    ids["signature"] = run(
-        c.CaptureSignature(
-            role="clinician", meaning="authored", signer_name=user["name"],
-            signer_credentials=user.get("credentials"), signer_id=user["user_id"],
-        )
-    )  # fmt: skip
-    if supervised:
-        ids["supervisor_signature"] = run(
-            c.CaptureSignature(
-                role="supervisor", meaning="approved", signer_name="Sam Okafor",
-                signer_credentials="PhD", signer_id="sam-okafor",
-            ),
-            who="sam",
-        )  # fmt: skip
-    ids["version"] = service.load(plan_id).version
-    return ids
 
 
 def principal(key: str) -> Principal:

@@ -1,0 +1,63 @@
+"""Stores for tests: database URLs (SQLite, a PostgreSQL database and schemas) and a running
+``PlanService`` on one."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from plantrail.domain.service import PlanService
+from plantrail.projections.assembly import open_service
+
+PG_ENV = "PLANTRAIL_TEST_DATABASE_URL"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test session, dropped afterwards."""
+    base = make_url(os.environ[PG_ENV])
+    name = f"plantrail_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(drivername="postgresql+psycopg", database=name).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_schema_url(database_url: str) -> str:
+    """A new schema inside the session database; the URL puts it first on the search path."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = make_url(database_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def sqlite_url(directory: Path) -> str:
+    return f"sqlite:///{directory / 'plantrail.db'}"
+
+
+@contextmanager
+def running_service(store_url: str, key_dir: Path, **options: Any) -> Iterator[PlanService]:
+    """A ``PlanService`` on ``store_url``, closed with its connections afterwards."""
+    service = open_service(store_url, key_dir, **options)
+    try:
+        yield service
+    finally:
+        service.close()
+        service.recorder.close()  # type: ignore[attr-defined]
