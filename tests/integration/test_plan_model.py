@@ -22,7 +22,7 @@ from plantrail.projections.document import plan_document
 from plantrail.projections.integrity.keys import load_chain_key
 from plantrail.projections.integrity.verify import verify
 from tests.support.plans import build_signed_plan, meta
-from tests.unit.test_plan_model import safety_plan
+from tests.unit.domain.test_plan_model import safety_plan
 
 META = {
     "recorded_at": "2026-03-02T09:00:00Z",

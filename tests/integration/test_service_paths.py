@@ -19,7 +19,7 @@ from plantrail.domain.current import CurrentStates
 from plantrail.domain.errors import ConcurrentWrite, NotFound, PlanNotFound, RuleViolation
 from plantrail.domain.plan import fold
 from plantrail.domain.service import PlanService
-from plantrail.projections.store.factory import recorder_of
+from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.schema import snapshots
 from tests.support import FakeClock, build_signed_plan, meta, running_service
 

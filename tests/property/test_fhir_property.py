@@ -16,7 +16,7 @@ from plantrail.domain.errors import PlantrailError
 from plantrail.domain.values import INSTRUMENT_RANGES
 from plantrail.projections import fhir
 from tests.support.fhir import unresolved, validate
-from tests.unit.projections.plans import SUPERVISOR, PlanBuilder, depression_plan
+from tests.support.histories import SUPERVISOR, PlanBuilder, depression_plan
 
 INSTRUMENTS = [*INSTRUMENT_RANGES, "phq 9", "sleep diary"]
 STATUSES = ["open", "met", "partially_met", "not_met", "no_longer_relevant"]

@@ -9,7 +9,7 @@ import pytest
 
 from plantrail.domain import commands as c
 from plantrail.domain.errors import ItemNotFound, RuleViolation
-from tests.unit.test_decide import Plan
+from tests.support.decider import Plan
 
 
 def refused(plan: Plan, command: c.PlanCommand, field: str, reason: str, **meta: Any) -> None:

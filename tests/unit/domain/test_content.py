@@ -10,7 +10,7 @@ from plantrail.domain.content import content_hash, plan_content
 from plantrail.domain.decide import Context, open_plan
 from plantrail.domain.plan import PlanState, fold
 from tests.support import meta
-from tests.unit.test_decide import NOW, PLAN_ID
+from tests.support.decider import NOW, PLAN_ID
 
 
 def couples_plan(partner: dict[str, Any]) -> PlanState:

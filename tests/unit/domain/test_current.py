@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from plantrail.domain.current import CurrentStates
-from tests.unit.test_decide import Plan
+from tests.support.decider import Plan
 
 
 def test_the_least_recently_used_plan_leaves_a_full_cache_first() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from plantrail.domain import commands as c
+from tests.support.decider import PLAN_START, TODAY, Plan
 from tests.unit.domain.refusals import refused
-from tests.unit.test_decide import PLAN_START, TODAY, Plan
 
 
 def test_an_entry_is_not_dated_before_the_plan_took_effect() -> None:

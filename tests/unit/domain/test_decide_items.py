@@ -9,8 +9,8 @@ from datetime import timedelta
 from plantrail.domain import commands as c
 from plantrail.domain import events as ev
 from plantrail.domain.plan import fold
+from tests.support.decider import PLAN_START, TODAY, Plan, active_plan
 from tests.unit.domain.refusals import not_found, refused
-from tests.unit.test_decide import PLAN_START, TODAY, Plan, active_plan
 
 WHY = {"rationale": "Reviewed with the client"}
 

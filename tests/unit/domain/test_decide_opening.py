@@ -11,7 +11,7 @@ from plantrail.domain import commands as c
 from plantrail.domain.decide import Context, open_plan
 from plantrail.domain.errors import RuleViolation
 from tests.support import meta, open_command
-from tests.unit.test_decide import NOW, PLAN_ID, TODAY
+from tests.support.decider import NOW, PLAN_ID, TODAY
 
 
 def _refused(command: c.OpenPlan, field: str, reason: str) -> None:

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from plantrail.domain import commands as c
 from plantrail.domain import events as ev
+from tests.support.decider import TODAY, Plan, active_plan
 from tests.unit.domain.refusals import not_found, refused
-from tests.unit.test_decide import TODAY, Plan, active_plan
 
 
 def _review(objective_ids: list[str], **fields: object) -> c.CompleteReview:

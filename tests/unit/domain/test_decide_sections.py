@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from plantrail.domain import commands as c
 from plantrail.domain import events as ev
+from tests.support.decider import Plan, active_plan
 from tests.unit.domain.refusals import refused
-from tests.unit.test_decide import Plan, active_plan
 
 
 def test_a_timeline_is_replaced_only_by_a_different_one_with_a_reason() -> None:

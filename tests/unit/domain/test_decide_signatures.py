@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from plantrail.domain import commands as c
 from plantrail.domain import events as ev
+from tests.support.decider import active_plan
 from tests.unit.domain.refusals import not_found, refused
-from tests.unit.test_decide import active_plan
 
 
 def _request() -> c.RequestSignature:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from plantrail.domain import events as ev
 from plantrail.domain.persistence import decode_event
-from tests.unit.test_decide import active_plan
+from tests.support.decider import active_plan
 
 PLAN_ID = UUID("0d7e3c1a-5b2f-4e8a-9c61-2f4b8a7d9e03")
 BASE: dict[str, Any] = {

@@ -10,7 +10,8 @@ from datetime import timedelta
 from plantrail.domain import commands as c
 from plantrail.domain import events as ev
 from plantrail.domain.plan import PlanState, fold
-from tests.unit.test_amendments import (
+from tests.support.decider import TODAY, Plan, active_plan
+from tests.unit.domain.test_decide_amendments import (
     RECEIVED,
     amended_revision,
     deny,
@@ -19,7 +20,6 @@ from tests.unit.test_amendments import (
     rebut,
     request,
 )
-from tests.unit.test_decide import TODAY, Plan, active_plan
 
 WHY = {"rationale": "Reviewed with the client"}
 

@@ -11,7 +11,7 @@ from plantrail.domain import commands as c
 from plantrail.domain import events as ev
 from plantrail.domain.plan import PlanState
 from plantrail.domain.snapshots import DecodedSnapshots, decode, snapshot_bytes
-from tests.unit.test_decide import TODAY, Plan, active_plan
+from tests.support.decider import TODAY, Plan, active_plan
 
 WHY = {"rationale": "Entered on the wrong client"}
 

@@ -14,7 +14,7 @@ from plantrail.projections.findings import plan_findings
 from plantrail.projections.history import event_history
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.revisions import revision_log
-from tests.unit.projections.plans import PlanBuilder, depression_plan
+from tests.support.histories import PlanBuilder, depression_plan
 
 
 def requested(b: PlanBuilder, ids: dict[str, str], **fields: Any) -> str:

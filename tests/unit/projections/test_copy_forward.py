@@ -10,7 +10,7 @@ from typing import Any
 from plantrail.domain import commands as c
 from plantrail.projections.copy_forward import copy_forward_verdict, language_items
 from plantrail.projections.reviews import review_history
-from tests.unit.projections.plans import PlanBuilder, complete_review, depression_plan
+from tests.support.histories import PlanBuilder, complete_review, depression_plan
 
 SUMMARY = "Mood slightly better; two activities a week; safety plan half written."
 

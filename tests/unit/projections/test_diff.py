@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plantrail.domain import commands as c
 from plantrail.projections.diff import plan_diff
-from tests.unit.projections.plans import depression_plan
+from tests.support.histories import depression_plan
 
 
 def test_no_changes_between_a_version_and_itself() -> None:

@@ -8,8 +8,8 @@ from datetime import date
 from plantrail.domain import commands as c
 from plantrail.domain.content import content_hash
 from plantrail.projections.document import plan_document
+from tests.support.histories import complete_review, depression_plan
 from tests.support.plans import SUPERVISOR
-from tests.unit.projections.plans import complete_review, depression_plan
 
 API_FIELDS = {
     "plan_id", "version", "content_hash", "status", "client", "clinician", "supervisor",

@@ -18,8 +18,8 @@ from plantrail.domain.values import EntryKind
 from plantrail.projections import fhir
 from plantrail.projections.fhir.ids import fhir_id
 from tests.support.fhir import FHIR_ID, counts, references, unresolved, validate
+from tests.support.histories import SUPERVISOR, PlanBuilder, complete_review, depression_plan
 from tests.support.plans import CLINICIAN, meta
-from tests.unit.projections.plans import SUPERVISOR, PlanBuilder, complete_review, depression_plan
 
 BASE = "https://ehr.example.org/fhir"
 

@@ -10,13 +10,13 @@ from plantrail.domain import commands as c
 from plantrail.projections.document import RENEWAL_NOTE, due_row, next_due, plan_document
 from plantrail.projections.findings import FINDINGS, plan_findings
 from plantrail.projections.profile import RuleProfile
-from tests.support.plans import SUPERVISOR
-from tests.unit.projections.plans import (
+from tests.support.histories import (
     PlanBuilder,
     complete_review,
     depression_plan,
     sign_as_clinician,
 )
+from tests.support.plans import SUPERVISOR
 
 SPEC_CODES = {
     "REVIEW_OVERDUE",

@@ -21,8 +21,8 @@ from plantrail.projections.period_findings import (
     period_findings,
 )
 from plantrail.projections.profile import RuleProfile
+from tests.support.histories import PlanBuilder, complete_review, depression_plan
 from tests.support.plans import SUPERVISOR
-from tests.unit.projections.plans import PlanBuilder, complete_review, depression_plan
 
 PROFILE = RuleProfile()
 

@@ -18,8 +18,8 @@ from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
 from tests.support.fhir import validate
-from tests.unit.projections.plans import PlanBuilder, complete_review, depression_plan
-from tests.unit.test_plan_model import safety_plan
+from tests.support.histories import PlanBuilder, complete_review, depression_plan
+from tests.unit.domain.test_plan_model import safety_plan
 
 SVG = "{http://www.w3.org/2000/svg}"
 

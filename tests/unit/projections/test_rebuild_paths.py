@@ -20,8 +20,8 @@ from plantrail.projections.findings import scan_plan
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import judged_reviews, review_history
 from plantrail.projections.revisions import revision_log
+from tests.support.histories import PlanBuilder, complete_review, depression_plan
 from tests.support.plans import SUPERVISOR
-from tests.unit.projections.plans import PlanBuilder, complete_review, depression_plan
 
 
 def _eventful_plan() -> PlanBuilder:

@@ -13,7 +13,7 @@ from plantrail.domain.plan import PlanState
 from plantrail.domain.plan import apply as original
 from plantrail.projections import reviews
 from plantrail.projections.reviews import review_history
-from tests.unit.projections.plans import complete_review, depression_plan
+from tests.support.histories import complete_review, depression_plan
 
 
 def test_review_row_has_the_api_fields_and_labels() -> None:

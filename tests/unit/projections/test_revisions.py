@@ -7,8 +7,8 @@ from typing import Any
 
 from plantrail.domain import commands as c
 from plantrail.projections.revisions import revision_log
+from tests.support.histories import complete_review, depression_plan
 from tests.support.plans import SUPERVISOR
-from tests.unit.projections.plans import complete_review, depression_plan
 
 
 def _entry(log: list[dict[str, Any]], version: int) -> dict[str, Any]:

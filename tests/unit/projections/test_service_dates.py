@@ -15,7 +15,7 @@ from plantrail.projections.service_dates import (
     parse_service_dates,
     service_date_lines,
 )
-from tests.unit.projections.plans import PlanBuilder, depression_plan, sign_as_clinician
+from tests.support.histories import PlanBuilder, depression_plan, sign_as_clinician
 
 PROFILE = RuleProfile()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from plantrail.domain import commands as c
 from plantrail.projections.signatures import signature_status
-from tests.unit.projections.plans import depression_plan
+from tests.support.histories import depression_plan
 
 
 def _by_status(rows: list[dict[str, object]]) -> dict[object, list[object]]:

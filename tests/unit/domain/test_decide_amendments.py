@@ -15,7 +15,7 @@ from plantrail.domain.content import content_hash
 from plantrail.domain.errors import InvalidInput, ItemNotFound, PlanDischargedError, RuleViolation
 from plantrail.domain.parsing import parse_command
 from plantrail.domain.plan import Amendment
-from tests.unit.test_decide import PLAN_START, TODAY, Plan
+from tests.support.decider import PLAN_START, TODAY, Plan
 
 RECEIVED = TODAY - timedelta(days=2)
 

@@ -20,8 +20,8 @@ from plantrail.domain.errors import RuleViolation
 from plantrail.domain.persistence import PlanEventMapper, decode_event
 from plantrail.domain.plan import fold
 from plantrail.domain.values import Measure
+from tests.support.histories import START, depression_plan, sign_as_clinician
 from tests.support.plans import meta
-from tests.unit.projections.plans import START, depression_plan, sign_as_clinician
 
 PLAN_ID = UUID("0d7e3c1a-5b2f-4e8a-9c61-2f4b8a7d9e03")
 PHQ9_AT_MOST_4 = {
