@@ -93,6 +93,7 @@ def caseload_command(
     with acting(db, keys, user, "caseload") as act:
         _catch_up(act.service)
         filters = CaseloadFilters(clinician_id=clinician, status=status, flag=flag)
+        act.entry.action = "view:caseload"  # a read across plans, logged as GET /plans is
         rows = act.gateway.caseload(act.caller, filters)
     if json:
         print_json(rows)
@@ -121,6 +122,7 @@ def print_caseload_findings(
     """Audit findings across the caseload (``plantrail findings`` without a plan)."""
     with acting(db, keys, user, "findings") as act:
         _catch_up(act.service)
+        act.entry.action = "view:caseload-findings"
         rows = act.gateway.caseload_findings(act.caller, clinician)
     if json:
         print_json(rows)
@@ -146,6 +148,7 @@ def copy_forward_command(
     """Plans whose reviews were copied forward, and objectives reused verbatim across clients."""
     with acting(db, keys, user, "copy-forward") as act:
         _catch_up(act.service)
+        act.entry.action = "view:copy-forward-report"
         report = act.gateway.copy_forward_report(act.caller, clinician)
     if json:
         print_json(report)
