@@ -16,13 +16,14 @@ out, because it was entered in error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from plantrail.domain import events as ev
 from plantrail.domain.plan import Measurement, PlanState, apply, start
+from plantrail.domain.values import ObjectiveStatus
 from plantrail.projections.copy_forward import (
     DEFAULT_PROFILE,
     PlanLanguage,
@@ -34,7 +35,14 @@ from plantrail.projections.history import is_late
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.signatures import rfc3339
 
-__all__ = ["JudgedReview", "ReviewJudge", "fold_judging", "judged_reviews", "review_history"]
+__all__ = [
+    "JudgedReview",
+    "ReviewJudge",
+    "fold_judging",
+    "judged_reviews",
+    "preview_verdict",
+    "review_history",
+]
 
 _CHANGE_SECTIONS = tuple(s for s in SECTIONS if s not in ("measurements", "reviews"))
 """Measurements are reported on their own; the reviews themselves are the rows of the history."""
@@ -185,6 +193,41 @@ def judged_reviews(
     judge = ReviewJudge(keep_states=False, profile=profile)
     state = fold_judging(events, judge, before)
     return state, judge.judged
+
+
+def preview_verdict(
+    events: Iterable[ev.PlanEvent],
+    statuses: Mapping[str, ObjectiveStatus],
+    progress_summary: str | None,
+    profile: RuleProfile = DEFAULT_PROFILE,
+) -> dict[str, Any] | None:
+    """The copy-forward verdict a review would get if it were completed now, assessing the
+    objectives ``statuses`` names (objective id → status; the others keep theirs) with
+    ``progress_summary``: what the review authoring page shows before the clinician completes
+    it, so that a near copy is prevented rather than found. Pure; None before the opening.
+
+    Completing the review with the same assessments and summary, before any other change,
+    gives the same verdict (``review_history``)."""
+    judge = ReviewJudge(keep_states=False, profile=profile)
+    state = fold_judging(events, judge)
+    against = judge.previous or judge.opening
+    if state is None or against is None:
+        return None
+    objectives = {
+        key: objective.model_copy(update={"status": statuses[key]})
+        if key in statuses
+        else objective
+        for key, objective in state.objectives.items()
+    }
+    hypothetical = state.model_copy(update={"objectives": objectives})
+    return verdict_between(
+        against.language,
+        plan_language(hypothetical, profile.copy_forward_detector),
+        against.summary,
+        progress_summary,
+        judge.streak,
+        profile,
+    )
 
 
 def _reached(latest: float | None, target: float | None, direction: str) -> bool | None:
