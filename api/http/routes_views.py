@@ -144,6 +144,7 @@ def plan_diff_view(
     "/reviews",
     summary="Review history with copy-forward verdicts",
     responses=RESPONSES,
+    response_model_exclude_unset=True,  # detector 1's verdicts keep their five fields
 )
 def plan_reviews(
     request: Request,
