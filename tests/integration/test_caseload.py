@@ -246,3 +246,19 @@ def test_a_statement_reused_with_a_word_changed_is_shared_text(service: PlanServ
         recorder, Reach(all_plans=True), profile=RuleProfile(copy_forward_detector=1)
     )
     assert detector_1["reused_objectives"] == []
+
+
+def test_read_model_tables_from_before_the_near_copy_columns_are_recreated(
+    service: PlanService, demo: dict[str, UUID]
+) -> None:
+    """A store whose read models predate a column gets them afresh, and catches up from the
+    events: the read models hold nothing that is not computed from the event log."""
+    recorder = recorder_of(service)
+    expected = dump_tables(recorder)
+    with recorder.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE plantrail_review_verdicts DROP COLUMN explanation")
+        conn.exec_driver_sql("ALTER TABLE plantrail_caseload DROP COLUMN nearly_copied_reviews")
+    recorder.create_tables()
+    assert query_caseload(recorder, Reach(all_plans=True)) == [], "recreated empty"
+    assert catch_up(service, recorder) == len(demo)
+    assert dump_tables(recorder) == expected
