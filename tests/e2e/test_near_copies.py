@@ -5,6 +5,7 @@ say "nearly copied forward" and name the edit; asking for detector 1 gives the o
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from pypdf import PdfReader
 
 from plantrail.api.demo import load_demo
 from tests.support.cli import plantrail
@@ -113,3 +115,26 @@ def test_plantrail_reviews_names_the_small_edit(
     assert "Small edit, Objective 1.2: one word added: daily" in shown
     as_json = json.loads(plantrail("reviews", morgan["plan_id"], "--json", db=db, keys=keys).stdout)
     assert as_json[0]["copy_forward"]["verdict"] == "nearly_copied_forward"
+
+
+def test_the_packet_names_the_near_copy(morgan: tuple[Practice, UUID]) -> None:
+    site, plan_id = morgan
+    html = site.request(
+        "sam",
+        "GET",
+        f"/plans/{plan_id}/packet",
+        params={"from": "2026-01-01", "to": "2026-11-19", "format": "html"},
+    )
+    assert html.status_code == 200, html.text
+    assert "nearly copied forward" in html.text
+    assert "Objective 1.2: one word added: daily" in html.text
+    pdf = site.request(
+        "sam", "GET", f"/plans/{plan_id}/packet", params={"from": "2026-01-01", "to": "2026-11-19"}
+    )
+    assert pdf.status_code == 200
+    text = " ".join(
+        " ".join((page.extract_text() or "").split())
+        for page in PdfReader(io.BytesIO(pdf.content)).pages
+    )
+    assert "nearly copied forward (only small edits" in text
+    assert "Objective 1.2: one word added: daily" in text
