@@ -51,9 +51,11 @@ from plantrail.domain.events import PlanEvent
 from plantrail.domain.persistence import decode_event
 from plantrail.domain.plan import PlanState
 from plantrail.domain.service import PlanService
+from plantrail.projections.copy_forward import small_statement_edit
 from plantrail.projections.document import due_row, next_review_due
 from plantrail.projections.findings import plan_findings as findings_of
 from plantrail.projections.findings import scan_plan
+from plantrail.projections.near_copy import statement_edit
 from plantrail.projections.normalise import normalise_text
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import JudgedReview
@@ -81,7 +83,13 @@ caseload = Table(
     Column("plan_end_date", Date, nullable=False),
     Column("next_review_due", Date),
     Column("reviews_completed", Integer, nullable=False),
-    Column("copied_forward_reviews", Integer, nullable=False),
+    Column(
+        "copied_forward_reviews",
+        Integer,
+        nullable=False,
+        comment="reviews copied forward or nearly copied forward",
+    ),
+    Column("nearly_copied_reviews", Integer, nullable=False, comment="of which near copies"),
     Column("current_streak", Integer, nullable=False),
     Column("longest_streak", Integer, nullable=False),
     Column("findings_count", Integer, nullable=False),
@@ -107,10 +115,13 @@ review_verdicts = Table(
     Column("review_id", String(100), primary_key=True),
     Column("label", String(100), nullable=False),
     Column("completed_on", Date, nullable=False),
-    Column("verdict", String(20), nullable=False, index=True),
+    Column("verdict", String(30), nullable=False, index=True),
     Column("similarity", Float, nullable=False),
     Column("streak", Integer, nullable=False),
     Column("summary_repeated", Boolean, nullable=False),
+    Column("summary_similarity", Float, comment="detector 2; null without two summaries"),
+    Column("summary_nearly_repeated", Boolean, nullable=False),
+    Column("explanation", Text, comment="detector 2: the small edits or the genuine changes"),
 )
 
 objective_statements = Table(
@@ -135,6 +146,9 @@ plan_participants = Table(
 group share objectives on purpose, so the templated-language report leaves such pairs out."""
 
 TABLES = (caseload, findings_table, review_verdicts, objective_statements, plan_participants)
+
+COPIED = frozenset({"copied_forward", "nearly_copied_forward"})
+"""The verdicts of a review that carried the plan forward: identical, or with small edits only."""
 
 
 @dataclass
@@ -171,7 +185,7 @@ def compute_rows(events: Sequence[PlanEvent], profile: RuleProfile, today: date)
                 "fingerprint": hashlib.sha256(normalised.encode()).hexdigest(),
             }
         )
-    copied = [v for v in verdicts if v["verdict"] == "copied_forward"]
+    copied = [v for v in verdicts if v["verdict"] in COPIED]
     return PlanRows(
         caseload={
             "version": state.version,
@@ -191,6 +205,9 @@ def compute_rows(events: Sequence[PlanEvent], profile: RuleProfile, today: date)
             ),
             "reviews_completed": len(verdicts),
             "copied_forward_reviews": len(copied),
+            "nearly_copied_reviews": sum(
+                1 for v in copied if v["verdict"] == "nearly_copied_forward"
+            ),
             "current_streak": verdicts[-1]["streak"] if verdicts else 0,
             "longest_streak": max((v["streak"] for v in verdicts), default=0),
             "findings_count": len(findings),
@@ -229,6 +246,9 @@ def _verdict_row(state: PlanState, judged: JudgedReview) -> dict[str, Any]:
         "similarity": float(verdict["similarity"]),
         "streak": int(verdict["streak"]),
         "summary_repeated": bool(verdict["summary_repeated"]),
+        "summary_similarity": verdict.get("summary_similarity"),
+        "summary_nearly_repeated": bool(verdict.get("summary_nearly_repeated", False)),
+        "explanation": verdict.get("explanation"),
     }
 
 
@@ -520,7 +540,8 @@ def query_caseload(
     flag: str | None = None,
 ) -> list[dict[str, Any]]:
     """The caseload list (``GET /plans``): one row per plan the caller may see. ``flag`` is a
-    finding code in lower case (``review_overdue``) or ``copied_forward``."""
+    finding code in lower case (``review_overdue``), ``copied_forward`` (some review copied
+    forward, near copies included) or ``nearly_copied_forward`` (some review a near copy)."""
     query = _visible(select(caseload), reach, clinician_id).order_by(
         caseload.c.client_name, caseload.c.plan_id
     )
@@ -534,6 +555,8 @@ def query_caseload(
         flags = codes.get(row.plan_id, set())
         if row.copied_forward_reviews:
             flags = flags | {"copied_forward"}
+        if row.nearly_copied_reviews:
+            flags = flags | {"nearly_copied_forward"}
         if flag is not None and flag.lower() not in flags:
             continue
         out.append(
@@ -555,6 +578,7 @@ def query_caseload(
                 "review_overdue": "review_overdue" in flags,
                 "reviews_completed": row.reviews_completed,
                 "copied_forward_reviews": row.copied_forward_reviews,
+                "nearly_copied_reviews": row.nearly_copied_reviews,
                 "findings_count": row.findings_count,
                 "flags": sorted(flags),
             }
@@ -604,11 +628,74 @@ def _reused_outside_a_group(rows: Sequence[Any], members: dict[Any, set[str]]) -
     return False
 
 
+NEAR_BLOCK_LIMIT = 400
+"""The most distinct statements compared pairwise within one block (same first or last three
+words); a larger block (a practice-wide template opening) is matched exactly only, so that the
+report's cost stays bounded."""
+
+
+def near_statement_groups(
+    texts: dict[str, tuple[str, set[str]]], profile: RuleProfile
+) -> dict[str, str]:
+    """Statements (``fingerprint → (normalised text, client ids)``) that are near copies of a
+    statement of another client: a statement edit the copy-forward detector calls small (a word
+    or two changed, no number, negation, direction or frequency moved). Returns each such
+    fingerprint with its group's smallest fingerprint. Candidates share their first or last
+    three words (an edit of a word or two leaves one end intact), so the comparison is not
+    quadratic in the caseload."""
+    blocks: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for fingerprint, (normalised, _) in texts.items():
+        words = tuple(normalised.split())
+        blocks.setdefault(("head", words[:3]), []).append(fingerprint)
+        blocks.setdefault(("tail", words[-3:]), []).append(fingerprint)
+    parent = {fingerprint: fingerprint for fingerprint in texts}
+
+    def root(fingerprint: str) -> str:
+        while parent[fingerprint] != fingerprint:
+            parent[fingerprint] = parent[parent[fingerprint]]
+            fingerprint = parent[fingerprint]
+        return fingerprint
+
+    for members in blocks.values():
+        if len(members) < 2 or len(members) > NEAR_BLOCK_LIMIT:
+            continue
+        members = sorted(members)
+        for index, one in enumerate(members):
+            text_one, clients_one = texts[one]
+            for other in members[index + 1 :]:
+                text_other, clients_other = texts[other]
+                if clients_one == clients_other and len(clients_one) == 1:
+                    continue  # one client's own statements are not templated language
+                if root(one) == root(other):
+                    continue
+                if small_statement_edit(statement_edit(text_one, text_other), profile):
+                    first, second = sorted((root(one), root(other)))
+                    parent[second] = first
+    grouped: dict[str, list[str]] = {}
+    for fingerprint in texts:
+        grouped.setdefault(root(fingerprint), []).append(fingerprint)
+    out: dict[str, str] = {}
+    for members in grouped.values():
+        if len(members) < 2:
+            continue
+        clients = set().union(*(texts[m][1] for m in members))
+        if len(clients) > 1:
+            first = min(members)
+            out.update(dict.fromkeys(members, first))
+    return out
+
+
 def query_copy_forward(
-    recorder: SqlPlanRecorder, reach: Reach, *, clinician_id: str | None = None
+    recorder: SqlPlanRecorder,
+    reach: Reach,
+    *,
+    clinician_id: str | None = None,
+    profile: RuleProfile | None = None,
 ) -> dict[str, Any]:
     """Plans with copied-forward reviews (longest streaks first) and objective statements reused
-    verbatim, after normalisation, across different clients (``GET /reports/copy-forward``)."""
+    across different clients (``GET /reports/copy-forward``): verbatim after normalisation, and
+    with detector 2 also with a word or two changed (``near``; each use names its wording)."""
+    profile = profile or RuleProfile()
     with translated("read the copy-forward report"), recorder.engine.connect() as conn:
         plans = conn.execute(
             _visible(select(caseload), reach, clinician_id)
@@ -632,31 +719,45 @@ def query_copy_forward(
                         "similarity": row.similarity,
                         "streak": row.streak,
                         "summary_repeated": row.summary_repeated,
+                        "summary_similarity": row.summary_similarity,
+                        "summary_nearly_repeated": row.summary_nearly_repeated,
+                        "explanation": row.explanation,
                     }
                 )
         in_reach = _visible(select(caseload.c.plan_id), reach, clinician_id).subquery()
         visible = select(in_reach.c.plan_id)
-        reused = (
-            conn.execute(
+        groups: dict[str, str] = {
+            fingerprint: fingerprint
+            for fingerprint in conn.execute(
                 select(objective_statements.c.fingerprint)
                 .where(objective_statements.c.plan_id.in_(visible))
                 .group_by(objective_statements.c.fingerprint)
                 .having(func.count(func.distinct(objective_statements.c.client_id)) > 1)
-            )
-            .scalars()
-            .all()
-        )
+            ).scalars()
+        }
+        if profile.copy_forward_detector >= 2:
+            texts: dict[str, tuple[str, set[str]]] = {}
+            for fingerprint, normalised, client_id in conn.execute(
+                select(
+                    objective_statements.c.fingerprint,
+                    objective_statements.c.normalised,
+                    objective_statements.c.client_id,
+                ).where(objective_statements.c.plan_id.in_(visible))
+            ):
+                texts.setdefault(fingerprint, (normalised, set()))[1].add(client_id)
+            groups.update(near_statement_groups(texts, profile))
         uses: dict[str, list[Any]] = {}
-        if reused:
+        if groups:
             query = (
                 select(objective_statements, caseload.c.client_name, caseload.c.clinician_id)
                 .join(caseload, caseload.c.plan_id == objective_statements.c.plan_id)
-                .where(objective_statements.c.fingerprint.in_(list(reused)))
+                .where(objective_statements.c.fingerprint.in_(list(groups)))
                 .where(objective_statements.c.plan_id.in_(visible))
                 .order_by(objective_statements.c.fingerprint, caseload.c.client_name)
             )
             for row in conn.execute(query):
-                uses.setdefault(row.fingerprint, []).append(row)
+                uses.setdefault(groups[row.fingerprint], []).append(row)
+            uses = dict(sorted(uses.items()))
             members: dict[Any, set[str]] = {}
             plan_ids = list({r.plan_id for rows in uses.values() for r in rows})
             for member in conn.execute(
@@ -664,8 +765,8 @@ def query_copy_forward(
             ):
                 members.setdefault(member.plan_id, set()).add(member.client_id)
             uses = {
-                fingerprint: rows
-                for fingerprint, rows in uses.items()
+                group: rows
+                for group, rows in uses.items()
                 if _reused_outside_a_group(rows, members)
             }
     return {
@@ -676,6 +777,7 @@ def query_copy_forward(
                 "clinician_id": p.clinician_id,
                 "reviews_completed": p.reviews_completed,
                 "copied_forward_reviews": p.copied_forward_reviews,
+                "nearly_copied_reviews": p.nearly_copied_reviews,
                 "current_streak": p.current_streak,
                 "longest_streak": p.longest_streak,
                 "reviews": verdicts.get(p.plan_id, []),
@@ -687,6 +789,7 @@ def query_copy_forward(
                 "statement": rows[0].statement,
                 "normalised": rows[0].normalised,
                 "clients": len({r.client_id for r in rows}),
+                "near": len({r.fingerprint for r in rows}) > 1,
                 "uses": [
                     {
                         "plan_id": str(r.plan_id),
@@ -694,6 +797,7 @@ def query_copy_forward(
                         "label": r.label,
                         "client_name": r.client_name,
                         "clinician_id": r.clinician_id,
+                        "statement": r.statement,
                     }
                     for r in rows
                 ],

@@ -16,6 +16,7 @@ alone cost well under the 2 ms a review may take.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,19 +25,28 @@ from typing import Any, cast
 import orjson
 
 from plantrail.domain.plan import PlanState
+from plantrail.projections.near_copy import StatementEdit, statement_edit
+from plantrail.projections.near_copy import summary_similarity as summary_similarity_of
 from plantrail.projections.normalise import normalise, normalise_text
+from plantrail.projections.profile import RuleProfile
+
+DEFAULT_PROFILE = RuleProfile()
 
 __all__ = [
     "PlanLanguage",
     "copy_forward_verdict",
     "language_items",
+    "language_of",
     "plan_language",
+    "small_statement_edit",
     "verdict_between",
 ]
 
 
-def language_items(state: PlanState) -> dict[str, Any]:
-    """The plan language of ``state``, one entry per item, keyed ``section[label]``."""
+def language_items(state: PlanState, detector: int = 2) -> dict[str, Any]:
+    """The plan language of ``state``, one entry per item, keyed ``section[label]``. Detector 2
+    adds a maintained measure's threshold and side (``keep``), which detector 1 did not read:
+    its verdicts stay as they were."""
     goals = {g.id: g.label for g in state.goals.values()}
     problems = {p.id: p.label for p in state.problems.values()}
     objectives = {o.id: o.label for o in state.objectives.values()}
@@ -84,6 +94,11 @@ def language_items(state: PlanState) -> dict[str, Any]:
                 "target": m.target,
                 "direction": m.direction,
                 "unit": m.unit,
+                **(
+                    {"threshold": m.threshold, "keep": m.keep}
+                    if detector >= 2 and m.threshold is not None
+                    else {}
+                ),
             },
             "status": o.status,
         }
@@ -144,14 +159,18 @@ class PlanLanguage:
     weights: dict[str, int]
 
 
-def plan_language(state: PlanState) -> PlanLanguage:
+def plan_language(state: PlanState, detector: int = 2) -> PlanLanguage:
     """Fingerprint ``state``'s plan language (compute once per state, compare many times)."""
-    items = language_items(state)
+    return language_of(state.version, language_items(state, detector))
+
+
+def language_of(version: int, items: dict[str, Any]) -> PlanLanguage:
+    """Fingerprint plan language given as ``language_items`` gives it."""
     digests: dict[str, bytes] = {}
     weights: dict[str, int] = {}
     for key, item in items.items():
         digests[key], weights[key] = _fingerprint(orjson.dumps(item, option=orjson.OPT_SORT_KEYS))
-    return PlanLanguage(state.version, items, digests, weights)
+    return PlanLanguage(version, items, digests, weights)
 
 
 def _at(value: Any, path: list[Any]) -> Any:
@@ -231,6 +250,7 @@ def verdict_between(
     previous_summary: str | None,
     current_summary: str | None,
     streak_before: int,
+    profile: RuleProfile = DEFAULT_PROFILE,
 ) -> dict[str, Any]:
     """The verdict of ``current`` against ``previous``; see ``copy_forward_verdict``."""
     changes: list[dict[str, Any]] = []
@@ -259,19 +279,157 @@ def verdict_between(
             changed = sum(max(_leaves(c["before"]), _leaves(c["after"])) for c in explained)
             unchanged += max(weight - changed, 0)
             changes.extend(explained)
-    copied = not differs
     summary_repeated = (
         previous_summary is not None
         and current_summary is not None
         and normalise_text(previous_summary) == normalise_text(current_summary)
     )
+    changes.sort(key=_order)
+    similarity = round(unchanged / total, 4) if total else 1.0
+    if profile.copy_forward_detector == 1:
+        copied = not differs
+        return {
+            "verdict": "copied_forward" if copied else "updated",
+            "similarity": similarity,
+            "changes": changes,
+            "streak": streak_before + 1 if copied else 0,
+            "summary_repeated": summary_repeated,
+        }
+    edits, meaningful = _small_edits(changes, profile)
+    if not differs:
+        verdict = "copied_forward"
+    elif meaningful:
+        verdict = "updated"
+    else:
+        verdict = "nearly_copied_forward"
+    summary_similarity = (
+        summary_similarity_of(previous_summary, current_summary)
+        if previous_summary is not None and current_summary is not None
+        else None
+    )
     return {
-        "verdict": "copied_forward" if copied else "updated",
-        "similarity": round(unchanged / total, 4) if total else 1.0,
-        "changes": sorted(changes, key=_order),
-        "streak": streak_before + 1 if copied else 0,
+        "verdict": verdict,
+        "similarity": similarity,
+        "changes": changes,
+        "streak": 0 if verdict == "updated" else streak_before + 1,
         "summary_repeated": summary_repeated,
+        "detector": 2,
+        "edits": edits,
+        "explanation": _explanation(verdict, edits, meaningful),
+        "summary_similarity": summary_similarity,
+        "summary_nearly_repeated": summary_similarity is not None
+        and summary_similarity >= profile.summary_nearly_repeated,
     }
+
+
+_TEXT_FIELDS = {
+    "problems": ("statement",),
+    "goals": ("statement", "client_words"),
+    "objectives": ("statement",),
+    "interventions": ("technique",),
+}
+"""The statements of plan items: only an edit of one of these (or of one entry of the lists
+below) can be a small edit; every other field is structure (a target, a status, a link, a
+frequency) and any change to it is a genuine update."""
+_TEXT_LISTS = {
+    "strengths": "Strength",
+    "barriers": "Barrier",
+    "discharge_criteria": "Discharge criterion",
+}
+_PATH = re.compile(r"^(?P<section>[a-z_]+)(?:\[(?P<label>[^\]]+)\])?(?P<rest>.*)$")
+
+
+def _statement_of(change: dict[str, Any]) -> tuple[str, str] | None:
+    """(item label, field) when ``change`` is an edit of one statement's wording, else None."""
+    if change["kind"] != "changed":
+        return None
+    if not (isinstance(change["before"], str) and isinstance(change["after"], str)):
+        return None
+    match = _PATH.match(str(change["path"]))
+    if match is None:
+        return None
+    section, label, rest = match["section"], match["label"], match["rest"]
+    if section in _TEXT_LISTS and label is not None and label.isdigit() and not rest:
+        return f"{_TEXT_LISTS[section]} {int(label) + 1}", "text"
+    fields = _TEXT_FIELDS.get(section, ())
+    if label is not None and rest.startswith(".") and rest[1:] in fields:
+        return label, rest[1:]
+    return None
+
+
+def small_statement_edit(edit: StatementEdit, profile: RuleProfile) -> bool:
+    """Whether ``edit`` of one statement is small by ``profile``'s thresholds: nothing
+    meaningful moved (no number, negation, direction or existing frequency), and either a few
+    words changed with the statement still mostly alike, or the statement is nearly the same."""
+    return edit.meaningful is None and (
+        (
+            edit.words_changed <= profile.near_copy_max_words
+            and edit.similarity >= profile.near_copy_min_similarity
+        )
+        or edit.similarity >= profile.near_copy_similarity
+    )
+
+
+def _small_edits(
+    changes: list[dict[str, Any]], profile: RuleProfile
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The small statement edits among ``changes``, and why each other change is a genuine
+    update (empty when every change is a small edit)."""
+    edits: list[dict[str, Any]] = []
+    meaningful: list[str] = []
+    for change in changes:
+        statement = _statement_of(change)
+        if statement is None:
+            meaningful.append(_why(change))
+            continue
+        label, field_name = statement
+        edit = statement_edit(change["before"], change["after"])
+        if not small_statement_edit(edit, profile):
+            reason = edit.meaningful or f"rewritten ({edit.describe()})"
+            meaningful.append(f"{label} {_FIELD_WORDS.get(field_name, field_name)}: {reason}")
+            continue
+        edits.append(
+            {
+                "path": change["path"],
+                "item": label,
+                "field": field_name,
+                "description": edit.describe(),
+                "words_changed": edit.words_changed,
+                "similarity": edit.similarity,
+            }
+        )
+    return edits, meaningful
+
+
+_FIELD_WORDS = {"client_words": "client's words"}
+
+
+def _why(change: dict[str, Any]) -> str:
+    """One genuine change in a supervisor's words: "Objective 1.2 measure target changed"."""
+    match = _PATH.match(str(change["path"]))
+    if match is None:  # pragma: no cover - every path starts with its section's name
+        return f"{change['path']} {change['kind']}"
+    section, label, rest = match["section"], match["label"], match["rest"]
+    if section in _TEXT_LISTS and label is not None and label.isdigit():
+        where = f"{_TEXT_LISTS[section]} {int(label) + 1}"
+    elif section == "diagnoses" and label is not None:
+        where = f"Diagnosis {label}"
+    else:
+        where = label or section.replace("_", " ")
+    detail = " ".join(re.findall(r"[a-z_]+", rest)).replace("_", " ")
+    return " ".join(part for part in (where, detail, change["kind"]) if part)
+
+
+def _explanation(verdict: str, edits: list[dict[str, Any]], meaningful: list[str]) -> str:
+    """Why the review got its verdict, naming the small edits ("Objective 1.2: one word added:
+    *daily*") or the first genuine changes."""
+    if verdict == "copied_forward":
+        return "The plan language is the same as before."
+    if verdict == "nearly_copied_forward":
+        named = "; ".join(f"{e['item']}: {e['description']}" for e in edits)
+        return f"Only small edits, nothing clinically meaningful changed: {named}."
+    shown = "; ".join(meaningful[:3]) + ("; …" if len(meaningful) > 3 else "")
+    return f"Updated: {shown}."
 
 
 _SECTION_ORDER = {
@@ -306,19 +464,29 @@ def copy_forward_verdict(
     previous_summary: str | None,
     current_summary: str | None,
     streak_before: int,
+    profile: RuleProfile = DEFAULT_PROFILE,
 ) -> dict[str, Any]:
     """``copied_forward`` when the plan language of ``current`` equals that of ``previous`` after
-    normalising whitespace, case, punctuation and dates; ``updated`` otherwise.
+    normalising whitespace, case, punctuation and dates; with detector 2 (``profile``),
+    ``nearly_copied_forward`` when every change is a small edit of a statement's wording that
+    moves nothing clinically meaningful; ``updated`` otherwise.
 
     Returns ``verdict``, ``similarity`` (0–1: the weighted share of plan language left as it
     was), ``changes`` (``path``, ``kind`` added/removed/changed, ``before``, ``after`` as
     written), ``streak`` (this and the directly preceding copied-forward reviews, 0 when
     updated; ``streak_before`` counts the preceding ones) and ``summary_repeated`` (the progress
-    summary equals the previous one after the same normalisation)."""
+    summary equals the previous one after the same normalisation).
+
+    Detector 2 adds ``detector``, ``edits`` (each small edit: ``path``, ``item``, ``field``,
+    ``description`` such as "one word added: *daily*", ``words_changed``, ``similarity``),
+    ``explanation`` (one sentence naming the small edits or the genuine changes),
+    ``summary_similarity`` (0–1, None without two summaries) and ``summary_nearly_repeated``
+    (at least the profile's ``summary_nearly_repeated``). A near copy counts in the streak."""
     return verdict_between(
-        plan_language(previous),
-        plan_language(current),
+        plan_language(previous, profile.copy_forward_detector),
+        plan_language(current, profile.copy_forward_detector),
         previous_summary,
         current_summary,
         streak_before,
+        profile,
     )

@@ -196,8 +196,10 @@ FINDINGS: dict[str, FindingKind] = {
             "warning",
             "Review copied forward",
             "The latest completed reviews changed nothing in the plan language (after "
-            "normalising whitespace, case, punctuation and dates), as many times in a row as the "
-            "threshold. Clears at the next review that updates the plan.",
+            "normalising whitespace, case, punctuation and dates), or with detector 2 only "
+            "trivially (nearly copied forward: small edits of statements, nothing clinically "
+            "meaningful), as many times in a row as the threshold. Clears at the next review "
+            "that updates the plan.",
             "copy_forward_streak_threshold",
         ),
         FindingKind(
@@ -460,15 +462,23 @@ def _reviews(
         last = judged[-1].event
         review = final.reviews.get(last.review_id)
         label = review.label if review else None
-        streak = judged[-1].verdict["streak"]
+        verdict = judged[-1].verdict
+        streak = verdict["streak"]
         if streak >= profile.copy_forward_streak_threshold:
-            out.add(
-                "REVIEW_COPIED_FORWARD",
-                f"{label} on {last.effective_date.isoformat()} changed nothing in the plan "
-                f"({streak} copied-forward review{'s' if streak > 1 else ''} in a row)",
-                last.review_id,
-                label,
-            )
+            in_a_row = f"{streak} copied-forward review{'s' if streak > 1 else ''} in a row"
+            if verdict["verdict"] == "nearly_copied_forward":
+                edits = "; ".join(f"{e['item']}: {e['description']}" for e in verdict["edits"])
+                message = (
+                    f"{label} on {last.effective_date.isoformat()} changed only the wording of "
+                    f"the plan, nothing clinically meaningful ({edits}) ({in_a_row}, near "
+                    "copies included)"
+                )
+            else:
+                message = (
+                    f"{label} on {last.effective_date.isoformat()} changed nothing in the plan "
+                    f"({in_a_row})"
+                )
+            out.add("REVIEW_COPIED_FORWARD", message, last.review_id, label)
     needed = profile.stalled_reviews
     for o in state.objectives.values():
         if o.status != "not_met":
@@ -612,7 +622,7 @@ class PlanScan:
 def scan_plan(events: Sequence[PlanEvent], profile: RuleProfile) -> PlanScan:
     """Fold ``events`` once, judging the reviews and flagging the revision log on the way."""
     flagged = _FlaggedRevisions(events, profile.late_entry_days)
-    state, judged = judged_reviews(events, before=flagged)
+    state, judged = judged_reviews(events, before=flagged, profile=profile)
     return PlanScan(state, judged, flagged.entries)
 
 

@@ -304,13 +304,17 @@ def _revisions(
 
 
 def _reviews(
-    events: Sequence[ev.PlanEvent], state: PlanState, request: PacketRequest, late: int
+    events: Sequence[ev.PlanEvent],
+    state: PlanState,
+    request: PacketRequest,
+    late: int,
+    profile: RuleProfile,
 ) -> dict[str, Any]:
     """The reviews held in the period with their verdicts and score tables, and per measured
     objective the scores administered in the period (the packet draws them as charts)."""
     held = [
         r
-        for r in review_history(events, late_entry_days=late)
+        for r in review_history(events, late_entry_days=late, profile=profile)
         if _in(date.fromisoformat(r["effective_date"]), request)
     ]
     document = plan_document(state, today=request.end)
@@ -417,7 +421,7 @@ def build_packet(
         "cover": _cover(request, state, chain),
         "plan": _plan_at_start(recorded, request),
         "revisions": _revisions(recorded, request, late_entry_days),
-        "reviews": _reviews(recorded, state, request, late_entry_days),
+        "reviews": _reviews(recorded, state, request, late_entry_days, profile),
         "signatures": _signatures(state, request),
         "amendments": _amendments(state, request),
         "dates_of_service": service_date_lines([recorded], list(request.dates), profile)

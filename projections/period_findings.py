@@ -112,7 +112,7 @@ class _Fold:
         self.late_entry_days = profile.late_entry_days
         self.requested = requested
         self.state: PlanState | None = None
-        self.judge = ReviewJudge(keep_states=False)
+        self.judge = ReviewJudge(keep_states=False, profile=profile)
         self.entries: list[_Entry] = []
         self.notes: dict[int, list[ev.RationaleRecorded]] = {}
         self.count = 0

@@ -16,19 +16,33 @@ out, because it was entered in error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from plantrail.domain import events as ev
 from plantrail.domain.plan import Measurement, PlanState, apply, start
-from plantrail.projections.copy_forward import PlanLanguage, plan_language, verdict_between
+from plantrail.domain.values import ObjectiveStatus
+from plantrail.projections.copy_forward import (
+    DEFAULT_PROFILE,
+    PlanLanguage,
+    plan_language,
+    verdict_between,
+)
 from plantrail.projections.diff import SECTIONS, plan_diff
 from plantrail.projections.history import is_late
+from plantrail.projections.profile import RuleProfile
 from plantrail.projections.signatures import rfc3339
 
-__all__ = ["JudgedReview", "ReviewJudge", "fold_judging", "judged_reviews", "review_history"]
+__all__ = [
+    "JudgedReview",
+    "ReviewJudge",
+    "fold_judging",
+    "judged_reviews",
+    "preview_verdict",
+    "review_history",
+]
 
 _CHANGE_SECTIONS = tuple(s for s in SECTIONS if s not in ("measurements", "reviews"))
 """Measurements are reported on their own; the reviews themselves are the rows of the history."""
@@ -75,8 +89,9 @@ class ReviewJudge:
     event right after it is applied. The caseload read models need only the verdicts, so the
     states compared are copied only when ``keep_states`` (the history's tables and changes)."""
 
-    def __init__(self, *, keep_states: bool) -> None:
+    def __init__(self, *, keep_states: bool, profile: RuleProfile = DEFAULT_PROFILE) -> None:
         self.keep_states = keep_states
+        self.profile = profile
         self.opening: _Point | None = None
         self.previous: _Point | None = None
         self.streak = 0
@@ -96,13 +111,13 @@ class ReviewJudge:
             event.originator_version,
             event.effective_date,
             _snapshot(state) if self.keep_states else None,
-            plan_language(state),
+            plan_language(state, self.profile.copy_forward_detector),
             summary,
         )
 
     def copy(self) -> ReviewJudge:
         """An independent judge that has seen what this one has (its points never change)."""
-        twin = ReviewJudge(keep_states=self.keep_states)
+        twin = ReviewJudge(keep_states=self.keep_states, profile=self.profile)
         twin.opening, twin.previous, twin.streak = self.opening, self.previous, self.streak
         twin.judged = list(self.judged)
         return twin
@@ -126,7 +141,12 @@ class ReviewJudge:
             against = self.previous or self.opening
             assert against is not None
             verdict = verdict_between(
-                against.language, current.language, against.summary, current.summary, self.streak
+                against.language,
+                current.language,
+                against.summary,
+                current.summary,
+                self.streak,
+                self.profile,
             )
             self.streak = verdict["streak"]
             self.judged.append(JudgedReview(event, against, current, verdict))
@@ -164,13 +184,50 @@ def fold_judging(
 
 
 def judged_reviews(
-    events: Iterable[ev.PlanEvent], before: Watcher | None = None
+    events: Iterable[ev.PlanEvent],
+    before: Watcher | None = None,
+    profile: RuleProfile = DEFAULT_PROFILE,
 ) -> tuple[PlanState | None, list[JudgedReview]]:
     """The final state and every completed review with its verdict, without the history's
     tables (the same verdicts as ``review_history``, at a fraction of its cost)."""
-    judge = ReviewJudge(keep_states=False)
+    judge = ReviewJudge(keep_states=False, profile=profile)
     state = fold_judging(events, judge, before)
     return state, judge.judged
+
+
+def preview_verdict(
+    events: Iterable[ev.PlanEvent],
+    statuses: Mapping[str, ObjectiveStatus],
+    progress_summary: str | None,
+    profile: RuleProfile = DEFAULT_PROFILE,
+) -> dict[str, Any] | None:
+    """The copy-forward verdict a review would get if it were completed now, assessing the
+    objectives ``statuses`` names (objective id → status; the others keep theirs) with
+    ``progress_summary``: what the review authoring page shows before the clinician completes
+    it, so that a near copy is prevented rather than found. Pure; None before the opening.
+
+    Completing the review with the same assessments and summary, before any other change,
+    gives the same verdict (``review_history``)."""
+    judge = ReviewJudge(keep_states=False, profile=profile)
+    state = fold_judging(events, judge)
+    against = judge.previous or judge.opening
+    if state is None or against is None:
+        return None
+    objectives = {
+        key: objective.model_copy(update={"status": statuses[key]})
+        if key in statuses
+        else objective
+        for key, objective in state.objectives.items()
+    }
+    hypothetical = state.model_copy(update={"objectives": objectives})
+    return verdict_between(
+        against.language,
+        plan_language(hypothetical, profile.copy_forward_detector),
+        against.summary,
+        progress_summary,
+        judge.streak,
+        profile,
+    )
 
 
 def _reached(latest: float | None, target: float | None, direction: str) -> bool | None:
@@ -262,10 +319,14 @@ def _measurements(
 
 
 def review_history(
-    events: Sequence[ev.PlanEvent], *, late_entry_days: int = 7
+    events: Sequence[ev.PlanEvent],
+    *,
+    late_entry_days: int = 7,
+    profile: RuleProfile = DEFAULT_PROFILE,
 ) -> list[dict[str, Any]]:
-    """Every completed review of one plan, in order of completion, with its verdict."""
-    judge = ReviewJudge(keep_states=True)
+    """Every completed review of one plan, in order of completion, with its verdict (by the
+    copy-forward detector ``profile`` names)."""
+    judge = ReviewJudge(keep_states=True, profile=profile)
     state = fold_judging(events, judge)
     if state is None:
         return []

@@ -82,7 +82,10 @@ def caseload_command(
     clinician: Clinician = None,
     status: Annotated[str | None, typer.Option(help="draft, active or discharged")] = None,
     flag: Annotated[
-        str | None, typer.Option(help="a finding code (review_overdue) or copied_forward")
+        str | None,
+        typer.Option(
+            help="a finding code (review_overdue), copied_forward or nearly_copied_forward"
+        ),
     ] = None,
     user: AsUser = None,
     db: Database = None,
@@ -158,29 +161,44 @@ def copy_forward_command(
         "client",
         "clinician",
         "reviews",
-        "copied forward",
+        "copied forward (near)",
         "longest streak",
         "verdicts",
     ):
         plans.add_column(column)
     for plan in report["plans"]:
         verdicts = " → ".join(
-            f"{r['label']}: {r['verdict']}{' (same summary)' if r['summary_repeated'] else ''}"
+            f"{r['label']}: {r['verdict']}"
+            + (
+                " (same summary)"
+                if r["summary_repeated"]
+                else " (similar summary)"
+                if r.get("summary_nearly_repeated")
+                else ""
+            )
             for r in plan["reviews"]
         )
         plans.add_row(
             plan["client_name"],
             plan["clinician_id"],
             str(plan["reviews_completed"]),
-            str(plan["copied_forward_reviews"]),
+            f"{plan['copied_forward_reviews']} ({plan['nearly_copied_reviews']})",
             str(plan["longest_streak"]),
             verdicts,
         )
     console.print(plans)
-    reused = Table(title="Objective statements reused verbatim across clients")
+    reused = Table(title="Objective statements reused across clients (verbatim or near)")
     for column in ("statement", "clients", "where"):
         reused.add_column(column)
     for item in report["reused_objectives"]:
-        where = "; ".join(f"{u['client_name']} ({u['label']})" for u in item["uses"])
-        reused.add_row(item["statement"], str(item["clients"]), where)
+        where = "; ".join(
+            f"{u['client_name']} ({u['label']})"
+            + (f": {u['statement']}" if item.get("near") else "")
+            for u in item["uses"]
+        )
+        reused.add_row(
+            item["statement"] + (" (a word or two changed)" if item.get("near") else ""),
+            str(item["clients"]),
+            where,
+        )
     console.print(reused)

@@ -390,12 +390,20 @@ def reviews_command(
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            help="Rule profile (JSON); its copy_forward_detector 1 gives identical-only verdicts.",
+        ),
+    ] = None,
 ) -> None:
     """Show a plan's completed reviews with measurements, changes and copy-forward verdicts."""
+    rules = _profile(profile)
     with acting(db, keys, user, "reviews") as act:
         plan_id = act.resolve(plan)
         events = _events(act, plan_id, "reviews")
-    history = review_history(events, late_entry_days=act.service.late_entry_days)
+    history = review_history(events, late_entry_days=act.service.late_entry_days, profile=rules)
     if json:
         print_json(history)
         return
@@ -405,15 +413,22 @@ def reviews_command(
     tree = Tree(Text(f"Reviews of plan {plan_id}", style="bold"))
     for review in history:
         verdict = review["copy_forward"]
-        copied = verdict["verdict"] == "copied_forward"
+        copied = verdict["verdict"] in ("copied_forward", "nearly_copied_forward")
         title = Text(f"{review['label']} ({review['reason']}) on {review['effective_date']}: ")
         title.append(
             f"{verdict['verdict'].replace('_', ' ')} · similarity {verdict['similarity']:.2f}"
             + (f" · streak {verdict['streak']}" if copied else "")
-            + (" · summary repeated" if verdict["summary_repeated"] else ""),
+            + (" · summary repeated" if verdict["summary_repeated"] else "")
+            + (
+                f" · summary nearly repeated ({verdict['summary_similarity']:.0%})"
+                if verdict.get("summary_nearly_repeated") and not verdict["summary_repeated"]
+                else ""
+            ),
             style="bold red" if copied else "green",
         )
         node = tree.add(title)
+        for edit in verdict.get("edits", []) if verdict["verdict"] != "updated" else []:
+            _node(node, f"Small edit, {edit['item']}: {edit['description'].replace('*', '')}")
         for a in review["assessments"]:
             note = f": {a['note']}" if a["note"] else ""
             status = a["status"].replace("_", " ")

@@ -17,7 +17,7 @@ from plantrail.api.routing.reads import (
     POINT_PATTERN,
     late_days,
     point,
-    rule_profile,
+    rule_profile_with,
 )
 from plantrail.api.routing.schemas import (
     DiffView,
@@ -37,15 +37,20 @@ router = APIRouter(prefix="/plans/{plan_id}", tags=["plan views"])
 
 Reader = Annotated[Principal, Depends(READ_PLANS)]
 
+Detector = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2,
+        description="copy-forward detector: 1 identical plan language only, 2 near copies too "
+        "(default: the practice's rule profile)",
+    ),
+]
+
 RESPONSES = {
     200: {"description": "The view", "headers": ETAG_HEADER},
     **problem_responses(401, 403, 404, 422, 503),
 }
-
-
-
-
-
 
 
 @router.get("/events", summary="The full event history", responses=RESPONSES)
@@ -86,8 +91,6 @@ def plan_revisions(
             "revisions": revision_log(events, late_entry_days=late_days(ctx)),
         }
     )
-
-
 
 
 @router.get(
@@ -141,9 +144,14 @@ def plan_diff_view(
     "/reviews",
     summary="Review history with copy-forward verdicts",
     responses=RESPONSES,
+    response_model_exclude_unset=True,  # detector 1's verdicts keep their five fields
 )
 def plan_reviews(
-    request: Request, response: Response, plan_id: PlanId, caller: Reader
+    request: Request,
+    response: Response,
+    plan_id: PlanId,
+    caller: Reader,
+    copy_forward_detector: Detector = None,
 ) -> ReviewsView:
     from plantrail.projections.reviews import review_history
 
@@ -155,7 +163,11 @@ def plan_reviews(
         {
             "plan_id": str(plan_id),
             "version": version,
-            "reviews": review_history(events, late_entry_days=late_days(ctx)),
+            "reviews": review_history(
+                events,
+                late_entry_days=late_days(ctx),
+                profile=rule_profile_with(ctx, copy_forward_detector),
+            ),
         }
     )
 
@@ -175,6 +187,7 @@ def plan_findings_view(
     effective_on: EffectiveOn = None,
     from_: From = None,
     to: To = None,
+    copy_forward_detector: Detector = None,
 ) -> FindingsView:
     from plantrail.api.http.findings_query import findings_query, queried_findings
 
@@ -182,17 +195,34 @@ def plan_findings_view(
     query = findings_query(as_of, effective_on, from_, to)
     events = ctx.gateway.events(caller, plan_id, access_entry(request), view="findings")
     version, findings = queried_findings(
-        plan_id, events, rule_profile(ctx), query, ctx.service.clock().date()
+        plan_id,
+        events,
+        rule_profile_with(ctx, copy_forward_detector),
+        query,
+        ctx.service.clock().date(),
     )
     if query.plain:
         # Not a fact of the plan's history but of who read it: the record as it stands now.
         findings = findings + ctx.break_glass.findings(str(plan_id))
     etag(response, version)
-    return FindingsView.model_validate(
-        {"plan_id": str(plan_id), "version": version, "findings": findings, **query.echo()}
+    detector = (
+        {
+            "copy_forward_detector": rule_profile_with(
+                ctx, copy_forward_detector
+            ).copy_forward_detector
+        }
+        if query.period
+        else {}
     )
-
-
+    return FindingsView.model_validate(
+        {
+            "plan_id": str(plan_id),
+            "version": version,
+            "findings": findings,
+            **query.echo(),
+            **detector,
+        }
+    )
 
 
 @router.get("/verify", summary="Integrity check of this plan's event chain", responses=RESPONSES)

@@ -434,7 +434,21 @@ def _verdict(review: Mapping[str, Any]) -> str:
         )
     if name is None:
         return "—"
-    return f"{words(name)} (similarity {verdict.get('similarity', 0):.2f})"
+    summary = (
+        f"; progress summary {verdict['summary_similarity']:.0%} the same as the previous one"
+        if verdict.get("summary_nearly_repeated")
+        else ""
+    )
+    if name == "nearly_copied_forward":
+        edits = "; ".join(
+            f"{e['item']}: {e['description'].replace('*', '')}" for e in verdict.get("edits", [])
+        )
+        return (
+            f"<font color='#a4161a'><b>nearly copied forward</b></font> (only small edits, "
+            f"nothing clinically meaningful: {text(edits)}; {verdict.get('streak')} in a row"
+            f"{summary})"
+        )
+    return f"{words(name)} (similarity {verdict.get('similarity', 0):.2f}{summary})"
 
 
 def reviews_part(part: Mapping[str, Any], start: date, end: date, width: float) -> Flowables:

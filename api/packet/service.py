@@ -103,7 +103,7 @@ def verify_packet(
         raise InvalidInput.on("packet", "this file is not a plantrail audit packet")
     request = PacketRequest.from_parameters(manifest)
     try:
-        profile = RuleProfile.model_validate(manifest.get("profile") or {})
+        profile = RuleProfile.recorded(manifest.get("profile"))
     except ValueError:
         raise InvalidInput.on("packet", "its rule profile is altered") from None
     written: dict[str, str] = manifest.get("parts") or {}

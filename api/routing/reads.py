@@ -58,3 +58,12 @@ def rule_profile(ctx: AppContext) -> Any:
 
         ctx.settings.profile = RuleProfile()
     return ctx.settings.profile
+
+
+def rule_profile_with(ctx: AppContext, copy_forward_detector: int | None) -> Any:
+    """The practice's rule profile, with the copy-forward detector a request asked for (1, the
+    identical-only detector, to reproduce an earlier answer; 2, near copies too)."""
+    profile = rule_profile(ctx)
+    if copy_forward_detector is None or copy_forward_detector == profile.copy_forward_detector:
+        return profile
+    return profile.model_copy(update={"copy_forward_detector": copy_forward_detector})

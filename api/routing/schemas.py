@@ -431,11 +431,20 @@ class DiffView(Open):
 
 
 class CopyForward(Open):
-    verdict: str
+    verdict: str = Field(
+        description="copied_forward, nearly_copied_forward (detector 2) or updated"
+    )
     similarity: float
     changes: list[dict[str, Any]]
     streak: int
     summary_repeated: bool
+    detector: int | None = Field(None, description="2; absent from detector 1's answers")
+    edits: list[dict[str, Any]] | None = None
+    """Detector 2: each small statement edit (path, item, field, description, words_changed,
+    similarity)."""
+    explanation: str | None = None
+    summary_similarity: float | None = None
+    summary_nearly_repeated: bool | None = None
 
 
 class ReviewEntry(Open):
@@ -479,6 +488,9 @@ class FindingsView(Open):
     from_: str | None = Field(None, alias="from")
     """The period's first day, when one was asked for (absent otherwise)."""
     to: str | None = None
+    copy_forward_detector: int | None = None
+    """The copy-forward detector the findings were computed with (1 or 2), given with a
+    period so that the answer can be computed again the same way."""
 
 
 class VerifyProblem(Open):

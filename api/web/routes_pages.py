@@ -53,7 +53,7 @@ SORTS = {
     "next_due": lambda r: ((r["next_due"] or {}).get("date") or "9999", r["client"]["name"]),
     "findings": lambda r: (-r["findings_count"], r["client"]["name"].lower()),
 }
-FLAGS = ("review_overdue", "copied_forward", *FINDINGS)
+FLAGS = ("review_overdue", "copied_forward", "nearly_copied_forward", *FINDINGS)
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -349,7 +349,9 @@ def verify_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespon
 def reviews_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLResponse:
     ctx = context(request)
     events, state = events_and_state(ctx, caller, plan_id, request, "reviews")
-    history = review_history(events, late_entry_days=ctx.service.late_entry_days)
+    history = review_history(
+        events, late_entry_days=ctx.service.late_entry_days, profile=rule_profile(ctx)
+    )
     document = plan_document(state, today=ctx.service.clock().date())
     marks = [(r["label"], r["effective_date"]) for r in history]
     for review in history:

@@ -12,6 +12,7 @@ from plantrail.domain import events as ev
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, apply, start
 from plantrail.projections.fhir import resources as r
+from plantrail.projections.reviews import judged_reviews
 from plantrail.projections.signatures import rfc3339
 
 __all__ = [
@@ -46,7 +47,12 @@ def plan_resources(state: PlanState, events: Sequence[PlanEvent]) -> list[dict[s
     resources += [r.goal_for_objective(state, o) for o in state.objectives.values()]
     resources += [r.observation(state, m, by_version) for m in state.measurements.values()]
     resources += [r.signature_provenance(state, s) for s in state.signatures.values()]
-    resources += [r.review_provenance(state, v, by_version) for v in state.completed_reviews]
+    _, judged = judged_reviews(folded)
+    verdicts = {j.event.review_id: j.verdict for j in judged}
+    resources += [
+        r.review_provenance(state, v, by_version, verdicts.get(v.id))
+        for v in state.completed_reviews
+    ]
     resources += [r.event_provenance(state, e) for e in folded]
     resources += [r.amendment_task(state, a) for a in state.amendments.values()]
     return resources

@@ -40,6 +40,12 @@ EXT_LATE_ENTRY = f"{PLANTRAIL}/StructureDefinition/late-entry"
 EXT_PRIMARY_DIAGNOSIS = f"{PLANTRAIL}/StructureDefinition/primary-diagnosis"
 EXT_SIGNATURE_STATUS = f"{PLANTRAIL}/StructureDefinition/signature-status"
 EXT_CONTENT_HASH = f"{PLANTRAIL}/StructureDefinition/content-hash"
+EXT_COPY_FORWARD = f"{PLANTRAIL}/StructureDefinition/copy-forward-verdict"
+"""A completed review's copy-forward verdict (``valueCode``: ``copied_forward``,
+``nearly_copied_forward`` or ``updated``)."""
+EXT_COPY_FORWARD_EXPLANATION = f"{PLANTRAIL}/StructureDefinition/copy-forward-explanation"
+EXT_SUMMARY_SIMILARITY = f"{PLANTRAIL}/StructureDefinition/summary-similarity"
+"""How closely a review's progress summary repeats the previous one (``valueDecimal``, 0–1)."""
 
 LOINC_TOTAL_SCORES: dict[str, tuple[str, str]] = {
     "PHQ-9": ("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"),

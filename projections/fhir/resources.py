@@ -627,8 +627,30 @@ def signature_provenance(state: PlanState, signature: Signature) -> dict[str, An
     }
 
 
-def review_provenance(state: PlanState, review: Review, events: Events) -> dict[str, Any]:
-    """A completed review: the plan version it produced, why and what it concluded."""
+def _verdict_extensions(verdict: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A review's copy-forward verdict, its explanation and its summary similarity."""
+    if not verdict:
+        return []
+    out: list[dict[str, Any]] = [{"url": codes.EXT_COPY_FORWARD, "valueCode": verdict["verdict"]}]
+    if verdict.get("explanation"):
+        out.append(
+            {"url": codes.EXT_COPY_FORWARD_EXPLANATION, "valueString": verdict["explanation"]}
+        )
+    if verdict.get("summary_similarity") is not None:
+        out.append(
+            {"url": codes.EXT_SUMMARY_SIMILARITY, "valueDecimal": verdict["summary_similarity"]}
+        )
+    return out
+
+
+def review_provenance(
+    state: PlanState,
+    review: Review,
+    events: Events,
+    verdict: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A completed review: the plan version it produced, why and what it concluded, and its
+    copy-forward ``verdict`` when given (``plantrail.projections.copy_forward``)."""
     assert review.completed_version is not None
     completed = events.get(review.completed_version)
     agent = _actor_ref(completed.actor) if completed else _clinician_ref(state.clinician)
@@ -658,6 +680,7 @@ def review_provenance(state: PlanState, review: Review, events: Events) -> dict[
         "reason": reasons,
         "activity": {"text": "review"},
         "agent": [{"who": agent}],
+        **({"extension": extensions} if (extensions := _verdict_extensions(verdict)) else {}),
     }
 
 

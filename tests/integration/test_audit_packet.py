@@ -5,6 +5,7 @@ carrying the period's findings and the date-of-service lines."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from pypdf import PdfReader
 from sqlalchemy import delete, select, update
 
 from plantrail.api.demo import DemoPlan, load_demo
-from plantrail.api.packet.pdf import read_manifest
+from plantrail.api.packet.pdf import _with_manifest, read_manifest
 from plantrail.api.packet.service import packet_pdf, verify_packet
 from plantrail.domain.errors import InvalidInput
 from plantrail.domain.service import PlanService
@@ -264,3 +265,40 @@ def test_a_packet_without_requests_says_so(service: PlanService, demo: dict[str,
     )
     text = _text(_pdf(service, _request(service, plan)))
     assert "No amendment has been requested." in text
+
+
+_DETECTOR_2_SETTINGS = (
+    "copy_forward_detector",
+    "near_copy_max_words",
+    "near_copy_min_similarity",
+    "near_copy_similarity",
+    "summary_nearly_repeated",
+)
+
+
+def test_a_packet_from_before_detector_2_still_verifies(
+    service: PlanService, demo: dict[str, DemoPlan]
+) -> None:
+    plan = demo["MRN-20533"]  # Morgan Lee: Review 1 only added "daily" to an objective
+    request = _request(service, plan)
+    events = service.events_of(plan.plan_id)
+    old, old_pdf = packet_pdf(service, request, events, RuleProfile(copy_forward_detector=1))
+    new, new_pdf = packet_pdf(service, request, events, RuleProfile())
+    verdicts = [r["copy_forward"]["verdict"] for r in new.parts["reviews"]["reviews"]]
+    assert "nearly_copied_forward" in verdicts
+    assert "nearly_copied_forward" not in str(old.parts["reviews"])
+    assert old.digests["reviews"] != new.digests["reviews"], "the detectors answer differently"
+    # A packet written before the setting existed records a profile without it.
+    manifest = read_manifest(old_pdf)
+    assert manifest is not None
+    for name in _DETECTOR_2_SETTINGS:
+        del manifest["profile"][name]
+    written_before = _with_manifest(
+        old_pdf, json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    )
+    check = verify_packet(service, written_before, service.events_of)
+    assert check.matches, check.as_dict()
+    assert verify_packet(service, new_pdf, service.events_of).matches
+    # Asking for detector 1 explicitly is recorded and verifies the same way.
+    assert read_manifest(old_pdf)["profile"]["copy_forward_detector"] == 1  # type: ignore[index]
+    assert verify_packet(service, old_pdf, service.events_of).matches

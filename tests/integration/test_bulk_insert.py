@@ -35,6 +35,7 @@ def _rows(plan_ids: list[UUID]) -> dict[str, list[dict[str, Any]]]:
             "next_review_due": None if n % 2 else date(2026, 4, 5),
             "reviews_completed": n,
             "copied_forward_reviews": 0,
+            "nearly_copied_reviews": 0,
             "current_streak": 0,
             "longest_streak": 2,
             "findings_count": 1,
@@ -48,10 +49,15 @@ def _rows(plan_ids: list[UUID]) -> dict[str, list[dict[str, Any]]]:
             "review_id": f"r{n}",
             "label": "Review 1",
             "completed_on": date(2026, 3, 1),
-            "verdict": "copied_forward",
+            "verdict": "nearly_copied_forward" if n % 2 else "copied_forward",
             "similarity": 0.1 + n / 3,
             "streak": n,
             "summary_repeated": bool(n % 2),
+            "summary_similarity": None if n % 2 else 0.8125,
+            "summary_nearly_repeated": not n % 2,
+            "explanation": None
+            if n % 2
+            else 'Only small edits: Objective 1.2: one word added: *daily*; "quoted"\tTab',
         }
         for n, plan_id in enumerate(plan_ids)
     ]

@@ -24,6 +24,7 @@ from plantrail.projections.caseload import (
     rebuild,
 )
 from plantrail.projections.document import RENEWAL_NOTE
+from plantrail.projections.profile import RuleProfile
 from tests.support.clock import FakeClock
 from tests.support.plans import meta, open_command
 
@@ -177,8 +178,16 @@ def test_copy_forward_report(service: PlanService, demo: dict[str, UUID]) -> Non
     report = query_copy_forward(recorder_of(service), Reach(all_plans=True))
     top = report["plans"][0]
     assert top["client_name"] == "Morgan Lee"
-    assert top["longest_streak"] == 2
-    assert [r["verdict"] for r in top["reviews"]] == ["updated", "copied_forward", "copied_forward"]
+    # Review 1 only added "daily" to "Client will use coping skills.": a near copy, so the
+    # plan has been carried forward three reviews in a row.
+    assert top["longest_streak"] == 3
+    assert [r["verdict"] for r in top["reviews"]] == [
+        "nearly_copied_forward",
+        "copied_forward",
+        "copied_forward",
+    ]
+    assert (top["copied_forward_reviews"], top["nearly_copied_reviews"]) == (3, 1)
+    assert "one word added: *daily*" in top["reviews"][0]["explanation"]
     reused = report["reused_objectives"]
     assert len(reused) == 1
     assert {use["client_name"] for use in reused[0]["uses"]} == {"Morgan Lee", "Avery Patel"}
@@ -200,3 +209,56 @@ def test_findings_report_follows_today(
     assert catch_up(service, recorder) == len(demo)
     codes = {(f["client_name"], f["code"]) for f in query_findings(recorder, Reach(all_plans=True))}
     assert ("Jordan Ellis", "REVIEW_OVERDUE") in codes
+
+
+def test_near_copy_flags_in_the_caseload(service: PlanService, demo: dict[str, UUID]) -> None:
+    recorder = recorder_of(service)
+    near = query_caseload(recorder, Reach(all_plans=True), flag="nearly_copied_forward")
+    assert [row["client"]["name"] for row in near] == ["Morgan Lee"]
+    assert near[0]["nearly_copied_reviews"] == 1
+    assert "copied_forward" in near[0]["flags"]
+
+
+def _plan_with_objective(service: PlanService, mrn: str, statement: str) -> UUID:
+    plan_id = UUID(service.open_plan(open_command(mrn), meta()).plan_id)
+    run = lambda command: service.execute(plan_id, command, meta())  # noqa: E731
+    problem = run(c.AddProblem(statement="Low mood", diagnosis_codes=[]))
+    goal = run(c.AddGoal(statement="Mood lifts", problem_ids=[problem.item_id]))
+    run(c.AddObjective(goal_id=goal.item_id, statement=statement))
+    return plan_id
+
+
+def test_a_statement_reused_with_a_word_changed_is_shared_text(service: PlanService) -> None:
+    _plan_with_objective(service, "MRN-1", "Attend four planned social activities a week.")
+    _plan_with_objective(service, "MRN-2", "Attend four planned social outings a week.")
+    _plan_with_objective(service, "MRN-3", "Attend two planned social activities a week.")
+    _plan_with_objective(service, "MRN-4", "Keep a sleep diary every night.")
+    recorder = recorder_of(service)
+    catch_up(service, recorder)
+    [shared] = query_copy_forward(recorder, Reach(all_plans=True))["reused_objectives"]
+    assert shared["near"] is True
+    assert shared["clients"] == 2  # "two" instead of "four" is another objective, not a copy
+    assert sorted(use["statement"] for use in shared["uses"]) == [
+        "Attend four planned social activities a week.",
+        "Attend four planned social outings a week.",
+    ]
+    detector_1 = query_copy_forward(
+        recorder, Reach(all_plans=True), profile=RuleProfile(copy_forward_detector=1)
+    )
+    assert detector_1["reused_objectives"] == []
+
+
+def test_read_model_tables_from_before_the_near_copy_columns_are_recreated(
+    service: PlanService, demo: dict[str, UUID]
+) -> None:
+    """A store whose read models predate a column gets them afresh, and catches up from the
+    events: the read models hold nothing that is not computed from the event log."""
+    recorder = recorder_of(service)
+    expected = dump_tables(recorder)
+    with recorder.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE plantrail_review_verdicts DROP COLUMN explanation")
+        conn.exec_driver_sql("ALTER TABLE plantrail_caseload DROP COLUMN nearly_copied_reviews")
+    recorder.create_tables()
+    assert query_caseload(recorder, Reach(all_plans=True)) == [], "recreated empty"
+    assert catch_up(service, recorder) == len(demo)
+    assert dump_tables(recorder) == expected

@@ -8,8 +8,11 @@ from datetime import date
 from typing import Any
 
 from plantrail.domain import commands as c
+from plantrail.domain.values import ObjectiveStatus
 from plantrail.projections.copy_forward import copy_forward_verdict, language_items
-from plantrail.projections.reviews import review_history
+from plantrail.projections.findings import plan_findings
+from plantrail.projections.profile import RuleProfile
+from plantrail.projections.reviews import preview_verdict, review_history
 from tests.support.histories import PlanBuilder, complete_review, depression_plan
 
 SUMMARY = "Mood slightly better; two activities a week; safety plan half written."
@@ -219,3 +222,95 @@ def test_plan_language_leaves_out_ids_dates_reviews_signatures_and_measurements(
         "Objective 1.1",
         "Objective 1.2",
     ]
+
+
+# ------------------------------------------------------------------ detector 2: near copies
+_RETOUCHED = "Writes a safety plan (warning signs, coping, contacts) together by 19 January 2026."
+_REORDERED = "Two activities a week; safety plan half written. Mood slightly better."
+
+
+def _near_copy() -> tuple[PlanBuilder, dict[str, str]]:
+    """A first genuine review, then one word added to an objective and the same assessments."""
+    b, ids = _reviewed_once()
+    b.advance(days=30)
+    b.run(
+        c.ReviseObjective(objective_id=ids["objective21"], statement=_RETOUCHED),
+        rationale="Wording",
+    )
+    complete_review(b, _REORDERED)
+    return b, ids
+
+
+def test_a_one_word_edit_is_nearly_copied_forward_and_the_edit_is_named() -> None:
+    b, _ = _near_copy()
+    second = _verdicts(b)[1]
+    assert second["verdict"] == "nearly_copied_forward"
+    assert second["streak"] == 1  # a near copy carries the plan forward like a copy
+    assert [(e["item"], e["description"]) for e in second["edits"]] == [
+        ("Objective 2.1", "one word added: *together*")
+    ]
+    assert "Objective 2.1: one word added: *together*" in second["explanation"]
+    assert second["summary_repeated"] is False  # the sentences were reordered ...
+    assert second["summary_nearly_repeated"] is True  # ... which does not hide the repeat
+    assert second["summary_similarity"] >= 0.95
+
+
+def test_detector_1_keeps_its_verdicts_and_fields() -> None:
+    b, _ = _near_copy()
+    second = [
+        r["copy_forward"]
+        for r in review_history(b.events, profile=RuleProfile(copy_forward_detector=1))
+    ][1]
+    assert second["verdict"] == "updated"
+    assert set(second) == {"verdict", "similarity", "changes", "streak", "summary_repeated"}
+
+
+def test_a_changed_number_in_a_statement_is_a_genuine_update() -> None:
+    b, ids = _reviewed_once()
+    b.advance(days=30)
+    b.run(
+        c.ReviseObjective(
+            objective_id=ids["objective12"],
+            statement="Five planned activities a week from the activation menu, one social.",
+        ),
+        rationale="Raised",
+    )
+    complete_review(b, SUMMARY)
+    second = _verdicts(b)[1]
+    assert second["verdict"] == "updated"
+    assert second["streak"] == 0
+    assert "a number changed: four → five" in second["explanation"]
+
+
+def test_the_copied_forward_finding_names_the_small_edits() -> None:
+    b, _ = _near_copy()
+    found = [
+        f
+        for f in plan_findings(b.state, b.events, RuleProfile(), b.today)
+        if f["code"] == "REVIEW_COPIED_FORWARD"
+    ]
+    assert len(found) == 1
+    assert "Objective 2.1: one word added: *together*" in found[0]["message"]
+    by_detector_1 = plan_findings(b.state, b.events, RuleProfile(copy_forward_detector=1), b.today)
+    assert "REVIEW_COPIED_FORWARD" not in {f["code"] for f in by_detector_1}
+
+
+def test_the_preview_gives_the_verdict_the_review_will_get() -> None:
+    b, ids = _reviewed_once()
+    b.advance(days=30)
+    b.run(
+        c.ReviseObjective(objective_id=ids["objective21"], statement=_RETOUCHED),
+        rationale="Wording",
+    )
+    same: dict[str, ObjectiveStatus] = dict.fromkeys(
+        (ids["objective11"], ids["objective12"]), "partially_met"
+    )
+    preview = preview_verdict(b.events, same, _REORDERED)
+    assert preview is not None
+    assert preview["verdict"] == "nearly_copied_forward"
+    # Assessing an objective as met makes it a genuine update before anything is written.
+    moved = preview_verdict(b.events, {ids["objective21"]: "met"}, _REORDERED)
+    assert moved is not None
+    assert moved["verdict"] == "updated"
+    complete_review(b, _REORDERED)
+    assert _verdicts(b)[1] == preview

@@ -41,6 +41,11 @@ def test_review_row_has_the_api_fields_and_labels() -> None:
         "changes",
         "streak",
         "summary_repeated",
+        "detector",
+        "edits",
+        "explanation",
+        "summary_similarity",
+        "summary_nearly_repeated",
     }
 
 
