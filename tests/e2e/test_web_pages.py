@@ -136,6 +136,25 @@ def test_sessions_end_when_idle_and_when_the_user_is_disabled(site: Practice) ->
     assert site.client.get("/web/", follow_redirects=False).status_code == 303
 
 
+def test_replacing_a_token_or_a_password_ends_the_users_sessions(site: Practice) -> None:
+    """A token is replaced because it may be known to someone else: the sessions it (or
+    anything else) opened end with it, as when the user is disabled."""
+    accounts = site.app.state.plantrail.accounts
+    sign_in(site, "dana")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 200
+    site.tokens["dana"] = accounts.issue_token("dana-reyes")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 303
+    sign_in(site, "dana")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 200
+    accounts.set_password("dana-reyes", "a new long passphrase")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 303
+    with recorder_of(site.service).engine.connect() as conn:
+        reasons = conn.execute(
+            select(web_sessions.c.end_reason).where(web_sessions.c.user_id == "dana-reyes")
+        ).scalars()
+        assert sorted(reasons) == ["credentials_replaced", "credentials_replaced"]
+
+
 def test_pages_follow_the_api_reach_and_answer_one_404_for_hidden_and_missing(
     site: Practice,
 ) -> None:
