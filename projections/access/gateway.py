@@ -25,6 +25,7 @@ from uuid import UUID
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import (
     AccessDenied,
+    FieldProblem,
     InvalidInput,
     NotFound,
     PlanNotFound,
@@ -43,6 +44,7 @@ from plantrail.projections.access.policy import (
     can_read_plan,
     can_write_plan,
     command_denial,
+    envelope_denial,
     signature_revoke_denial,
 )
 from plantrail.projections.assembly import recorder_of
@@ -385,6 +387,11 @@ class PlanGateway:
             entry.plan_id = str(plan_id)
             entry.outcome = "denied"
             raise AccessDenied(denial)
+        if unset := envelope_denial(caller, envelope):
+            entry.plan_id = str(plan_id)
+            entry.outcome = "denied"
+            field, why = unset
+            raise AccessDenied(f"{field}: {why}", errors=(FieldProblem(field, why),))
         found = self.reach(caller, plan_id, entry, action)
         if caller.role == "clinician" and not can_write_plan(caller, found.clinician_id):
             entry.outcome = "denied"  # unreachable today: a clinician only reaches their own plans
