@@ -56,6 +56,27 @@ log = logging.getLogger("plantrail.http")
 
 UNLOGGED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 """Requests that touch no record: public, and not logged."""
+DOCS_ASSETS = "/docs/assets/"
+"""The scripts and style sheet of ``/docs`` and ``/redoc``: public, and not logged."""
+DEFAULT_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+"""Set on every answer that does not set its own: an answer holds health data (a proxy or the
+browser must not keep it) and is never to be read as another type than it says."""
+
+
+def with_default_headers(send: Send) -> Send:
+    """``send`` adding ``DEFAULT_HEADERS`` an answer lacks (a style sheet keeps its caching)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            present = {name.lower() for name, _ in headers}
+            headers += [(name, value) for name, value in DEFAULT_HEADERS if name not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
+
+
 WEB_STATIC = "/web/static/"
 """Style sheets of the pages: public, and not logged (they hold no record)."""
 
@@ -150,10 +171,12 @@ class AccessLogMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = with_default_headers(send)
         if (
             scope["type"] != "http"
             or scope["path"] in UNLOGGED
-            or scope["path"].startswith(WEB_STATIC)
+            or scope["path"].startswith((WEB_STATIC, DOCS_ASSETS))
         ):
             await self.app(scope, receive, send)
             return
