@@ -17,16 +17,21 @@ from collections import deque
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page, session_of
+from plantrail.api.rendering.templating import (
+    SECURITY_HEADERS,
+    SIGN_IN_CSP,
+    caller_of,
+    page,
+    session_of,
+)
 from plantrail.api.routing.access import ANY_USER, PublicAccess
 from plantrail.api.routing.common import context
 from plantrail.api.routing.context import AppContext, access_entry
 from plantrail.api.routing.requests import SESSION_COOKIE
 from plantrail.api.web.forms import form_of, safe_next, same_token
-from plantrail.projections.access.client_access import CLIENT_TOKEN
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.access.web_sessions import WebSessions
 
@@ -88,7 +93,6 @@ def _sign_in_page(
     error: str | None = None,
     status: int = 200,
     next_page: str = "/web/",
-    key: str = "",
 ) -> HTMLResponse:
     guard = secrets.token_urlsafe(24)
     response = page(
@@ -98,9 +102,11 @@ def _sign_in_page(
         error=error,
         guard=guard,
         next_page=next_page,
-        key=key if CLIENT_TOKEN.match(key) else "",
         title="Sign in",
     )
+    # The one page with a script: its own file, which moves a client link's key from the
+    # fragment into the form (templating.SIGN_IN_CSP).
+    response.headers["Content-Security-Policy"] = SIGN_IN_CSP
     response.set_cookie(
         SIGN_IN_COOKIE,
         guard,
@@ -118,13 +124,14 @@ def sign_in_form(
     request: Request,
     _: Annotated[None, Depends(SIGN_IN)],
     next: str | None = None,
-    key: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    """The sign-in page; ``key``: a client's access link carries the client's key, which the
-    page puts in the form (the client still presses Sign in: a link preview signs in nobody)."""
+    """The sign-in page. A client's access link carries the key in the fragment
+    (``#key=pc_…``), never in the query: the page's own script puts it in the form, and the
+    client still presses Sign in (a link preview signs in nobody). A ``key`` in the query is
+    ignored, so an address with a key in it is never a working link (docs/web.md)."""
     if caller_of(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
-    return _sign_in_page(request, next_page=safe_next(next), key=key or "")
+    return _sign_in_page(request, next_page=safe_next(next))
 
 
 @router.post("/sign-in", name="web_sign_in_submit")
