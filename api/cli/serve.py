@@ -195,6 +195,14 @@ def serve_command(
         str | None,
         typer.Option("--practice", help="The practice's name, printed on every audit packet"),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies (comma-separated addresses) whose X-Forwarded-For and "
+            "X-Forwarded-Proto are trusted; default: none",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (see docs/api.md)."""
     if demo:
@@ -231,4 +239,9 @@ def serve_command(
         http="httptools",
         log_level="info",
         log_config=log_config(),  # request lines without query strings (request_log.py)
+        # Forwarded headers name the client address that sign-in limits and the access log
+        # use: trusted only from the proxies the operator names, never by default (uvicorn
+        # would trust 127.0.0.1, so any local process could forge them).
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips or "",
     )

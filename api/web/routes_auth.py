@@ -10,6 +10,7 @@ address.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -49,31 +50,47 @@ FAILURE_WINDOW_SECONDS = 600
 
 
 class SignInLimiter:
-    """At most ``FAILURES_ALLOWED`` failed sign-ins per client address in the window."""
+    """At most ``FAILURES_ALLOWED`` failed sign-ins in the window per client address and, as
+    well, per account (a user id, or a token's public id), so neither rotating addresses nor
+    interleaving one's own successful sign-ins buys more guesses (docs/web.md, Signing in). A
+    success clears only its own account's count, never the address's: whoever succeeds from
+    an address may be the one guessing from it."""
 
     def __init__(self) -> None:
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, address: str, now: float) -> deque[float]:
-        found = self._failures.setdefault(address, deque())
+    def _recent(self, key: str, now: float) -> deque[float]:
+        found = self._failures.setdefault(key, deque())
         while found and now - found[0] > FAILURE_WINDOW_SECONDS:
             found.popleft()
         return found
 
-    def blocked(self, address: str) -> bool:
+    def blocked(self, *keys: str) -> bool:
         with self._lock:
-            return len(self._recent(address, time.monotonic())) >= FAILURES_ALLOWED
+            now = time.monotonic()
+            return any(len(self._recent(key, now)) >= FAILURES_ALLOWED for key in keys)
 
-    def failed(self, address: str) -> None:
+    def failed(self, *keys: str) -> None:
         with self._lock:
             if len(self._failures) > 10_000:
                 self._failures.clear()  # bounded memory under a spray of addresses
-            self._recent(address, time.monotonic()).append(time.monotonic())
+            now = time.monotonic()
+            for key in keys:
+                self._recent(key, now).append(now)
 
-    def succeeded(self, address: str) -> None:
+    def succeeded(self, account: str) -> None:
         with self._lock:
-            self._failures.pop(address, None)
+            self._failures.pop(account, None)
+
+
+def account_key(user_id: str, token: str) -> str:
+    """The account a sign-in attempt names: the user id given with a password, or a token's
+    public id (``pt_<16 hex>``, ``pc_<16 hex>``); the attempt as a whole when it names none."""
+    if user_id:
+        return "user:" + user_id[:100]
+    found = re.match(r"^p[tc]_[0-9a-f]{16}", token)
+    return "token:" + (found.group(0) if found else "malformed")
 
 
 def _limiter(request: Request) -> SignInLimiter:
@@ -150,15 +167,17 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
             status=400,
             next_page=next_page,
         )
-    if _limiter(request).blocked(address):
+    user_id = form.get("user_id", "").strip()
+    account = account_key(user_id, form.get("token", "").strip())
+    if _limiter(request).blocked("address:" + address, account):
         entry.outcome = "denied"
         return _sign_in_page(
             request,
-            error="Too many failed sign-ins from this address. Wait ten minutes and try again.",
+            error="Too many failed sign-ins from this address or for this account. Wait ten "
+            "minutes and try again.",
             status=429,
             next_page=next_page,
         )
-    user_id = form.get("user_id", "").strip()
     if user_id:
         password = form.get("password", "")
         caller = await anyio.to_thread.run_sync(
@@ -172,10 +191,10 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
         )
         failure = "That token is unknown, revoked, or its user is disabled."
     if caller is None:
-        _limiter(request).failed(address)
+        _limiter(request).failed("address:" + address, account)
         entry.outcome = "unauthenticated"
         return _sign_in_page(request, error=failure, status=401, next_page=next_page)
-    _limiter(request).succeeded(address)
+    _limiter(request).succeeded(account)
     entry.user_id, entry.role = caller.user_id, caller.role
     if caller.role == "client":
         next_page = CLIENT_HOME  # a client's pages are their own plan's
