@@ -29,12 +29,14 @@ from plantrail.domain.errors import (
     InvalidInput,
     NotFound,
     PlanNotFound,
+    RuleViolation,
     StaleVersion,
 )
 from plantrail.domain.events import PlanEvent, PlanOpened
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.plan import PlanState
 from plantrail.domain.service import CommandResult, PlanService
+from plantrail.domain.values import Client
 from plantrail.projections.access.access_log import AccessEntry
 from plantrail.projections.access.accounts import Accounts
 from plantrail.projections.access.caseload_views import CaseloadFilters, CaseloadViews
@@ -345,10 +347,33 @@ class PlanGateway:
             actor=caller.actor(),
             command_id=self.command_id(caller, idempotency_key),
         )
+        self._one_identity_per_client(command.client, entry)
         result = self.service.open_plan(command, meta)
         entry.plan_id = result.plan_id
         entry.outcome = "ok"
         return result
+
+    def _one_identity_per_client(self, client: Client, entry: AccessEntry) -> None:
+        """One MRN names one person: a plan that gives an MRN already in the store another
+        name or date of birth is refused, whoever's caseload the other plans are in, so that
+        FHIR's Patient and an export never have two people to choose from (docs/domain.md,
+        rules). The refusal names the field, never the recorded value, which the caller may
+        have no right to read."""
+        known = self._caseload.client_identities(client.id)
+        if not known or (client.name, client.date_of_birth) in known:
+            return
+        entry.outcome = "rejected"
+        field = (
+            "client.name"
+            if all(client.name != name for name, _ in known)
+            else "client.date_of_birth"
+        )
+        what = "name" if field == "client.name" else "date of birth"
+        raise RuleViolation.on(
+            field,
+            f"the client id {client.id} is already recorded with another {what}; one client id "
+            "names one client (check the id, or use the name and date of birth on their chart)",
+        )
 
     def _supervisor(self, caller: Principal, supervisor_id: object) -> dict[str, Any] | None:
         if supervisor_id is None:
