@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantrail.api.routing.context import ENTRY_KEY, PRINCIPAL_KEY
-from plantrail.api.routing.problems import domain_problem, problem
+from plantrail.api.routing.problems import HTTPProblem, domain_problem, problem
 from plantrail.api.routing.requests import (
     WEB_SIGN_IN,
     bearer,
@@ -43,6 +43,7 @@ from plantrail.api.server.authentication import (
     unauthenticated,
 )
 from plantrail.api.server.body_limit import declared_too_large, limited
+from plantrail.api.server.json_body import checked_body
 from plantrail.domain.errors import PlantrailError
 from plantrail.projections.access.access_log import AccessEntry, AccessLog, outcome_for
 from plantrail.projections.access.accounts import Accounts
@@ -207,8 +208,17 @@ class AccessLogMiddleware:
         if too_large is not None:
             await logged.answer(too_large)
             return
+        body_receive = limited(receive, self.max_body_bytes)
+        if answer is None:
+            try:
+                refused, body_receive = await checked_body(scope, body_receive)
+            except HTTPProblem as error:  # a streamed body over the limit
+                refused = problem(error.status_code, str(error.detail))
+            if refused is not None:
+                await logged.answer(refused)
+                return
         # The hot read answers without FastAPI (``routes_plans.FastPlanRead``).
-        await logged.answer(answer or self.app, limited(receive, self.max_body_bytes))
+        await logged.answer(answer or self.app, body_receive)
 
     async def _caller(
         self, scope: Scope, token: str | None, entry: AccessEntry

@@ -58,7 +58,40 @@ def test_malformed_bodies_are_422(running: Practice, plan: dict[str, Any]) -> No
         found = problem(raw(running, path, body), 422)
         assert found["errors"], body[:40]
         assert "\x00" not in found["detail"]
-    problem(raw(running, path, b'{"statement": "x"}', "text/plain"), 422)
+    problem(raw(running, path, b'{"statement": "x"}', "text/plain"), 415)
+    assert running.service.load(plan["plan_id"]).version == plan["version"]
+
+
+def test_only_the_json_the_contract_names_is_read(running: Practice, plan: dict[str, Any]) -> None:
+    """application/json only (FHIR takes no bodies): another ``+json`` type is 415; a byte
+    order mark or a key given twice is 422 naming the body, never read as one of its
+    readings; nothing is stored."""
+    path = f"/plans/{plan['plan_id']}/goals"
+    body = b'{"statement": "Sleeps through the night"}'
+    for content_type in ("application/vnd.evil+json", "application/merge-patch+json",
+                         "application/fhir+json", "text/json"):  # fmt: skip
+        found = problem(raw(running, path, body, content_type), 415)
+        assert "application/json" in found["detail"]
+    nested = b'{"measure": {"instrument": "PHQ-9", "instrument": "GAD-7"}, "statement": "x"}'
+    for bad in (b"\xef\xbb\xbf" + body, b'{"statement": "Sleeps", "statement": "Eats"}', nested):
+        found = problem(raw(running, path, bad), 422)
+        assert found["errors"][0]["field"] == "body", bad
+    assert running.service.load(plan["plan_id"]).version == plan["version"]
+    fine = raw(running, path, body, "application/json; charset=utf-8")
+    assert fine.status_code == 201, fine.text
+
+
+def test_dates_outside_plausible_bounds_are_422(running: Practice, plan: dict[str, Any]) -> None:
+    """A score before the client was born, a target date far past the plan's horizon."""
+    base = f"/plans/{plan['plan_id']}"
+    for path, body, field in [
+        ("/measurements", {"instrument": "PHQ-9", "score": 3, "administered_on": "0001-01-01"},
+         "administered_on"),
+        ("/objectives", {"goal_id": plan["goal"], "statement": "Sleeps", "target_date":
+                         "9999-12-31"}, "target_date"),
+    ]:  # fmt: skip
+        found = problem(running.request("dana", "POST", base + path, json=body), 422)
+        assert found["errors"][0]["field"] == field
     assert running.service.load(plan["plan_id"]).version == plan["version"]
 
 
