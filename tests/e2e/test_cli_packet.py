@@ -139,6 +139,8 @@ def test_a_user_outside_the_plan_gets_no_packet(riley: Store, tmp_path: Path) ->
         (("--as", "nobody-here"), "no user"),
         (("--dates", "/nonexistent/dates.txt"), "is not a date"),
         (("--dates", "2026-02-30"), "is not a date"),
+        (("--to", "9999-12-31"), "not a plausible date of service"),
+        (("--generated-at", "0001-01-01T00:00:00+14:00"), "ends of the calendar"),
     ],
 )
 def test_bad_input_gets_one_readable_line(

@@ -4,6 +4,7 @@ the data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -280,3 +281,31 @@ def test_unexpected_errors_are_500_problems_without_details(
     found = problem(running.request("dana", "GET", f"/plans/{plan['plan_id']}"), 500)
     assert "secret" not in found["detail"]
     assert running.access_log()[-1]["outcome"] == "error"
+
+
+def test_dates_at_the_ends_of_the_calendar_are_422(
+    running: Practice, plan: dict[str, Any]
+) -> None:
+    """A period in year 9999 or an instant at +14:00 on 0001-01-01 cannot be computed with:
+    the caller's input, so 422 (never a 500 that drops the connection), also on the pages."""
+    base = f"/plans/{plan['plan_id']}"
+    for path in [
+        f"{base}/findings?from=9999-01-01&to=9999-12-31",
+        "/reports/findings?from=9999-01-01&to=9999-12-31",
+        f"{base}/packet?from=9999-01-01&to=9999-12-31",
+        f"{base}/packet?from=2026-01-01&to=2026-02-01&generated_at=0001-01-01T00:00:00%2B14:00",
+        f"{base}/findings?from=0001-01-01&to=0001-12-31",
+    ]:
+        problem(running.request("alex", "GET", path), 422)
+    token = running.tokens["alex"]
+    form = running.client.get("/web/sign-in")
+    guard = re.search(r'name="guard" value="([^"]+)"', form.text)
+    assert guard
+    running.client.post("/web/sign-in", data={"guard": guard.group(1), "token": token})
+    for page in [
+        f"/web{base}/findings?from=9999-01-01&to=9999-12-31",
+        f"/web{base}/packet?from=9999-01-01&to=9999-12-31&format=html",
+        f"/web{base}?as_of=0001-01-01T00:00:00%2B14:00",
+    ]:
+        answer = running.client.get(page)
+        assert answer.status_code < 500, (page, answer.status_code)
