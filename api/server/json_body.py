@@ -16,8 +16,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope
 
-from plantrail.api.routing.problems import FieldProblem, problem
+from plantrail.api.routing.problems import problem
 from plantrail.api.routing.requests import WEB
+from plantrail.domain.errors import FieldProblem
 
 FHIR = "/fhir"
 

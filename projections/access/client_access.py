@@ -41,6 +41,8 @@ def sign_in_path(token: str) -> str:
     form and out of the address bar, and without script the client pastes it (docs/web.md,
     The client's pages)."""
     return f"/web/sign-in#key={token}"
+
+
 CLIENT_USER_PREFIX = "client:"
 """A client caller's user id is this followed by the grant id."""
 DEFAULT_DAYS = 30

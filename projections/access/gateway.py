@@ -36,7 +36,6 @@ from plantrail.domain.events import PlanEvent, PlanOpened
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.plan import PlanState
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.domain.values import Client
 from plantrail.projections.access.access_log import AccessEntry
 from plantrail.projections.access.accounts import Accounts
 from plantrail.projections.access.caseload_views import CaseloadFilters, CaseloadViews
@@ -353,7 +352,7 @@ class PlanGateway:
         entry.outcome = "ok"
         return result
 
-    def _one_identity_per_client(self, client: Client, entry: AccessEntry) -> None:
+    def _one_identity_per_client(self, client: cmd.ClientIn, entry: AccessEntry) -> None:
         """One MRN names one person: a plan that gives an MRN already in the store another
         name or date of birth is refused, whoever's caseload the other plans are in, so that
         FHIR's Patient and an export never have two people to choose from (docs/domain.md,

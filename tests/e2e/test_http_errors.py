@@ -283,9 +283,7 @@ def test_unexpected_errors_are_500_problems_without_details(
     assert running.access_log()[-1]["outcome"] == "error"
 
 
-def test_dates_at_the_ends_of_the_calendar_are_422(
-    running: Practice, plan: dict[str, Any]
-) -> None:
+def test_dates_at_the_ends_of_the_calendar_are_422(running: Practice, plan: dict[str, Any]) -> None:
     """A period in year 9999 or an instant at +14:00 on 0001-01-01 cannot be computed with:
     the caller's input, so 422 (never a 500 that drops the connection), also on the pages."""
     base = f"/plans/{plan['plan_id']}"

@@ -188,8 +188,11 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
         [link] = re.findall(r"open (http://\S+/web/sign-in#key=(pc_\S+))", printed)
         form = httpx.get(link[0], timeout=10)
         assert 'src="/web/static/sign-in.js"' in form.text
-        searched = httpx.get(f"{base}/fhir/CarePlan?subject=Patient/MRN-20602",
-                             headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=10)
+        searched = httpx.get(
+            f"{base}/fhir/CarePlan?subject=Patient/MRN-20602",
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+            timeout=10,
+        )
         assert searched.status_code in (200, 403)
         headers = {"Authorization": f"Bearer {link[1]}"}
         me = httpx.get(f"{base}/me", headers=headers, timeout=10).json()
