@@ -325,6 +325,21 @@ def _revise_goal(state: PlanState, c: cmd.ReviseGoal, ctx: Context) -> list[ev.P
     return out.out
 
 
+# ----------------------------------------------------------------------------- date bounds
+HORIZON = timedelta(days=2 * 365)
+"""How far past the plan's end date a date that looks ahead (a target, the next review) may
+be: far enough for a plan that is renewed, not so far that a typo (9999-12-31) is stored as a
+clinical date (docs/domain.md, rules)."""
+
+
+def _within_horizon(state: PlanState, field_name: str, value: date) -> None:
+    if value > state.plan_end_date + HORIZON:
+        raise RuleViolation.on(
+            field_name,
+            f"{value} is more than two years after the plan's end date {state.plan_end_date}",
+        )
+
+
 # ----------------------------------------------------------------------------- objectives
 @_decides(cmd.AddObjective)
 def _add_objective(state: PlanState, c: cmd.AddObjective, ctx: Context) -> list[ev.PlanEvent]:
@@ -337,6 +352,8 @@ def _add_objective(state: PlanState, c: cmd.AddObjective, ctx: Context) -> list[
             "target_date",
             f"{c.target_date} is before the objective's effective date {out.effective}",
         )
+    if c.target_date is not None:
+        _within_horizon(state, "target_date", c.target_date)
     out.add(
         ev.ObjectiveAdded,
         objective_id=item_id(ctx.plan_id, "objective", out.next_version),
@@ -366,6 +383,7 @@ def _revise_objective(state: PlanState, c: cmd.ReviseObjective, ctx: Context) ->
                 f"{c.target_date} is before {objective.label} took effect on "
                 f"{objective.effective_date}",
             )
+        _within_horizon(state, "target_date", c.target_date)
         changes["target_date"] = c.target_date
     if not changes:
         raise _nothing_changed("objective_id", objective.label)
@@ -453,6 +471,10 @@ def _record_measurement(
         raise RuleViolation.on("score", problem)
     if c.administered_on > ctx.today:
         raise RuleViolation.on("administered_on", f"{c.administered_on} is in the future")
+    if c.administered_on < state.client.date_of_birth:
+        raise RuleViolation.on(
+            "administered_on", f"{c.administered_on} is before the client's date of birth"
+        )
     if c.objective_id is not None and c.objective_id not in state.objectives:
         raise RuleViolation.on("objective_id", f"{c.objective_id} is not an objective on this plan")
     # A score taken at intake, before the plan took effect, counts from the plan's first day.
@@ -625,6 +647,8 @@ def _complete_review(state: PlanState, c: cmd.CompleteReview, ctx: Context) -> l
     next_review = c.next_review_date or out.effective + timedelta(days=state.review_interval_days)
     if next_review <= out.effective:
         raise RuleViolation.on("next_review_date", f"must be after the review date {out.effective}")
+    if c.next_review_date is not None:
+        _within_horizon(state, "next_review_date", c.next_review_date)
     out.add(
         ev.ReviewCompleted,
         review_id=review.id,

@@ -2,12 +2,15 @@
 
 A NUL byte, a lone surrogate or a 50 kB paste is refused the same way whatever the entry point
 (CLI, HTTP, import) and whatever the store: PostgreSQL cannot store NUL in text at all, and
-SQLite would store it silently.
+SQLite would store it silently. Other control characters (ESC, the C1 range, DEL) are refused
+too: stored text is shown on staff terminals by the command line, where an escape sequence in a
+client's words could clear the screen or print a forged result (docs/domain.md, rules).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -20,10 +23,22 @@ MAX_TEXT = 10_000
 MAX_NAME = 200
 
 
+_CONTROL = re.compile("[\x01-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters other than NUL (refused with its own message), tab and newline. A
+carriage return never reaches it: line ends are normalised to newlines first."""
+
+
 def check_text(value: str) -> str:
-    """Refuse NUL, lone surrogates and blank text; return the text trimmed."""
+    """Refuse NUL, other control characters, lone surrogates and blank text; return the text
+    with its line ends as newlines (a browser's form sends CRLF), trimmed."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if found := _CONTROL.search(value):
+        raise ValueError(
+            f"must not contain control characters (found U+{ord(found.group()):04X}); "
+            "only newline and tab are allowed"
+        )
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -35,7 +50,8 @@ def check_text(value: str) -> str:
 
 
 ClinicalText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(check_text)]
-"""Free clinical text: trimmed, non-empty, at most 10,000 characters, no NUL, valid Unicode."""
+"""Free clinical text: trimmed, non-empty, at most 10,000 characters, no control characters but
+newline and tab, valid Unicode."""
 
 ShortText = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(check_text)]
 """Names, credentials, codes, instrument names: at most 200 characters."""

@@ -395,6 +395,18 @@ def _compute(
     return computed
 
 
+def client_identities(recorder: SqlPlanRecorder, client_id: str) -> set[tuple[str, date]]:
+    """The (name, date of birth) pairs the caseload's plans give the client with this MRN: one
+    pair when the caseload is consistent, none for a new client."""
+    query = (
+        select(caseload.c.client_name, caseload.c.client_date_of_birth)
+        .where(caseload.c.client_id == client_id)
+        .distinct()
+    )
+    with translated("read the caseload"), recorder.engine.connect() as conn:
+        return {(name, born) for name, born in conn.execute(query)}
+
+
 def catch_up(
     service: PlanService,
     recorder: SqlPlanRecorder,

@@ -52,6 +52,10 @@ __all__ = [
     "recorded_by",
 ]
 
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+"""The days a period of service may cover: far beyond any real chart, and far enough from the
+calendar's end that a period's day-by-day walk never runs off it."""
 MAX_PERIOD_DAYS = 3 * 365 + 1
 """Longest period evaluated day by day (three years): an audit looks back a few years at most,
 and a longer request is far more likely a typo in the year than a real question."""
@@ -203,7 +207,15 @@ def _days(start: date, end: date) -> Iterator[date]:
 def check_period(
     start: date, end: date, *, start_field: str = "from", end_field: str = "to"
 ) -> None:
-    """Refuse a period that ends before it starts or is longer than ``MAX_PERIOD_DAYS``."""
+    """Refuse a period that ends before it starts, is longer than ``MAX_PERIOD_DAYS`` or lies
+    outside the years a date of service can have (``EARLIEST_DAY`` to ``LATEST_DAY``)."""
+    for field_name, day in ((start_field, start), (end_field, end)):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise InvalidInput.on(
+                field_name,
+                f"{day.isoformat()} is not a plausible date of service "
+                f"({EARLIEST_DAY.isoformat()} to {LATEST_DAY.isoformat()})",
+            )
     if end < start:
         raise InvalidInput.on(
             end_field, f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"

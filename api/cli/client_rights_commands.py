@@ -21,7 +21,7 @@ from plantrail.domain.service import PlanService
 from plantrail.projections.access.access_log import AccessLog
 from plantrail.projections.access.accounts import Accounts
 from plantrail.projections.access.break_glass import BreakGlass
-from plantrail.projections.access.client_access import DEFAULT_DAYS, MAX_DAYS
+from plantrail.projections.access.client_access import DEFAULT_DAYS, MAX_DAYS, sign_in_path
 from plantrail.projections.access.disclosures import MAX_LIMIT, disclosures
 from plantrail.projections.access.gateway import PlanHeader
 from plantrail.projections.assembly import recorder_of
@@ -88,14 +88,14 @@ def issue_command(
             client_name=found.client_name or "", issued_by=act.caller.user_id, days=days,
         )  # fmt: skip
     shown = {**grant.as_dict(act.accounts.clients.clock_us()), "token": token,
-             "sign_in_path": f"/web/sign-in?key={token}"}  # fmt: skip
+             "sign_in_path": sign_in_path(token)}  # fmt: skip
     if json:
         print_json(shown)
         return
     console.print(f"client access link {grant.grant_id} for {grant.client_name}, plan {plan_id}")
     console.print(f"expires {_when(shown['expires_at'])} UTC")
     console.print(f"key (shown once): {token}", soft_wrap=True)
-    console.print(f"page: <server>/web/sign-in?key={token}", soft_wrap=True)
+    console.print(f"page: <server>{sign_in_path(token)}", soft_wrap=True)
 
 
 @client_access_app.command("list")

@@ -20,6 +20,7 @@ import orjson
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import fold
 from plantrail.projections.fhir import collection, plan_resources
+from plantrail.projections.store.files import open_output, private_folder
 
 
 def write_fhir_export(
@@ -29,16 +30,18 @@ def write_fhir_export(
     *,
     now: datetime,
     progress: Callable[[int], None] = lambda _: None,
+    force: bool = False,
 ) -> dict[str, int]:
-    """Write the files into ``out`` (created if missing); returns the count per file."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the files into ``out`` (created 0700 if missing; each file 0600, an existing one
+    only with ``force``); returns the count per file."""
+    private_folder(out)
     handles: dict[str, Any] = {}
     seen: set[tuple[str, str]] = set()
     counts: dict[str, int] = {}
 
     def write(kind: str, resource: dict[str, Any]) -> None:
         if kind not in handles:
-            handles[kind] = (out / f"{kind}.ndjson").open("wb")
+            handles[kind] = open_output(out / f"{kind}.ndjson", force=force)
             counts[kind] = 0
         handles[kind].write(orjson.dumps(resource) + b"\n")
         counts[kind] += 1
@@ -70,5 +73,6 @@ def write_fhir_export(
         ],
         "error": [],
     }
-    (out / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    with open_output(out / "manifest.json", force=force) as handle:
+        handle.write(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
     return counts

@@ -53,6 +53,7 @@ def _usage_errors() -> tuple[type[Exception], ...]:
 def run() -> None:
     """Console-script entry point."""
     from plantrail.api.cli.output import fail
+    from plantrail.api.routing.problems import out_of_range
 
     register()
     try:
@@ -63,6 +64,9 @@ def run() -> None:
         fail(getattr(error, "format_message", error.__str__)(), getattr(error, "exit_code", 2) or 2)
     except PlantrailError as error:
         fail(error.message)
+    except OverflowError:
+        # A date at the edge of the calendar (a period ending 9999-12-31): the user's input.
+        fail(out_of_range().message)
     except KeyboardInterrupt:
         fail("interrupted", 130)
     except SystemExit:

@@ -24,6 +24,7 @@ from plantrail.api.cli.views import _profile, _service_dates, parse_day
 from plantrail.api.packet.service import packet_pdf, verify_packet
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections.packet import PARTS, PacketRequest
+from plantrail.projections.store.files import check_output, open_output
 
 _INSTANT = TypeAdapter(AwareDatetime)
 
@@ -73,12 +74,16 @@ def packet_command(
         Path | None,
         typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output file if it exists")
+    ] = False,
     db: Database = None,
     keys: KeyDir = None,
 ) -> None:
     """Write the audit packet of a plan for a period of service dates as a PDF."""
     if paper not in ("letter", "a4"):
         raise InvalidInput.on("paper", "must be letter or a4")
+    check_output(out, force=force)
     listed = _service_dates(dates) if dates else []
     now = datetime.now(UTC).replace(microsecond=0)
     moment = _instant(generated_at) if generated_at else now
@@ -102,7 +107,8 @@ def packet_command(
             practice=practice,
         )
         packet, pdf = packet_pdf(act.service, request, events, _profile(profile), paper=paper)
-        out.write_bytes(pdf)
+        with open_output(out, force=force) as handle:  # 0600: a packet is health data
+            handle.write(pdf)
     console.print(f"wrote {out.resolve()} ({len(pdf):,} bytes)", soft_wrap=True)
     console.print(f"packet digest {packet.digest}", soft_wrap=True)
     where = f" --db {db}" if db else ""

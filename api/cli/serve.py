@@ -22,10 +22,12 @@ from plantrail.api.cli.context import resolve_keys
 from plantrail.api.cli.demo_command import print_demo_plans
 from plantrail.api.cli.options import Database, KeyDir
 from plantrail.api.cli.output import console, fail
+from plantrail.api.cli.request_log import log_config
 from plantrail.api.cli.users import create_demo_users
 from plantrail.api.demo import DEMO_PRACTICE, DemoPlan
 from plantrail.api.routing.context import PRACTICE_NAME
 from plantrail.projections.access.accounts import Accounts
+from plantrail.projections.access.client_access import sign_in_path
 from plantrail.projections.access.web_sessions import (
     SECURE_COOKIES,
     SESSION_HOURS,
@@ -101,7 +103,7 @@ def demo_client_link(
     finally:
         engine.dispose()
     return {**grant.as_dict(grant.issued_at_us), "token": token,
-            "sign_in_path": f"/web/sign-in?key={token}"}  # fmt: skip
+            "sign_in_path": sign_in_path(token)}  # fmt: skip
 
 
 def print_demo_banner(
@@ -193,6 +195,14 @@ def serve_command(
         str | None,
         typer.Option("--practice", help="The practice's name, printed on every audit packet"),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies (comma-separated addresses) whose X-Forwarded-For and "
+            "X-Forwarded-Proto are trusted; default: none",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API (see docs/api.md)."""
     if demo:
@@ -228,4 +238,10 @@ def serve_command(
         loop="uvloop",
         http="httptools",
         log_level="info",
+        log_config=log_config(),  # request lines without query strings (request_log.py)
+        # Forwarded headers name the client address that sign-in limits and the access log
+        # use: trusted only from the proxies the operator names, never by default (uvicorn
+        # would trust 127.0.0.1, so any local process could forge them).
+        proxy_headers=forwarded_allow_ips is not None,
+        forwarded_allow_ips=forwarded_allow_ips or "",
     )

@@ -32,6 +32,7 @@ from plantrail.projections.integrity.checkpoint import (
 )
 from plantrail.projections.integrity.keys import Keys, create_keys, load_keys
 from plantrail.projections.integrity.verify import Report, verify
+from plantrail.projections.store.files import check_output, open_output
 from plantrail.projections.store.transfer import export_lines, import_lines
 
 
@@ -202,6 +203,7 @@ def export_command(
         ),
     ] = False,
     user: AsUser = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files")] = False,
     db: Database = None,
     keys: KeyDir = None,
 ) -> None:
@@ -209,8 +211,10 @@ def export_command(
     or with --fhir the plans as FHIR resources."""
     if as_fhir:
         with acting(db, keys, user, "export --fhir") as act:
-            _export_fhir(act, act.resolve(plan) if plan else None, out)
+            _export_fhir(act, act.resolve(plan) if plan else None, out, force)
         return
+    if str(out) != "-":
+        check_output(out, force=force)
     service = service_for(db, keys)
     # A JSON Lines export is the store's backup, made by whoever holds the database file; it
     # reads no plan for a person, so it is not an access of one (docs/integrity.md).
@@ -221,18 +225,26 @@ def export_command(
             sys.stdout.buffer.write(line)
         return
     count = -1
-    with out.open("wb") as handle:
+    with open_output(out, force=force) as handle:  # 0600: the whole record
         for line in lines:
             handle.write(line)
             count += 1
     errors_console.print(f"exported {count} events to {out}")
 
 
-def _export_fhir(act: Acting, plan_id: UUID | None, out: Path) -> None:
+def _export_fhir(act: Acting, plan_id: UUID | None, out: Path, force: bool) -> None:
     from plantrail.api.cli.fhir_export import write_fhir_export
 
     if str(out) == "-" or (out.exists() and not out.is_dir()):
         fail(f"{out}: with --fhir, give a folder to write the files into")
+    if out.is_symlink():
+        fail(f"{out} is a symbolic link; give the folder's real path")
+    if (
+        not force
+        and out.is_dir()
+        and (any(out.glob("*.ndjson")) or (out / "manifest.json").exists())
+    ):
+        fail(f"{out} already holds an export; add --force to overwrite its files")
     service = act.service
     plan_ids = [plan_id] if plan_id else act.gateway.visible_plan_ids(act.caller)
 
@@ -255,6 +267,7 @@ def _export_fhir(act: Acting, plan_id: UUID | None, out: Path) -> None:
             out,
             now=service.clock(),
             progress=lambda n: progress.advance(task, n),
+            force=force,
         )
     listed = ", ".join(f"{counts[kind]} {kind}" for kind in sorted(counts))
     errors_console.print(f"exported {len(plan_ids)} plans to {out}: {listed}", soft_wrap=True)

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plantrail.api.fhir import routes
 from plantrail.api.fhir.responses import outcome
 from plantrail.api.routing.context import AppContext
-from plantrail.api.routing.problems import status_of
+from plantrail.api.routing.problems import out_of_range, status_of
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
 
 log = logging.getLogger("plantrail.fhir")
@@ -60,8 +60,12 @@ def create_fhir_app(context: AppContext) -> FastAPI:
         log.exception("unexpected error in a FHIR read", exc_info=error)
         return outcome(500, "an unexpected error occurred; nothing changed")
 
+    def on_overflow(request: Request, error: Exception) -> Response:
+        return on_domain(request, out_of_range())
+
     app.add_exception_handler(PlantrailError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OverflowError, on_overflow)
     app.add_exception_handler(Exception, on_unexpected)
     return app

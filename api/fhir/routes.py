@@ -21,6 +21,7 @@ from plantrail.api.routing.context import AppContext, access_entry
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, fold
+from plantrail.domain.validation import check_text
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.fhir import (
     capability_statement,
@@ -201,6 +202,15 @@ async def search_care_plans(
     ctx = context(request)
     entry = access_entry(request)
     entry.action = "fhir:search-careplan"
+    if subject:
+        # A NUL, another control character or a lone surrogate names no client: the search is
+        # refused (400), never answered as an empty match (docs/fhir.md).
+        try:
+            check_text(subject)
+        except ValueError as error:
+            raise InvalidInput.on("subject", str(error)) from None
+        if "\ufffd" in subject:  # what the query's decoding made of bytes that are not UTF-8
+            raise InvalidInput.on("subject", "must be valid UTF-8 (a lone surrogate is not)")
     client_id = subject.removeprefix("Patient/") if subject else None
     bounds = [_bound(raw) for raw in last_updated or []]
 

@@ -37,7 +37,8 @@ class ClientAccessIssued(ClientGrantOut):
     """The client's key (``pc_…``), shown once: send it as ``Authorization: Bearer`` or paste
     it into the client sign-in page."""
     sign_in_path: str
-    """The page that opens the plan with the key: ``/web/sign-in?key=<token>``."""
+    """The page that opens the plan with the key: ``/web/sign-in#key=<token>`` (in the
+    fragment, which browsers never send: no server log holds it)."""
 
 
 class ClientAccessList(Open):

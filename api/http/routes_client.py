@@ -10,7 +10,6 @@ the gateway's reach like every other read, and every request is one access-log r
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -26,6 +25,7 @@ from plantrail.api.routing.access import CLIENT_COPY, DISCLOSURES, ISSUE_CLIENT_
 from plantrail.api.routing.common import PlanId, context
 from plantrail.api.routing.context import access_entry
 from plantrail.api.routing.problems import problem_responses
+from plantrail.projections.access.client_access import sign_in_path
 from plantrail.projections.access.disclosures import MAX_LIMIT, disclosures
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.assembly import recorder_of
@@ -64,7 +64,7 @@ def issue_client_access(
     return ClientAccessIssued(
         **grant.as_dict(ctx.accounts.clients.clock_us()),
         token=token,
-        sign_in_path=f"/web/sign-in?key={quote(token)}",
+        sign_in_path=sign_in_path(token),
     )
 
 

@@ -20,6 +20,9 @@ CSP = (
 )
 """No script is needed to read or use any page, so none is allowed: an injected ``<script>``
 could not run even if escaping ever failed."""
+SIGN_IN_CSP = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
+"""The sign-in page alone runs one script, its own file from ``/web/static`` (never inline): it
+fills the key of a client's link from the address's fragment. The page works without it."""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,

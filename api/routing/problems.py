@@ -242,6 +242,17 @@ def http_problem(error: StarletteHTTPException) -> ProblemResponse:
     return problem(status, detail, errors=errors, headers=headers)
 
 
+def out_of_range() -> InvalidInput:
+    """What a date or time at the edge of the calendar is: a date one day past 9999-12-31, or
+    an instant at ``+14:00`` on 0001-01-01 in UTC, cannot be computed. Such input is the
+    caller's, so it is a 422 (FHIR: 400; the command line: one line, exit 2) and never a 500
+    that drops the connection (docs/api.md, Errors)."""
+    return InvalidInput(
+        "a date or time in the request is too close to the ends of the calendar "
+        "(years 1 to 9999) to be worked with"
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers: domain errors, validation, HTTP errors and the last resort."""
 
@@ -266,9 +277,13 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error", exc_info=error)
         return problem(500, "an unexpected error occurred; nothing was changed")
 
+    def on_overflow(_: Request, error: Exception) -> Response:
+        return domain_problem(out_of_range())
+
     app.add_exception_handler(PlantrailError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OverflowError, on_overflow)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -12,9 +12,15 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
 from fastapi.openapi.utils import get_openapi
 
 from plantrail.api.fhir.app import create_fhir_app
@@ -110,7 +116,10 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_schema_pages(app)
     app.state.plantrail = context
     install_error_handlers(app)
     app.add_middleware(
@@ -163,6 +172,61 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+DOCS_ASSETS = resources.files("fastapi_offline") / "static"
+"""Swagger UI's and ReDoc's files as the ``fastapi-offline`` package ships them."""
+_ASSET_TYPES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "redoc.standalone.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+
+
+def install_schema_pages(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` with their scripts served from the installed package: the pages
+    work offline, and the page where a user pastes a token runs no third-party script. Plain
+    routes, as FastAPI's own viewers are: public, not records, no access policy."""
+    assets = "/docs/assets"
+
+    async def swagger(_: Request) -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="plantrail - API",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    async def swagger_redirect(_: Request) -> Response:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    async def redoc(_: Request) -> Response:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="plantrail - API",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    async def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        media_type = _ASSET_TYPES.get(name)
+        if media_type is None:
+            return Response(status_code=404)
+        return Response(
+            (DOCS_ASSETS / name).read_bytes(),
+            media_type=media_type,
+            headers={"Cache-Control": "max-age=86400"},
+        )
+
+    app.add_route("/docs", swagger, include_in_schema=False)
+    app.add_route("/docs/oauth2-redirect", swagger_redirect, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
+    app.add_route(assets + "/{name}", asset, include_in_schema=False)
 
 
 def app_from_env() -> FastAPI:

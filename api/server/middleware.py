@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantrail.api.routing.context import ENTRY_KEY, PRINCIPAL_KEY
-from plantrail.api.routing.problems import domain_problem, problem
+from plantrail.api.routing.problems import HTTPProblem, domain_problem, problem
 from plantrail.api.routing.requests import (
     WEB_SIGN_IN,
     bearer,
@@ -43,6 +43,7 @@ from plantrail.api.server.authentication import (
     unauthenticated,
 )
 from plantrail.api.server.body_limit import declared_too_large, limited
+from plantrail.api.server.json_body import checked_body
 from plantrail.domain.errors import PlantrailError
 from plantrail.projections.access.access_log import AccessEntry, AccessLog, outcome_for
 from plantrail.projections.access.accounts import Accounts
@@ -56,6 +57,27 @@ log = logging.getLogger("plantrail.http")
 
 UNLOGGED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 """Requests that touch no record: public, and not logged."""
+DOCS_ASSETS = "/docs/assets/"
+"""The scripts and style sheet of ``/docs`` and ``/redoc``: public, and not logged."""
+DEFAULT_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+"""Set on every answer that does not set its own: an answer holds health data (a proxy or the
+browser must not keep it) and is never to be read as another type than it says."""
+
+
+def with_default_headers(send: Send) -> Send:
+    """``send`` adding ``DEFAULT_HEADERS`` an answer lacks (a style sheet keeps its caching)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            present = {name.lower() for name, _ in headers}
+            headers += [(name, value) for name, value in DEFAULT_HEADERS if name not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return sending
+
+
 WEB_STATIC = "/web/static/"
 """Style sheets of the pages: public, and not logged (they hold no record)."""
 
@@ -150,10 +172,12 @@ class AccessLogMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = with_default_headers(send)
         if (
             scope["type"] != "http"
             or scope["path"] in UNLOGGED
-            or scope["path"].startswith(WEB_STATIC)
+            or scope["path"].startswith((WEB_STATIC, DOCS_ASSETS))
         ):
             await self.app(scope, receive, send)
             return
@@ -184,8 +208,17 @@ class AccessLogMiddleware:
         if too_large is not None:
             await logged.answer(too_large)
             return
+        body_receive = limited(receive, self.max_body_bytes)
+        if answer is None:
+            try:
+                refused, body_receive = await checked_body(scope, body_receive)
+            except HTTPProblem as error:  # a streamed body over the limit
+                refused = problem(error.status_code, str(error.detail))
+            if refused is not None:
+                await logged.answer(refused)
+                return
         # The hot read answers without FastAPI (``routes_plans.FastPlanRead``).
-        await logged.answer(answer or self.app, limited(receive, self.max_body_bytes))
+        await logged.answer(answer or self.app, body_receive)
 
     async def _caller(
         self, scope: Scope, token: str | None, entry: AccessEntry

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page
 from plantrail.api.routing.access import PublicAccess
 from plantrail.api.routing.context import AppContext
-from plantrail.api.routing.problems import status_of
+from plantrail.api.routing.problems import out_of_range, status_of
 from plantrail.api.web import routes_auth, routes_pages, routes_rights, routes_writes
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
 from plantrail.projections.access.policy import BREAK_GLASS_ROLES
@@ -110,8 +110,12 @@ def create_web_app(context: AppContext) -> FastAPI:
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    def on_overflow(request: Request, error: Exception) -> Response:
+        return on_domain(request, out_of_range())
+
     app.add_exception_handler(PlantrailError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(OverflowError, on_overflow)
     app.add_exception_handler(Exception, on_unexpected)
     return app

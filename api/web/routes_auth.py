@@ -10,6 +10,7 @@ address.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -17,16 +18,21 @@ from collections import deque
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page, session_of
+from plantrail.api.rendering.templating import (
+    SECURITY_HEADERS,
+    SIGN_IN_CSP,
+    caller_of,
+    page,
+    session_of,
+)
 from plantrail.api.routing.access import ANY_USER, PublicAccess
 from plantrail.api.routing.common import context
 from plantrail.api.routing.context import AppContext, access_entry
 from plantrail.api.routing.requests import SESSION_COOKIE
 from plantrail.api.web.forms import form_of, safe_next, same_token
-from plantrail.projections.access.client_access import CLIENT_TOKEN
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.access.web_sessions import WebSessions
 
@@ -44,31 +50,47 @@ FAILURE_WINDOW_SECONDS = 600
 
 
 class SignInLimiter:
-    """At most ``FAILURES_ALLOWED`` failed sign-ins per client address in the window."""
+    """At most ``FAILURES_ALLOWED`` failed sign-ins in the window per client address and, as
+    well, per account (a user id, or a token's public id), so neither rotating addresses nor
+    interleaving one's own successful sign-ins buys more guesses (docs/web.md, Signing in). A
+    success clears only its own account's count, never the address's: whoever succeeds from
+    an address may be the one guessing from it."""
 
     def __init__(self) -> None:
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, address: str, now: float) -> deque[float]:
-        found = self._failures.setdefault(address, deque())
+    def _recent(self, key: str, now: float) -> deque[float]:
+        found = self._failures.setdefault(key, deque())
         while found and now - found[0] > FAILURE_WINDOW_SECONDS:
             found.popleft()
         return found
 
-    def blocked(self, address: str) -> bool:
+    def blocked(self, *keys: str) -> bool:
         with self._lock:
-            return len(self._recent(address, time.monotonic())) >= FAILURES_ALLOWED
+            now = time.monotonic()
+            return any(len(self._recent(key, now)) >= FAILURES_ALLOWED for key in keys)
 
-    def failed(self, address: str) -> None:
+    def failed(self, *keys: str) -> None:
         with self._lock:
             if len(self._failures) > 10_000:
                 self._failures.clear()  # bounded memory under a spray of addresses
-            self._recent(address, time.monotonic()).append(time.monotonic())
+            now = time.monotonic()
+            for key in keys:
+                self._recent(key, now).append(now)
 
-    def succeeded(self, address: str) -> None:
+    def succeeded(self, account: str) -> None:
         with self._lock:
-            self._failures.pop(address, None)
+            self._failures.pop(account, None)
+
+
+def account_key(user_id: str, token: str) -> str:
+    """The account a sign-in attempt names: the user id given with a password, or a token's
+    public id (``pt_<16 hex>``, ``pc_<16 hex>``); the attempt as a whole when it names none."""
+    if user_id:
+        return "user:" + user_id[:100]
+    found = re.match(r"^p[tc]_[0-9a-f]{16}", token)
+    return "token:" + (found.group(0) if found else "malformed")
 
 
 def _limiter(request: Request) -> SignInLimiter:
@@ -88,7 +110,6 @@ def _sign_in_page(
     error: str | None = None,
     status: int = 200,
     next_page: str = "/web/",
-    key: str = "",
 ) -> HTMLResponse:
     guard = secrets.token_urlsafe(24)
     response = page(
@@ -98,9 +119,11 @@ def _sign_in_page(
         error=error,
         guard=guard,
         next_page=next_page,
-        key=key if CLIENT_TOKEN.match(key) else "",
         title="Sign in",
     )
+    # The one page with a script: its own file, which moves a client link's key from the
+    # fragment into the form (templating.SIGN_IN_CSP).
+    response.headers["Content-Security-Policy"] = SIGN_IN_CSP
     response.set_cookie(
         SIGN_IN_COOKIE,
         guard,
@@ -118,13 +141,14 @@ def sign_in_form(
     request: Request,
     _: Annotated[None, Depends(SIGN_IN)],
     next: str | None = None,
-    key: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    """The sign-in page; ``key``: a client's access link carries the client's key, which the
-    page puts in the form (the client still presses Sign in: a link preview signs in nobody)."""
+    """The sign-in page. A client's access link carries the key in the fragment
+    (``#key=pc_…``), never in the query: the page's own script puts it in the form, and the
+    client still presses Sign in (a link preview signs in nobody). A ``key`` in the query is
+    ignored, so an address with a key in it is never a working link (docs/web.md)."""
     if caller_of(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303, headers=SECURITY_HEADERS)
-    return _sign_in_page(request, next_page=safe_next(next), key=key or "")
+    return _sign_in_page(request, next_page=safe_next(next))
 
 
 @router.post("/sign-in", name="web_sign_in_submit")
@@ -143,15 +167,17 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
             status=400,
             next_page=next_page,
         )
-    if _limiter(request).blocked(address):
+    user_id = form.get("user_id", "").strip()
+    account = account_key(user_id, form.get("token", "").strip())
+    if _limiter(request).blocked("address:" + address, account):
         entry.outcome = "denied"
         return _sign_in_page(
             request,
-            error="Too many failed sign-ins from this address. Wait ten minutes and try again.",
+            error="Too many failed sign-ins from this address or for this account. Wait ten "
+            "minutes and try again.",
             status=429,
             next_page=next_page,
         )
-    user_id = form.get("user_id", "").strip()
     if user_id:
         password = form.get("password", "")
         caller = await anyio.to_thread.run_sync(
@@ -165,10 +191,10 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
         )
         failure = "That token is unknown, revoked, or its user is disabled."
     if caller is None:
-        _limiter(request).failed(address)
+        _limiter(request).failed("address:" + address, account)
         entry.outcome = "unauthenticated"
         return _sign_in_page(request, error=failure, status=401, next_page=next_page)
-    _limiter(request).succeeded(address)
+    _limiter(request).succeeded(account)
     entry.user_id, entry.role = caller.user_id, caller.role
     if caller.role == "client":
         next_page = CLIENT_HOME  # a client's pages are their own plan's

@@ -50,6 +50,7 @@ from plantrail.projections.access.client_access import (
     is_client_user,
 )
 from plantrail.projections.access.policy import ROLES, Principal, Role
+from plantrail.projections.access.web_sessions import end_sessions_of, sessions_metadata
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
@@ -191,6 +192,9 @@ class Accounts:
     def create_tables(self) -> None:
         create_account_tables(self.engine)
         self.clients.create_tables()
+        with translated("create the web session table"):
+            # a token or password replaced ends the user's sessions, in the same transaction
+            sessions_metadata.create_all(self.engine)
 
     # ------------------------------------------------------------------------- users
     def add_user(
@@ -275,7 +279,8 @@ class Accounts:
         raise InvalidInput.on("id", "no free id: give one with --id")
 
     def issue_token(self, user_id: str) -> str:
-        """A new token for ``user_id``; earlier tokens are revoked."""
+        """A new token for ``user_id``; earlier tokens are revoked and the user's web sessions
+        end."""
         user = self.get(user_id)
         if user is None:
             raise NotFound(f"no user {user_id}")
@@ -297,6 +302,7 @@ class Accounts:
                     token_id=token_id, user_id=user_id, token_hash=digest, created_at_us=now
                 )
             )
+            end_sessions_of(conn, user_id, now, "credentials_replaced")
         return token
 
     def link(self, supervisor_id: str, supervisee_id: str) -> None:
@@ -341,7 +347,8 @@ class Accounts:
         return user
 
     def set_password(self, user_id: str, password: str) -> None:
-        """Set (or replace) ``user_id``'s password for the web pages; stored as Argon2 only."""
+        """Set (or replace) ``user_id``'s password for the web pages; stored as Argon2 only. The
+        user's web sessions end."""
         if self.get(user_id) is None:
             raise NotFound(f"no user {user_id}")
         if len(password) < MIN_PASSWORD:
@@ -359,6 +366,7 @@ class Accounts:
             conn.execute(
                 insert(passwords).values(user_id=user_id, password_hash=digest, set_at_us=now)
             )
+            end_sessions_of(conn, user_id, now, "credentials_replaced")
 
     def check_password(self, user_id: str, password: str) -> Principal | None:
         """The enabled user if ``password`` is theirs, else None (unknown user, no password,

@@ -9,6 +9,7 @@ caller's reach in SQL (``policy.Reach.clause``): plans outside it are never read
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from plantrail.domain.service import PlanService
@@ -16,6 +17,7 @@ from plantrail.projections.access.policy import Principal, reach_of
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.caseload import (
     catch_up,
+    client_identities,
     query_caseload,
     query_copy_forward,
     query_findings,
@@ -38,6 +40,12 @@ class CaseloadViews:
 
     def _fresh(self) -> None:
         catch_up(self.service, self.recorder)
+
+    def client_identities(self, client_id: str) -> set[tuple[str, date]]:
+        """Every (name, date of birth) a plan gives the client with this MRN, across all plans
+        (no caller's reach: the engine's own check before a plan is opened)."""
+        self._fresh()
+        return client_identities(self.recorder, client_id)
 
     def caseload(self, caller: Principal, filters: CaseloadFilters) -> list[dict[str, Any]]:
         self._fresh()

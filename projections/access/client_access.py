@@ -33,6 +33,16 @@ from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import from_micros
 
 CLIENT_TOKEN = re.compile(r"^pc_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+
+
+def sign_in_path(token: str) -> str:
+    """The client's link to the sign-in page: the key rides in the fragment, which a browser
+    never sends, so it reaches no server or proxy log; the page's own script moves it into the
+    form and out of the address bar, and without script the client pastes it (docs/web.md,
+    The client's pages)."""
+    return f"/web/sign-in#key={token}"
+
+
 CLIENT_USER_PREFIX = "client:"
 """A client caller's user id is this followed by the grant id."""
 DEFAULT_DAYS = 30

@@ -25,9 +25,11 @@ from uuid import UUID
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import (
     AccessDenied,
+    FieldProblem,
     InvalidInput,
     NotFound,
     PlanNotFound,
+    RuleViolation,
     StaleVersion,
 )
 from plantrail.domain.events import PlanEvent, PlanOpened
@@ -43,6 +45,7 @@ from plantrail.projections.access.policy import (
     can_read_plan,
     can_write_plan,
     command_denial,
+    envelope_denial,
     signature_revoke_denial,
 )
 from plantrail.projections.assembly import recorder_of
@@ -343,10 +346,33 @@ class PlanGateway:
             actor=caller.actor(),
             command_id=self.command_id(caller, idempotency_key),
         )
+        self._one_identity_per_client(command.client, entry)
         result = self.service.open_plan(command, meta)
         entry.plan_id = result.plan_id
         entry.outcome = "ok"
         return result
+
+    def _one_identity_per_client(self, client: cmd.ClientIn, entry: AccessEntry) -> None:
+        """One MRN names one person: a plan that gives an MRN already in the store another
+        name or date of birth is refused, whoever's caseload the other plans are in, so that
+        FHIR's Patient and an export never have two people to choose from (docs/domain.md,
+        rules). The refusal names the field, never the recorded value, which the caller may
+        have no right to read."""
+        known = self._caseload.client_identities(client.id)
+        if not known or (client.name, client.date_of_birth) in known:
+            return
+        entry.outcome = "rejected"
+        field = (
+            "client.name"
+            if all(client.name != name for name, _ in known)
+            else "client.date_of_birth"
+        )
+        what = "name" if field == "client.name" else "date of birth"
+        raise RuleViolation.on(
+            field,
+            f"the client id {client.id} is already recorded with another {what}; one client id "
+            "names one client (check the id, or use the name and date of birth on their chart)",
+        )
 
     def _supervisor(self, caller: Principal, supervisor_id: object) -> dict[str, Any] | None:
         if supervisor_id is None:
@@ -385,6 +411,11 @@ class PlanGateway:
             entry.plan_id = str(plan_id)
             entry.outcome = "denied"
             raise AccessDenied(denial)
+        if unset := envelope_denial(caller, envelope):
+            entry.plan_id = str(plan_id)
+            entry.outcome = "denied"
+            field, why = unset
+            raise AccessDenied(f"{field}: {why}", errors=(FieldProblem(field, why),))
         found = self.reach(caller, plan_id, entry, action)
         if caller.role == "clinician" and not can_write_plan(caller, found.clinician_id):
             entry.outcome = "denied"  # unreachable today: a clinician only reaches their own plans

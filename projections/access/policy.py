@@ -13,7 +13,7 @@ plan, so a refusal reveals nothing about which plans exist.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from uuid import UUID
@@ -121,6 +121,21 @@ def can_write_plan(caller: Principal, clinician_id: str) -> bool:
 
 
 SUPERVISOR_NOTES = frozenset({"rationale_request", "comment"})
+
+
+CLIENT_UNSET_FIELDS = ("entry_kind", "rationale", "effective_date")
+"""Envelope fields a client's own write may not carry: the entry's label, the practice's reason
+and the clinical date are the record's, set by the practice (docs/api.md, Roles and reach)."""
+
+
+def envelope_denial(caller: Principal, envelope: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The field ``caller``'s role may not set in a write's envelope and why, or None."""
+    if caller.role != "client":
+        return None
+    for name in CLIENT_UNSET_FIELDS:
+        if envelope.get(name) is not None:
+            return name, "is set by the practice, not by a client"
+    return None
 
 
 def command_denial(caller: Principal, command: cmd.Command) -> str | None:

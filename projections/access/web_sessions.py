@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
@@ -51,6 +51,17 @@ _TOUCH = "UPDATE plantrail_web_sessions SET seen_at_us = ? WHERE session_hash = 
 
 TOUCH_EVERY_US = 30_000_000
 """Last-use times are written at most every 30 s: a page view is not a database write each."""
+
+
+def end_sessions_of(conn: Connection, user_id: str, now: int, reason: str) -> None:
+    """End every live session of ``user_id`` on ``conn`` (in the caller's transaction): a
+    replaced token or password may be known to someone else, and a session it opened must not
+    outlive it (docs/web.md, Signing in)."""
+    conn.execute(
+        update(web_sessions)
+        .where(web_sessions.c.user_id == user_id, web_sessions.c.ended_at_us.is_(None))
+        .values(ended_at_us=now, end_reason=reason)
+    )
 
 
 def _hash(session_id: str) -> str:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from plantrail.domain.errors import InvalidInput
+from plantrail.projections.store.files import open_output, private_folder
 
 FORMAT = "plantrail-checkpoint/1"
 
@@ -88,12 +89,13 @@ def latest_checkpoint(directory: Path) -> Path | None:
 
 
 def write_checkpoint(checkpoint: Checkpoint, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
+    private_folder(directory, field="checkpoints")
     stamp = checkpoint.body["created_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
     path = directory / f"checkpoint-{stamp}.json"
     counter = 1
     while path.exists():
         counter += 1
         path = directory / f"checkpoint-{stamp}-{counter}.json"
-    path.write_text(checkpoint.to_json())
+    with open_output(path, force=False, field="checkpoints") as handle:  # 0600
+        handle.write(checkpoint.to_json().encode())
     return path

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from plantrail.domain.errors import InvalidInput, StorageError
+from plantrail.projections.store.files import create_private_file
 
 DEFAULT_URL = "sqlite:///./plantrail.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -68,6 +69,8 @@ def _sqlite_engine(url: str) -> Engine:
     path = Path(make_url(url).database or "")
     if not path.parent.exists():
         raise InvalidInput.on("database", f"folder {path.parent} does not exist")
+    if path.name and path.name != ":memory:":
+        create_private_file(path)  # 0600, and so its -wal and -shm (store/files.py)
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},

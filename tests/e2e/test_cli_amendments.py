@@ -111,3 +111,24 @@ def test_someone_outside_the_plan_is_told_no_such_plan(
     assert "no user 'nobody'" in _refused(
         "amendments", "list", plan["client_id"], "--as", "nobody", db=db, keys=keys
     )
+
+
+def test_a_request_with_a_terminal_escape_is_refused(
+    casey: tuple[str, Path, dict[str, str]],
+) -> None:
+    """A client's words that would clear a clinician's screen and print a forged result when
+    listed are refused at the command, and nothing is stored."""
+    db, keys, plan = casey
+    mrn = plan["client_id"]
+    received = _listed(db, keys, "MRN-20417")[0]["received_on"]
+    refused = _refused(
+        "amendments", "request", mrn, "--as", "dana-reyes",
+        "--concerns", "The problem statement.",
+        "--change", "\x1b[2J\x1b[Hplantrail verify: OK",
+        "--reason", "I never had four.",
+        "--received-on", received, "--requested-by", "Casey Brooks (client)",
+        db=db, keys=keys,
+    )  # fmt: skip
+    assert "control characters" in refused
+    assert "\x1b" not in refused
+    assert _listed(db, keys, mrn) == []

@@ -139,6 +139,8 @@ def test_a_user_outside_the_plan_gets_no_packet(riley: Store, tmp_path: Path) ->
         (("--as", "nobody-here"), "no user"),
         (("--dates", "/nonexistent/dates.txt"), "is not a date"),
         (("--dates", "2026-02-30"), "is not a date"),
+        (("--to", "9999-12-31"), "not a plausible date of service"),
+        (("--generated-at", "0001-01-01T00:00:00+14:00"), "ends of the calendar"),
     ],
 )
 def test_bad_input_gets_one_readable_line(
@@ -167,3 +169,30 @@ def test_verify_packet_refuses_a_file_that_is_no_packet(riley: Store, tmp_path: 
     assert result.returncode == 2
     assert "not a plantrail audit packet" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_packet_is_private_and_never_overwritten_or_written_through_a_link(
+    riley: Store, tmp_path: Path
+) -> None:
+    """A packet is health data: 0600 whatever the umask; an existing file is kept unless
+    --force, and a symbolic link as the output is refused (one readable line each)."""
+    out = tmp_path / "riley.pdf"
+    _packet(riley, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    first = out.read_bytes()
+    code, _, stderr = _packet(riley, out, check=False)
+    assert code == 2
+    assert "already exists; add --force" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert out.read_bytes() == first
+    out.chmod(0o644)
+    _packet(riley, out, "--force")
+    assert out.stat().st_mode & 0o777 == 0o600
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("not yours")
+    link = tmp_path / "link.pdf"
+    link.symlink_to(target)
+    code, _, stderr = _packet(riley, link, "--force", check=False)
+    assert code == 2
+    assert "symbolic link" in stderr
+    assert target.read_text() == "not yours"

@@ -299,3 +299,40 @@ def test_migration_sqlite_to_postgresql_and_back(tmp_path: Path, pg_database: st
         assert plantrail("events", plan["plan_id"], "--json", db=back_db, keys=keys).stdout == (
             original
         )
+
+
+def test_files_holding_health_data_are_private(
+    demo_store: tuple[str, Path, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    """The database init makes (with its -wal and -shm), JSON Lines and FHIR exports and
+    checkpoints are readable by their owner only under the usual umask; an export is not
+    written over an earlier one without --force."""
+    db, keys, _ = demo_store
+    if db.startswith("sqlite"):
+        database = Path(db.removeprefix("sqlite:///"))
+        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            if path.exists():
+                assert path.stat().st_mode & 0o777 == 0o600, path
+    lines = tmp_path / "backup.jsonl"
+    plantrail("export", str(lines), db=db, keys=keys)
+    assert lines.stat().st_mode & 0o777 == 0o600
+    again = plantrail("export", str(lines), db=db, keys=keys, check=False)
+    assert again.returncode == 2
+    assert "add --force" in again.stderr
+    plantrail("export", str(lines), "--force", db=db, keys=keys)
+    folder = tmp_path / "fhir"
+    plantrail("export", str(folder), "--fhir", db=db, keys=keys)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    files = list(folder.iterdir())
+    assert files
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
+    refused = plantrail("export", str(folder), "--fhir", db=db, keys=keys, check=False)
+    assert refused.returncode == 2
+    assert "add --force" in refused.stderr
+    plantrail("export", str(folder), "--fhir", "--force", db=db, keys=keys)
+    printed = plantrail("checkpoint", db=db, keys=keys).stdout
+    found = re.search(r"checkpoint written: (\S+\.json)", printed)
+    assert found, printed
+    written = Path(found.group(1))
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert written.parent.stat().st_mode & 0o777 == 0o700

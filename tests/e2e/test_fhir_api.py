@@ -239,3 +239,15 @@ def test_a_denied_amendment_is_a_task_with_its_statements(site: Practice) -> Non
     assert again.status_code == 200
     assert valid(again.json()) == task
     assert get(site, f"Task/{task['id']}", who="marcus").status_code == 404
+
+
+def test_a_search_for_a_subject_that_names_no_client_is_400(site: Practice) -> None:
+    """A NUL or bytes that are no UTF-8 (a lone surrogate) in ``subject`` is a bad search
+    parameter, not an empty match."""
+    full_plan(site.service)
+    for query in ("subject=Patient/MRN%00x", "subject=Patient/%ED%A0%80", "subject=MRN%1B%5B2J"):
+        found = site.request("alex", "GET", f"/fhir/CarePlan?{query}")
+        assert found.status_code == 400, (query, found.text)
+        outcome = found.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert outcome["issue"][0]["code"] == "invalid"

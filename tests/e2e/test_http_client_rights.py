@@ -36,7 +36,8 @@ def test_a_client_reads_signs_and_downloads_their_plan_and_nothing_else(
     token = grant["token"]
     assert token.startswith("pc_")
     assert grant["status"] == "active"
-    assert grant["sign_in_path"].startswith("/web/sign-in?key=pc_")
+    # the key rides in the fragment, which no request (and so no server log) carries
+    assert grant["sign_in_path"] == f"/web/sign-in#key={grant['token']}"
 
     me = as_client(running, token, "GET", "/me").json()
     assert me["role"] == "client"
@@ -247,6 +248,31 @@ def test_a_client_asks_for_an_amendment_and_disagrees_with_its_denial(running: P
     assert rebuttal.status_code == 403
     [shown] = as_client(running, token, "GET", plan).json()["amendments"]
     assert shown["disagreement_statement"]["statement"] == statement["statement"]
+
+
+def test_a_client_may_not_set_the_entry_kind_rationale_or_effective_date(
+    running: Practice,
+) -> None:
+    """The record's own labels are the practice's: a client's request or signature that sets
+    one is refused with 403 naming the field, and nothing is stored."""
+    ids = full_plan(running.service, "dana")
+    plan = f"/plans/{ids['plan_id']}"
+    token = issue(running, ids["plan_id"]).json()["token"]
+    request = {"concerns": "Problem 1", "requested_change": "Say low", "reason": "Not hopeless"}
+    before = running.request("dana", "GET", plan).json()["version"]
+    for field, value in [
+        ("entry_kind", "correction"),
+        ("rationale", "The clinician agreed on the phone."),
+        ("effective_date", "2020-01-01"),
+    ]:
+        refused = as_client(running, token, "POST", plan + "/amendments",
+                            json={**request, field: value})  # fmt: skip
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["errors"][0]["field"] == field
+        signed = as_client(running, token, "POST", plan + "/signatures", json={
+            "role": "client", "meaning": "agreed", field: value})  # fmt: skip
+        assert signed.status_code == 403, signed.text
+    assert running.request("dana", "GET", plan).json()["version"] == before
 
 
 def test_a_clinician_recording_a_request_names_when_and_from_whom(running: Practice) -> None:

@@ -4,6 +4,7 @@ the data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,7 +59,40 @@ def test_malformed_bodies_are_422(running: Practice, plan: dict[str, Any]) -> No
         found = problem(raw(running, path, body), 422)
         assert found["errors"], body[:40]
         assert "\x00" not in found["detail"]
-    problem(raw(running, path, b'{"statement": "x"}', "text/plain"), 422)
+    problem(raw(running, path, b'{"statement": "x"}', "text/plain"), 415)
+    assert running.service.load(plan["plan_id"]).version == plan["version"]
+
+
+def test_only_the_json_the_contract_names_is_read(running: Practice, plan: dict[str, Any]) -> None:
+    """application/json only (FHIR takes no bodies): another ``+json`` type is 415; a byte
+    order mark or a key given twice is 422 naming the body, never read as one of its
+    readings; nothing is stored."""
+    path = f"/plans/{plan['plan_id']}/goals"
+    body = b'{"statement": "Sleeps through the night"}'
+    for content_type in ("application/vnd.evil+json", "application/merge-patch+json",
+                         "application/fhir+json", "text/json"):  # fmt: skip
+        found = problem(raw(running, path, body, content_type), 415)
+        assert "application/json" in found["detail"]
+    nested = b'{"measure": {"instrument": "PHQ-9", "instrument": "GAD-7"}, "statement": "x"}'
+    for bad in (b"\xef\xbb\xbf" + body, b'{"statement": "Sleeps", "statement": "Eats"}', nested):
+        found = problem(raw(running, path, bad), 422)
+        assert found["errors"][0]["field"] == "body", bad
+    assert running.service.load(plan["plan_id"]).version == plan["version"]
+    fine = raw(running, path, body, "application/json; charset=utf-8")
+    assert fine.status_code == 201, fine.text
+
+
+def test_dates_outside_plausible_bounds_are_422(running: Practice, plan: dict[str, Any]) -> None:
+    """A score before the client was born, a target date far past the plan's horizon."""
+    base = f"/plans/{plan['plan_id']}"
+    for path, body, field in [
+        ("/measurements", {"instrument": "PHQ-9", "score": 3, "administered_on": "0001-01-01"},
+         "administered_on"),
+        ("/objectives", {"goal_id": plan["goal"], "statement": "Sleeps", "target_date":
+                         "9999-12-31"}, "target_date"),
+    ]:  # fmt: skip
+        found = problem(running.request("dana", "POST", base + path, json=body), 422)
+        assert found["errors"][0]["field"] == field
     assert running.service.load(plan["plan_id"]).version == plan["version"]
 
 
@@ -247,3 +281,29 @@ def test_unexpected_errors_are_500_problems_without_details(
     found = problem(running.request("dana", "GET", f"/plans/{plan['plan_id']}"), 500)
     assert "secret" not in found["detail"]
     assert running.access_log()[-1]["outcome"] == "error"
+
+
+def test_dates_at_the_ends_of_the_calendar_are_422(running: Practice, plan: dict[str, Any]) -> None:
+    """A period in year 9999 or an instant at +14:00 on 0001-01-01 cannot be computed with:
+    the caller's input, so 422 (never a 500 that drops the connection), also on the pages."""
+    base = f"/plans/{plan['plan_id']}"
+    for path in [
+        f"{base}/findings?from=9999-01-01&to=9999-12-31",
+        "/reports/findings?from=9999-01-01&to=9999-12-31",
+        f"{base}/packet?from=9999-01-01&to=9999-12-31",
+        f"{base}/packet?from=2026-01-01&to=2026-02-01&generated_at=0001-01-01T00:00:00%2B14:00",
+        f"{base}/findings?from=0001-01-01&to=0001-12-31",
+    ]:
+        problem(running.request("alex", "GET", path), 422)
+    token = running.tokens["alex"]
+    form = running.client.get("/web/sign-in")
+    guard = re.search(r'name="guard" value="([^"]+)"', form.text)
+    assert guard
+    running.client.post("/web/sign-in", data={"guard": guard.group(1), "token": token})
+    for page in [
+        f"/web{base}/findings?from=9999-01-01&to=9999-12-31",
+        f"/web{base}/packet?from=9999-01-01&to=9999-12-31&format=html",
+        f"/web{base}?as_of=0001-01-01T00:00:00%2B14:00",
+    ]:
+        answer = running.client.get(page)
+        assert answer.status_code < 500, (page, answer.status_code)

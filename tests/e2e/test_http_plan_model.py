@@ -182,3 +182,29 @@ def test_a_couples_plan_names_the_partner(running: Practice) -> None:
     assert plan["participants"] == [
         {"name": "Kim Park", "role": "partner", "client_id": "MRN-5502"}
     ]
+
+
+def test_one_client_id_names_one_client_across_caseloads(running: Practice) -> None:
+    """Another clinician's plan under an existing MRN with another name or date of birth is
+    refused (422 naming the field, never the recorded value), so FHIR's Patient and an export
+    never have two people to choose from; the same client again is a new plan as before."""
+    today = running.clock().date()
+    client = {"id": "MRN-6601", "name": "Rae Olsen", "date_of_birth": "1979-03-03"}
+    body: dict[str, Any] = {
+        "client": client,
+        "plan_end_date": (today + timedelta(days=200)).isoformat(),
+    }
+    assert running.request("dana", "POST", "/plans", json=body).status_code == 201
+    for field, value in [("name", "Someone Else"), ("date_of_birth", "1980-01-01")]:
+        other = {**body, "client": {**client, field: value}}
+        refused = running.request("marcus", "POST", "/plans", json=other)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == f"client.{field}"
+        assert "Rae Olsen" not in refused.text
+        assert "1979-03-03" not in refused.text
+    again = running.request("marcus", "POST", "/plans", json=body)
+    assert again.status_code == 201, again.text
+    plans = [p for p in running.request("alex", "GET", "/plans").json()["plans"]
+             if p["client"]["id"] == "MRN-6601"]  # fmt: skip
+    assert len(plans) == 2
+    assert {p["client"]["name"] for p in plans} == {"Rae Olsen"}

@@ -185,14 +185,27 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
         assert 'name="token"' in pages.text
         # The demo's client link opens the sign-in form with the client's key, which reads
         # their plan and nothing else.
-        [link] = re.findall(r"open (http://\S+/web/sign-in\?key=(pc_\S+))", printed)
+        [link] = re.findall(r"open (http://\S+/web/sign-in#key=(pc_\S+))", printed)
         form = httpx.get(link[0], timeout=10)
-        assert f'value="{link[1]}"' in form.text
+        assert 'src="/web/static/sign-in.js"' in form.text
+        searched = httpx.get(
+            f"{base}/fhir/CarePlan?subject=Patient/MRN-20602",
+            headers={"Authorization": f"Bearer {tokens[0]}"},
+            timeout=10,
+        )
+        assert searched.status_code in (200, 403)
         headers = {"Authorization": f"Bearer {link[1]}"}
         me = httpx.get(f"{base}/me", headers=headers, timeout=10).json()
         assert me["role"] == "client"
         assert httpx.get(f"{base}/plans/{me['plan_id']}", headers=headers, timeout=10).is_success
         assert httpx.get(f"{base}/plans", headers=headers, timeout=10).status_code == 403
+        httpx.get(f"{base}/web/sign-in?key={link[1]}", timeout=10)
+        # The server's request lines carry method, path and status: no query (a client's MRN
+        # or key), no address.
+        requests = [line for line in log.read_text().splitlines() if '"GET /' in line]
+        assert any('"GET /fhir/CarePlan" ' in line for line in requests), requests
+        assert not [line for line in requests if "?" in line or "MRN-" in line or "pc_" in line]
+        assert not [line for line in requests if "127.0.0.1" in line]
         docs = httpx.get(f"{base}/docs", timeout=10)
         assert docs.status_code == 200
         assert "swagger" in docs.text.lower()

@@ -38,7 +38,7 @@ def test_a_client_opens_their_link_signs_downloads_and_sees_who_read_it(site: Pr
     link = client_link(site, ids)
     form = site.client.get(link["sign_in_path"])
     assert form.status_code == 200
-    assert f'value="{link["token"]}"' in form.text  # the key is in the form, not yet used
+    assert link["token"] not in form.text  # the page's script puts it in the form, in the browser
     assert not any(e["user_id"] and e["user_id"].startswith("client:") for e in site.access_log())
     signed_in = site.client.post(
         "/web/sign-in",
@@ -168,3 +168,31 @@ def test_a_client_asks_for_a_change_and_files_a_disagreement_from_their_page(
     amendment = site.service.load(ids["plan_id"]).amendments[aid]
     assert amendment.disagreement_statement == "I was grieving, not hopeless."
     assert f'action="{action}"' not in site.client.get("/web/client").text
+
+
+def test_a_client_link_keeps_the_key_out_of_every_address_the_server_sees(
+    site: Practice,
+) -> None:
+    """The key is in the link's fragment: the sign-in page's own script (allowed by the page's
+    CSP, served by the server, never inline) fills the form from it; a key in the query fills
+    nothing, so no working link puts it where a server log or a proxy would keep it."""
+    ids = full_plan(site.service)
+    link = client_link(site, ids)
+    path, _, fragment = link["sign_in_path"].partition("#")
+    assert path == "/web/sign-in"
+    assert fragment == f"key={link['token']}"
+    form = site.client.get(f"/web/sign-in?key={link['token']}")
+    assert form.status_code == 200
+    assert link["token"] not in form.text
+    assert '<script src="/web/static/sign-in.js"></script>' in form.text
+    assert "script-src 'self'" in form.headers["content-security-policy"]
+    assert "<script>" not in form.text, "no inline script"
+    script = site.client.get("/web/static/sign-in.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "replaceState" in script.text
+    site.client.post("/web/sign-in", data={"guard": guard_of(form.text), "token": link["token"],
+                                          "next": "/web/"})  # fmt: skip
+    mine = site.client.get("/web/client")
+    assert mine.status_code == 200
+    assert "script-src" not in mine.headers["content-security-policy"], "only sign-in has one"

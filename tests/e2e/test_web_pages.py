@@ -124,6 +124,43 @@ def test_sign_out_ends_the_session_on_the_server(site: Practice) -> None:
     assert again.status_code == 303, "the old cookie no longer opens anything"
 
 
+def _attempt(client: Any, **fields: str) -> int:
+    form = client.get(SIGN_IN)
+    answer = client.post(SIGN_IN, data={"guard": guard_of(form.text), **fields},
+                         follow_redirects=False)  # fmt: skip
+    status: int = answer.status_code
+    return status
+
+
+def test_a_success_from_the_same_address_does_not_reset_its_failures(site: Practice) -> None:
+    """An attacker with an account of their own cannot interleave their own sign-ins to keep
+    guessing from one address."""
+    for _ in range(4):
+        assert _attempt(site.client, token="pt_nope") == 401
+    assert _attempt(site.client, token=site.tokens["marcus"]) == 303
+    site.client.cookies.clear()
+    assert _attempt(site.client, token="pt_nope") == 401
+    assert _attempt(site.client, token=site.tokens["dana"]) == 429
+
+
+def test_failed_passwords_are_counted_per_account_whatever_the_address(site: Practice) -> None:
+    """Rotating addresses (or a forged X-Forwarded-For) does not buy more guesses at one
+    account's password; another account is not affected."""
+    from fastapi.testclient import TestClient
+
+    site.app.state.plantrail.accounts.set_password("dana-reyes", "correct horse battery")
+    site.app.state.plantrail.accounts.set_password("marcus-hill", "another long passphrase")
+    for n in range(5):
+        elsewhere = TestClient(site.app, client=(f"10.0.0.{n}", 4000))
+        guess = {"user_id": "dana-reyes", "password": f"guess number {n}"}
+        assert _attempt(elsewhere, **guess) == 401
+    fresh = TestClient(site.app, client=("10.9.9.9", 4000))
+    right = {"user_id": "dana-reyes", "password": "correct horse battery"}
+    assert _attempt(fresh, **right) == 429, "the account waits, even for the right password"
+    other = {"user_id": "marcus-hill", "password": "another long passphrase"}
+    assert _attempt(fresh, **other) == 303
+
+
 def test_sessions_end_when_idle_and_when_the_user_is_disabled(site: Practice) -> None:
     sign_in(site, "dana")
     site.clock.advance(minutes=14)
@@ -134,6 +171,25 @@ def test_sessions_end_when_idle_and_when_the_user_is_disabled(site: Practice) ->
     assert site.client.get("/web/", follow_redirects=False).status_code == 200
     site.app.state.plantrail.accounts.disable("marcus-hill")
     assert site.client.get("/web/", follow_redirects=False).status_code == 303
+
+
+def test_replacing_a_token_or_a_password_ends_the_users_sessions(site: Practice) -> None:
+    """A token is replaced because it may be known to someone else: the sessions it (or
+    anything else) opened end with it, as when the user is disabled."""
+    accounts = site.app.state.plantrail.accounts
+    sign_in(site, "dana")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 200
+    site.tokens["dana"] = accounts.issue_token("dana-reyes")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 303
+    sign_in(site, "dana")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 200
+    accounts.set_password("dana-reyes", "a new long passphrase")
+    assert site.client.get("/web/", follow_redirects=False).status_code == 303
+    with recorder_of(site.service).engine.connect() as conn:
+        reasons = conn.execute(
+            select(web_sessions.c.end_reason).where(web_sessions.c.user_id == "dana-reyes")
+        ).scalars()
+        assert sorted(reasons) == ["credentials_replaced", "credentials_replaced"]
 
 
 def test_pages_follow_the_api_reach_and_answer_one_404_for_hidden_and_missing(

@@ -353,6 +353,9 @@ def test_a_client_opens_their_link_and_signs_their_plan(
     page = new_page()
     page.goto(f"{web_server.base_url}{link['sign_in_path']}")
     accessible(page)
+    # the page's script moved the key from the fragment into the form, out of the address bar
+    assert "key=" not in page.url
+    assert page.locator("#token").input_value() == link["token"]
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(lambda url: url.endswith("/web/client"))
     assert page.get_by_role("heading", name="Your treatment plan").is_visible()

@@ -68,3 +68,16 @@ def test_a_measure_unit_is_text_like_any_other() -> None:
                 direction="increase",
             )
         )
+
+
+def test_control_characters_but_newline_and_tab_are_refused() -> None:
+    """An ESC sequence in a client's words would act on the terminal that lists it."""
+    for bad, code in [
+        ("\x1b[2J plantrail verify: OK", "U+001B"),
+        ("bell\x07", "U+0007"),
+        ("delete\x7f", "U+007F"),
+        ("csi\x9b2J", "U+009B"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(f"control characters (found {code})")):
+            check_text(bad)
+    assert check_text("line one\r\n\tline two\rthree") == "line one\n\tline two\nthree"
