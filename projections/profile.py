@@ -38,6 +38,10 @@ class RuleProfile(BaseModel):
     measurement_grace_days: Annotated[int, Field(ge=0, le=365)] = 30
     """Days after the last review (or the first signature) before a missing score is reported,
     so that a plan reviewed yesterday is not flagged for not having been measured since."""
+    unsigned_change_grace_days: Annotated[int, Field(ge=0, le=90)] = 0
+    """Days a change to the plan may be in effect before the clinician's signature must cover
+    it (``UNSIGNED_CHANGES``). 0, the default, is the strict reading: a change nobody has
+    attested is unattested from the day it takes effect (docs/audits.md, Signature coverage)."""
     disabled: frozenset[str] = frozenset()
     """Finding codes this practice does not want reported."""
     severities: dict[str, Severity] = {}

@@ -142,7 +142,7 @@ def verify_packet_command(
     else:
         console.print(f"[red]does not match the record[/red]: plan {check.plan_id}")
         for name in check.differing:
-            console.print(f"  part differs: {list(PARTS).index(name)}. {PARTS[name]} ({name})")
+            console.print(f"  part differs: {list(PARTS).index(name)}. {PARTS[name]}")
         for problem in check.problems:
             console.print(f"  {problem}")
     if not check.matches:

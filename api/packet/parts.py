@@ -578,6 +578,8 @@ def signatures_part(part: Mapping[str, Any], width: float) -> Flowables:
         )
     else:
         out.append(Paragraph("The plan carries no signature.", BODY))
+    if "coverage" in part:  # format 2 on (projections/packet.py)
+        out.extend(_coverage(part["coverage"], width))
     if part["requests"]:
         out.append(Paragraph("Co-signature requests", H2))
         out.extend(
@@ -598,6 +600,51 @@ def signatures_part(part: Mapping[str, Any], width: float) -> Flowables:
                 [0.25 * width, 0.25 * width, 0.3 * width, 0.2 * width],
             )
         )
+    return out
+
+
+def _coverage(rows: Sequence[Mapping[str, Any]], width: float) -> Flowables:
+    """Which signatures cover each version of the plan's content (docs/audits.md, Signature
+    coverage): a version no clinician signature covers is marked."""
+    out: Flowables = [
+        Paragraph("Signature coverage", H2),
+        Paragraph(
+            "A signature binds to the content it signed, so it covers the plan from the change "
+            "it signed to the next change of the plan's content. A version of the content that "
+            "no clinician signature covers was in effect unattested.",
+            SMALL,
+        ),
+    ]
+    none = "<font color='#a4161a'><b>not signed by the clinician</b></font>"
+    body: list[list[Cell]] = []
+    for row in rows:
+        span = (
+            f"versions {row['from_version']} to {row['to_version']}"
+            if row["to_version"] and row["to_version"] != row["from_version"]
+            else f"version {row['from_version']}" + ("" if row["to_version"] else " onwards")
+        )
+        changed = (
+            f"{text(', '.join(row['changes']))}<br/>in effect {row['effective_date']}"
+            if row["changes"]
+            else "the plan as first signed"
+        )
+        body.append(
+            [
+                span,
+                changed,
+                text("; ".join(row["clinician"])) or none,
+                text("; ".join(row["client"])) or "—",
+                text("; ".join(row["cosignatures"])) or "—",
+            ]
+        )
+    out.extend(
+        table(
+            ["Content", "Changed", "Clinician attested", "Client agreed", "Co-signed"],
+            body,
+            [0.14 * width, 0.26 * width, 0.22 * width, 0.2 * width, 0.18 * width],
+            style=CELL_SMALL,
+        )
+    )
     return out
 
 
@@ -697,6 +744,23 @@ def _signed(sig: Mapping[str, Any]) -> str:
     return shown
 
 
+def _attested(line: Mapping[str, Any]) -> str:
+    """Format 2: the version the clinician's signature covered that day, and the changes in
+    effect that it did not cover."""
+    if "unsigned_changes" not in line:
+        return ""
+    shown = ""
+    if line.get("clinician_signed_version") is not None:
+        shown += f"<br/>covers version {line['clinician_signed_version']}"
+    changes = line["unsigned_changes"]
+    if changes:
+        listed = "; ".join(f"v{c['version']} {', '.join(c['items'])}" for c in changes)
+        shown += (
+            f"<br/><font color='#a4161a'><b>unsigned changes in effect:</b> {text(listed)}</font>"
+        )
+    return shown
+
+
 def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
     out = heading("dates_of_service")
     if not lines:
@@ -704,6 +768,7 @@ def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
         return out
     rows: list[list[Cell]] = []
     for line in lines:
+        attested = _attested(line)
         verdict = (
             "<font color='#0b6b2e'><b>OK</b></font>"
             if line["ok"]
@@ -716,7 +781,7 @@ def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
                 f"v{line['plan_version']}"
                 if line["plan_in_effect"]
                 else "<font color='#a4161a'><b>none</b></font>",
-                _signed(line["clinician_signature"]),
+                _signed(line["clinician_signature"]) + attested,
                 _signed(line["client_signature"]),
                 "—" if line["plan_age_days"] is None else f"{line['plan_age_days']} days",
                 "—"

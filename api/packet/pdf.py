@@ -122,6 +122,7 @@ def _cover(packet: Packet, checkpoint: Mapping[str, Any] | None, width: float) -
                     "Dates of service asked about",
                     str(c["dates_of_service"]) if c["dates_of_service"] else "none",
                 ),
+                *_summary(c),
             ],
             [0.25 * width, 0.75 * width],
         ),
@@ -158,6 +159,43 @@ def _cover(packet: Packet, checkpoint: Mapping[str, Any] | None, width: float) -
         ),
     ]
     return out
+
+
+def _summary(cover: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Format 2: the cover's verdicts, read from the parts (``projections/packet.py``)."""
+    summary = cover.get("summary")
+    if summary is None:
+        return []
+    red = "<font color='#a4161a'><b>{}</b></font>"
+    dates = cover["dates_of_service"]
+    not_ok = summary["dates_not_ok"]
+    unsigned = summary["dates_unsigned_changes"]
+    rows = []
+    if dates:
+        verdict = (
+            red.format(f"{len(not_ok)} of {dates} NOT OK") + f": {', '.join(not_ok)}"
+            if not_ok
+            else f"all {dates} OK"
+        )
+        if unsigned:
+            verdict += (
+                f"; changes the clinician had not signed were in effect on {', '.join(unsigned)}"
+            )
+        rows.append(("Dates of service verdict", verdict + " (part 7)"))
+    versions = summary["unsigned_versions"]
+    rows.append(
+        (
+            "Clinician signature coverage",
+            red.format(
+                "content not signed by the clinician from version "
+                + ", ".join(str(v) for v in versions)
+            )
+            + " (part 5)"
+            if versions
+            else "every version of the plan in effect is signed by the clinician (part 5)",
+        )
+    )
+    return rows
 
 
 def _with_licence(person: Mapping[str, Any] | None) -> str:

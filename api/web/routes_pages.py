@@ -40,6 +40,7 @@ from plantrail.projections.integrity.verify import verify
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
 from plantrail.projections.service_dates import parse_service_dates
+from plantrail.projections.signatures import unsigned_warning
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,9 +73,7 @@ def caseload_page(
     access_entry(request).action = "view:caseload"
     if flag and flag not in FLAGS:
         raise InvalidInput.on("flag", f"no finding or flag {flag!r}")
-    rows = ctx.gateway.caseload(
-        caller, CaseloadFilters(status=status or None, flag=flag or None)
-    )
+    rows = ctx.gateway.caseload(caller, CaseloadFilters(status=status or None, flag=flag or None))
     clinicians = sorted({(r["clinician"]["user_id"], r["clinician"]["name"]) for r in rows},
                         key=lambda c: c[1])  # fmt: skip
     if clinician:
@@ -171,7 +170,14 @@ async def plan_page(
     def read() -> dict[str, Any]:
         if moment.current:  # the service's in-process state, as GET /plans/{id} reads it
             return ctx.gateway.current(
-                caller, plan_id, entry, lambda state: plan_document(state, today=today)
+                caller,
+                plan_id,
+                entry,
+                lambda state: {
+                    **plan_document(state, today=today),
+                    # The co-sign form warns of what the clinician has not signed.
+                    "unsigned_warning": unsigned_warning(state),
+                },
             )
         state = ctx.gateway.state(
             caller, plan_id, entry, as_of=moment.as_of, effective_on=moment.effective_on

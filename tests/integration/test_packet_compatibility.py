@@ -39,6 +39,7 @@ def old_store(store_url: str, tmp_path: Path) -> Iterator[PlanService]:
 def test_a_format_1_packet_still_matches_the_record(old_store: PlanService) -> None:
     pdf = (DATA / "packet-format-1.pdf").read_bytes()
     manifest = read_manifest(pdf)
-    assert manifest is not None and manifest["format"] == "plantrail-packet/1"
+    assert manifest is not None
+    assert manifest["format"] == "plantrail-packet/1"
     check = verify_packet(old_store, pdf, old_store.events_of)
     assert check.matches, check.as_dict()
