@@ -7,6 +7,7 @@ does not fit to the next page whole); every cell is a paragraph, so long stateme
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -37,6 +38,7 @@ from plantrail.api.packet.styles import (
 from plantrail.api.rendering.word_diff import word_diff
 from plantrail.projections.diff import fmt
 from plantrail.projections.packet import PARTS
+from plantrail.projections.vocabulary import field_path, word
 
 Cell = Any
 """A table cell: paragraph markup, or a flowable as it is."""
@@ -50,8 +52,21 @@ def when(value: str | None) -> str:
     return value.replace("T", " ")[:16] + " UTC"
 
 
+LAYOUT_1: ContextVar[bool] = ContextVar("LAYOUT_1", default=False)
+"""True while a format-1 packet is laid out again to verify it: its identifiers were printed
+with underscores turned to spaces and its diff paths as they are, so they are again."""
+
+
 def words(value: str | None) -> str:
-    return (value or "").replace("_", " ")
+    """An identifier in the one vocabulary (``projections/vocabulary.py``)."""
+    if LAYOUT_1.get():
+        return (value or "").replace("_", " ")
+    return word(value)
+
+
+def field(path: str) -> str:
+    """A diff's field path in words (format 2 on)."""
+    return path if LAYOUT_1.get() else field_path(path)
 
 
 def person(raw: Mapping[str, Any] | None) -> str:
@@ -218,7 +233,7 @@ def plan_part(
         )
     out.append(
         Paragraph(
-            f"Version {document['version']} · status {text(document['status'])} · effective "
+            f"Version {document['version']} · status {text(words(document['status']))} · effective "
             f"{document['effective_date']} · ends {document['plan_end_date']} · review every "
             f"{document['review_interval_days']} days · {text(words(document['service_type']))}"
             f", {document['session_minutes']}-minute sessions",
@@ -414,7 +429,7 @@ def revisions_part(entries: Sequence[Mapping[str, Any]], width: float) -> Flowab
         rows = []
         for change in entry["changes"]:
             left, right = _change_cells(change)
-            rows.append([text(change["path"]), left, right])
+            rows.append([text(field(change["path"])), left, right])
         out.append(KeepTogether(block))
         out.extend(
             table(["Change", "Before", "After"], rows, [0.22 * width, 0.39 * width, 0.39 * width])

@@ -34,7 +34,7 @@ from plantrail.api.packet.styles import (
     register_fonts,
     text,
 )
-from plantrail.projections.packet import PARTS, Packet
+from plantrail.projections.packet import FORMAT_1, PARTS, Packet
 
 __all__ = ["MANIFEST_KEY", "PAPER", "read_manifest", "render_pdf"]
 
@@ -140,7 +140,10 @@ def _cover(packet: Packet, checkpoint: Mapping[str, Any] | None, width: float) -
                 (
                     "How to check",
                     "plantrail verify-packet THIS.pdf --db URL rebuilds every part from the "
-                    "record and compares the digests below.",
+                    "record and compares the digests below."
+                    if packet.format == FORMAT_1
+                    else "plantrail verify-packet THIS.pdf --db URL rebuilds every part and "
+                    "every page from the record and compares them with this file.",
                 ),
             ],
             [0.25 * width, 0.75 * width],
@@ -265,6 +268,15 @@ def render_pdf(
     """The packet's PDF bytes; ``checkpoint`` is the cover's checkpoint block (outside the
     digest: it describes a file kept outside the store, not the record)."""
     register_fonts()
+    # A format-1 packet is laid out as it was then, so that verify-packet can compare it.
+    layout = lay.LAYOUT_1.set(packet.format == FORMAT_1)
+    try:
+        return _render(packet, checkpoint, paper)
+    finally:
+        lay.LAYOUT_1.reset(layout)
+
+
+def _render(packet: Packet, checkpoint: Mapping[str, Any] | None, paper: str) -> bytes:
     size = PAPER[paper]
     buffer = io.BytesIO()
     cover = packet.parts["cover"]
