@@ -54,7 +54,11 @@ SORTS = {
     "next_due": lambda r: ((r["next_due"] or {}).get("date") or "9999", r["client"]["name"]),
     "findings": lambda r: (-r["findings_count"], r["client"]["name"].lower()),
 }
-FLAGS = ("review_overdue", "copied_forward", *FINDINGS)
+FLAGS = {code.lower(): kind.title for code, kind in FINDINGS.items()}
+"""The caseload filter: every finding once, by its code, shown by its title (the badges and the
+filter follow the findings; ``copied_forward`` stays accepted as the older name of
+``review_copied_forward``)."""
+_FLAG_ALIASES = {"copied_forward": "review_copied_forward"}
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -71,6 +75,7 @@ def caseload_page(
 ) -> HTMLResponse:
     ctx = context(request)
     access_entry(request).action = "view:caseload"
+    flag = _FLAG_ALIASES.get((flag or "").lower(), (flag or "").lower()) or None
     if flag and flag not in FLAGS:
         raise InvalidInput.on("flag", f"no finding or flag {flag!r}")
     rows = ctx.gateway.caseload(caller, CaseloadFilters(status=status or None, flag=flag or None))
