@@ -335,16 +335,30 @@ def _revisions(
 
 
 def _reviews(
-    events: Sequence[ev.PlanEvent], state: PlanState, request: PacketRequest, late: int
+    events: Sequence[ev.PlanEvent],
+    state: PlanState,
+    request: PacketRequest,
+    late: int,
+    period_true: bool = True,
 ) -> dict[str, Any]:
     """The reviews held in the period with their verdicts and score tables, and per measured
-    objective the scores administered in the period (the packet draws them as charts)."""
+    objective the scores administered in the period (the packet draws them as charts).
+
+    ``period_true`` (format 2 on): each chart's caption (the objective's label, statement,
+    measure and target date) is the wording in clinical effect on the period's last day, the
+    last date the chart describes, not a later revision's; the scores are the chart's as it
+    stood at the generation time (a score entered late for a date in the period is in it)."""
     held = [
         r
         for r in review_history(events, late_entry_days=late)
         if _in(date.fromisoformat(r["effective_date"]), request)
     ]
     document = plan_document(state, today=request.end)
+    if period_true:
+        in_force = fold(e for e in events if e.effective_date <= request.end)
+        if in_force is not None:
+            wording = plan_document(in_force, today=request.end)
+            document = {**document, "objectives": wording["objectives"]}
     marks = [{"label": r["label"], "date": r["effective_date"]} for r in held]
     charts = []
     for objective in document["objectives"]:
@@ -475,7 +489,7 @@ def build_packet(
         "cover": _cover(request, state, chain),
         "plan": _plan_at_start(recorded, request),
         "revisions": _revisions(recorded, request, late_entry_days),
-        "reviews": _reviews(recorded, state, request, late_entry_days),
+        "reviews": _reviews(recorded, state, request, late_entry_days, not legacy),
         "signatures": _signatures(state, recorded, request, format_),
         "amendments": _amendments(state, request),
         "dates_of_service": service_date_lines(
@@ -483,7 +497,9 @@ def build_packet(
         )
         if request.dates
         else [],
-        "findings": period_findings(recorded, rules, request.start, request.end),
+        "findings": period_findings(
+            recorded, rules, request.start, request.end, run_messages=not legacy
+        ),
         "events": _events(recorded, request, chain, late_entry_days),
     }
     if not legacy:

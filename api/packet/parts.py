@@ -37,6 +37,7 @@ from plantrail.api.packet.styles import (
 )
 from plantrail.api.rendering.word_diff import word_diff
 from plantrail.projections.diff import fmt
+from plantrail.projections.findings import FINDINGS
 from plantrail.projections.packet import PARTS
 from plantrail.projections.vocabulary import field_path, word
 
@@ -839,6 +840,25 @@ def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
 
 
 # ----------------------------------------------------------------------- findings
+def _finding_cell(finding: Mapping[str, Any]) -> str:
+    """The code and its message; from format 2, each run of days worded as on those days when
+    the wording moved during the period (a finding's message names dates of its own)."""
+    head = f"<b>{finding['code']}</b>"
+    runs = finding["dates"]
+    if LAYOUT_1.get() or not runs or "message" not in runs[0]:
+        return f"{head}<br/>{text(finding['message'])}"
+    title = FINDINGS[finding["code"]].title if finding["code"] in FINDINGS else ""
+    head = f"<b>{text(title)}</b> ({finding['code']})" if title else head
+    if len({r["message"] for r in runs}) == 1:
+        return f"{head}<br/>{text(runs[-1]['message'])}"
+    worded = "<br/>".join(
+        f"{r['from'] if r['from'] == r['to'] else r['from'] + ' to ' + r['to']}: "
+        f"{text(r['message'])}"
+        for r in runs
+    )
+    return f"{head}<br/>{worded}"
+
+
 def _runs(finding: Mapping[str, Any]) -> str:
     return ", ".join(
         r["from"] if r["from"] == r["to"] else f"{r['from']} to {r['to']}" for r in finding["dates"]
@@ -865,7 +885,7 @@ def findings_part(found: Sequence[Mapping[str, Any]], width: float) -> Flowables
                 [
                     f"<font color='{colours.get(f['severity'], '#1b1f24')}'>"
                     f"<b>{f['severity']}</b></font>",
-                    f"<b>{f['code']}</b><br/>{text(f['message'])}",
+                    _finding_cell(f),
                     text(f["label"]) or "the plan",
                     text(_runs(f)),
                 ]

@@ -209,3 +209,31 @@ def test_an_appended_incremental_update_is_refused(
     check = _check(service, pdf + b"\n% a note\n")
     assert not check.matches  # type: ignore[attr-defined]
     assert any("appended" in p for p in check.problems)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ period-true wording
+def test_the_review_charts_quote_the_objective_as_worded_in_the_period(
+    service: PlanService,
+) -> None:
+    plan = build_signed_plan(service)
+    start = service.clock().date()
+    service.clock.advance(days=120)  # type: ignore[attr-defined]
+    service.execute(
+        plan["plan_id"],
+        c.ReviseObjective(objective_id=plan["objective1"], statement="PHQ-9 below 5 for a month"),
+        meta(rationale="Raised the bar after progress.", effective_date=service.clock().date()),
+    )
+    packet, pdf = _packet(service, plan["plan_id"], start=start, end=start + timedelta(days=60))
+    charts = {ch["objective_id"]: ch for ch in packet.parts["reviews"]["charts"]}  # type: ignore[attr-defined]
+    assert charts[plan["objective1"]]["statement"] == "PHQ-9 below 10"
+    text = " ".join(_texts(pdf))
+    assert "PHQ-9 below 5 for a month" not in text, "a revision after the period"
+
+
+def test_each_run_of_a_finding_is_worded_as_on_its_own_days(
+    service: PlanService, demo: dict[str, DemoPlan]
+) -> None:
+    packet, _ = _packet(service, demo["MRN-20602"].plan_id)
+    for finding in packet.parts["findings"]:  # type: ignore[attr-defined]
+        assert all("message" in run for run in finding["dates"])
+        assert finding["dates"][-1]["message"] == finding["message"]
