@@ -136,7 +136,8 @@ def verify_packet_command(
     elif check.matches:
         console.print(
             f"[green]matches the record[/green]: plan {check.plan_id} version {check.version}, "
-            f"every part rebuilt from the store gives {check.digest}",
+            f"every part rebuilt from the store gives {check.digest} and every page of the "
+            "file is the page the record gives",
             soft_wrap=True,
         )
     else:

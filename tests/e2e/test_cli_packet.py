@@ -167,3 +167,25 @@ def test_verify_packet_refuses_a_file_that_is_no_packet(riley: Store, tmp_path: 
     assert result.returncode == 2
     assert "not a plantrail audit packet" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_page_edited_in_the_file_is_named(riley: Store, tmp_path: Path) -> None:
+    """One date changed on the second page of the PDF (the record untouched): verify-packet
+    exits 1 and names the page, in words and in JSON."""
+    from tests.integration.test_packet_pages import _a_digit_on, _edit_page
+
+    db, keys, _ = riley
+    out = tmp_path / "riley.pdf"
+    _packet(riley, out)
+    pdf = out.read_bytes()
+    old = _a_digit_on(pdf, 1)
+    edited = tmp_path / "edited.pdf"
+    edited.write_bytes(_edit_page(pdf, 1, old, old[:-1] + (b"1" if old[-1:] != b"1" else b"2")))
+    result = plantrail("verify-packet", str(edited), db=db, keys=keys, check=False)
+    assert result.returncode == 1
+    assert "page 2 differs from the record" in " ".join(result.stdout.split())
+    checked = json.loads(
+        plantrail("verify-packet", str(edited), "--json", db=db, keys=keys, check=False).stdout
+    )
+    assert checked["differing_pages"] == [2]
+    assert checked["differing_parts"] == []
