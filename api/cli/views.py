@@ -450,6 +450,17 @@ def reviews_command(
     console.print(tree)
 
 
+def _worded(finding: dict[str, Any]) -> str:
+    """A period's finding in the words of each run when they moved during the period."""
+    runs = finding["dates"]
+    if len({r.get("message") for r in runs}) <= 1:
+        return str(finding["message"])
+    return "\n".join(
+        f"{r['from'] if r['from'] == r['to'] else r['from'] + '–' + r['to']}: {r['message']}"
+        for r in runs
+    )
+
+
 def _held(dates: list[dict[str, str]]) -> str:
     return ", ".join(d["from"] if d["from"] == d["to"] else f"{d['from']}–{d['to']}" for d in dates)
 
@@ -479,7 +490,7 @@ def _plan_findings(
                 "from", "a period judges each day as of that day: drop --effective-on and --today"
             )
         first, last = parse_day(start, "from"), parse_day(end, "to")
-        found = period_findings(events, rules, first, last)
+        found = period_findings(events, rules, first, last, run_messages=True)
         return found, f"from {first.isoformat()} to {last.isoformat()}{recorded}"
     day = parse_day(effective_on, "effective_on") if effective_on is not None else None
     if day is not None and not any(e.originator_version == 1 for e in effective_by(events, day)):
@@ -565,7 +576,7 @@ def findings_command(
             f["code"],
             Text(f["label"] or ""),
             *([Text(_held(f["dates"]))] if period else []),
-            Text(f["message"]),
+            Text(_worded(f) if period else f["message"]),
         )
     console.print(table)
 
