@@ -43,6 +43,11 @@ RESPONSES = {
 }
 
 
+
+
+
+
+
 @router.get("/events", summary="The full event history", responses=RESPONSES)
 def plan_events(
     request: Request, response: Response, plan_id: PlanId, caller: Reader
@@ -81,6 +86,8 @@ def plan_revisions(
             "revisions": revision_log(events, late_entry_days=late_days(ctx)),
         }
     )
+
+
 
 
 @router.get(
@@ -184,6 +191,8 @@ def plan_findings_view(
     return FindingsView.model_validate(
         {"plan_id": str(plan_id), "version": version, "findings": findings, **query.echo()}
     )
+
+
 
 
 @router.get("/verify", summary="Integrity check of this plan's event chain", responses=RESPONSES)
