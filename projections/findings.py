@@ -49,6 +49,7 @@ __all__ = [
     "PlanScan",
     "describe",
     "flagged_entry",
+    "listed_changes",
     "plan_findings",
     "revision_flags",
     "scan_plan",
@@ -334,14 +335,19 @@ def _amendments(state: PlanState, today: date, out: _Collector) -> None:
             )
 
 
-def unsigned_changes_message(signature: Signature | None, changes: Sequence[ContentChange]) -> str:
-    """The words of an ``UNSIGNED_CHANGES`` finding (and of a date-of-service line)."""
-    listed = "; ".join(
+def listed_changes(changes: Sequence[ContentChange]) -> str:
+    """'version 19 (in effect 2025-06-05): Objective 2.1; version 23 (…): …'."""
+    return "; ".join(
         f"version {c.version}"
         + (f" (in effect {c.effective_date})" if c.effective_date else "")
         + f": {', '.join(c.items)}"
         for c in changes
     )
+
+
+def unsigned_changes_message(signature: Signature | None, changes: Sequence[ContentChange]) -> str:
+    """The words of an ``UNSIGNED_CHANGES`` finding."""
+    listed = listed_changes(changes)
     if signature is None:
         return f"Every clinician signature was revoked; not attested: {listed}"
     return (

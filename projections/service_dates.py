@@ -25,7 +25,7 @@ from plantrail.domain.errors import InvalidInput
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, Signature, fold
 from plantrail.projections.document import next_review_due
-from plantrail.projections.findings import plan_findings, unsigned_changes_message
+from plantrail.projections.findings import listed_changes, plan_findings
 from plantrail.projections.period_findings import clinical_scans
 from plantrail.projections.profile import RuleProfile
 from plantrail.projections.signatures import ContentChange, rfc3339, signer_text, unsigned_changes
@@ -281,7 +281,7 @@ def _line(
         if on.unsigned:
             problems.append(
                 "changes in effect that day that the clinician had not signed: "
-                + unsigned_changes_message(None, on.unsigned).split(": ", 1)[1]
+                + listed_changes(on.unsigned)
             )
     if on.clinician is None:
         problems.append(
