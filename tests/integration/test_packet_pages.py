@@ -97,6 +97,12 @@ def test_an_unsigned_revision_before_a_date_of_service_is_flagged_everywhere(
     assert f"content not signed by the clinician from version {version}" in text
     assert "Signature coverage" in text
     assert "unsigned changes in effect:" in text
+    from plantrail.api.packet.html import render_html
+
+    page = " ".join(render_html(packet).split())  # type: ignore[arg-type]
+    assert "Signature coverage" in page
+    assert f"content not signed by the clinician from version {version}</strong>" in page
+    assert "1 of 2 NOT OK" in page
 
 
 def test_the_demo_ptsd_plan_dates_after_the_revision_are_not_ok(
