@@ -62,21 +62,6 @@ summary on the cover), the review charts worded as on the dates they plot, and p
 rather than identifiers. A packet of format 1 is rebuilt by the same builder with those off
 (``build_packet(format_=FORMAT_1)``), so it still verifies (ADR 0010)."""
 FORMATS = (FORMAT_1, PACKET_FORMAT)
-_FORMAT_1_PROFILE = frozenset(
-    {
-        "review_interval_days",
-        "review_grace_days",
-        "late_entry_days",
-        "plan_max_age_days",
-        "copy_forward_streak_threshold",
-        "stalled_reviews",
-        "measurement_grace_days",
-        "disabled",
-        "severities",
-    }
-)
-"""The rule profile's settings when format 1 was current: its manifest carries only these, so
-a rebuilt format-1 packet writes only these (its bytes are the original's)."""
 
 PARTS: dict[str, str] = {
     "cover": "Cover",
@@ -171,6 +156,10 @@ class Packet:
     digests: dict[str, str] = field(default_factory=dict)
     digest: str = ""
     format: str = PACKET_FORMAT
+    written_profile: Mapping[str, Any] | None = None
+    """The rule profile as a packet being verified wrote it in its manifest: a rebuilt packet
+    writes it back as it was (settings added since, with their defaults, would change the
+    file's bytes)."""
 
     def manifest(self) -> dict[str, Any]:
         """Everything ``verify-packet`` needs to build the packet again and compare."""
@@ -178,11 +167,9 @@ class Packet:
             "format": self.format,
             **self.request.parameters(),
             "version": self.version,
-            "profile": {
-                name: value
-                for name, value in self.profile.model_dump(mode="json").items()
-                if self.format != FORMAT_1 or name in _FORMAT_1_PROFILE
-            },
+            "profile": dict(self.written_profile)
+            if self.written_profile is not None
+            else self.profile.model_dump(mode="json"),
             "digest": self.digest,
             "parts": self.digests,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -226,6 +226,7 @@ def verify_packet(
     if not events:
         raise PlanNotFound(request.plan_id)
     packet, block = make_packet(service, request, events, profile, format_=format_)
+    packet = replace(packet, written_profile=manifest.get("profile") or {})
     differing = differing_parts(written, packet)
     version_changed = packet.version != manifest.get("version")
     if version_changed:
