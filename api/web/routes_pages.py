@@ -6,7 +6,6 @@ as a plan that does not exist, and each page view is one access-log record."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from math import ceil
@@ -41,6 +40,7 @@ from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
 from plantrail.projections.service_dates import parse_service_dates
 from plantrail.projections.signatures import unsigned_warning
+from plantrail.projections.vocabulary import field_path, word
 
 router = APIRouter(include_in_schema=False)
 
@@ -383,23 +383,25 @@ def reviews_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespo
     )
 
 
-_PATH = re.compile(r"^(?:\w+)\[(?P<label>[^\]]+)\](?:\.(?P<field>[\w.]+))?$")
-
-
 def _change_words(change: dict[str, Any]) -> str:
-    """'objectives[Objective 1.1].status' changed → 'Objective 1.1 status: partially met → met'."""
-    found = _PATH.match(str(change.get("path", "")))
-    what = (
-        f"{found['label']} {(found['field'] or '').replace('_', ' ')}".strip()
-        if found
-        else str(change.get("path", "")).replace("_", " ")
-    )
+    """'objectives[Objective 1.1].status' changed → 'Objective 1.1: status: partially met →
+    met'; a yes/no field reads as a sentence ('Score 3: voided', 'no longer voided'). The words
+    are the one vocabulary's (``projections/vocabulary.py``)."""
+    path = str(change.get("path", ""))
+    what = field_path(path)
     if change.get("kind") == "added":
-        return f"{what} added: {fmt(change.get('after'))}"
+        return f"{what} added: {_value_words(change.get('after'))}"
     if change.get("kind") == "removed":
         return f"{what} removed"
-    before, after = fmt(change.get("before")), fmt(change.get("after"))
-    return f"{what}: {before.replace('_', ' ')} → {after.replace('_', ' ')}"
+    was, now = change.get("before"), change.get("after")
+    if isinstance(was, bool) and isinstance(now, bool):
+        head, _, name = what.rpartition(": ")
+        return f"{head}: {name}" if now else f"{head}: no longer {name}"
+    return f"{what}: {_value_words(was)} → {_value_words(now)}"
+
+
+def _value_words(value: Any) -> str:
+    return word(value) if isinstance(value, str | bool) else fmt(value)
 
 
 # --------------------------------------------------------------------- caseload findings
