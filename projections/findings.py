@@ -335,14 +335,24 @@ def _amendments(state: PlanState, today: date, out: _Collector) -> None:
             )
 
 
+LISTED_CHANGES = 12
+"""Changes worded in full in a message; the rest are named by version (every one of them)."""
+
+
 def listed_changes(changes: Sequence[ContentChange]) -> str:
-    """'version 19 (in effect 2025-06-05): Objective 2.1; version 23 (…): …'."""
-    return "; ".join(
+    """'version 19 (in effect 2025-06-05): Objective 2.1; version 23 (…): …'; past
+    ``LISTED_CHANGES``, the others by version only, so a long-unsigned plan stays readable."""
+    worded = "; ".join(
         f"version {c.version}"
         + (f" (in effect {c.effective_date})" if c.effective_date else "")
         + f": {', '.join(c.items)}"
-        for c in changes
+        for c in changes[:LISTED_CHANGES]
     )
+    rest = changes[LISTED_CHANGES:]
+    if not rest:
+        return worded
+    versions = ", ".join(str(c.version) for c in rest)
+    return f"{worded}; and {len(rest)} more: versions {versions}"
 
 
 def unsigned_changes_message(signature: Signature | None, changes: Sequence[ContentChange]) -> str:

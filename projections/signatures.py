@@ -175,19 +175,41 @@ _ITEMS: dict[type[ev.PlanEvent], tuple[str, str]] = {
 _OPEN = Objective.model_fields["status"].default
 
 
+def _track(statuses: dict[str, str], e: ev.PlanEvent) -> None:
+    if isinstance(e, ev.ObjectiveAdded):
+        statuses[e.objective_id] = _OPEN
+    elif isinstance(e, ev.ObjectiveStatusMarked):
+        statuses[e.objective_id] = e.status
+    elif isinstance(e, ev.ReviewCompleted):
+        for a in e.assessments:
+            statuses[a.objective_id] = a.status
+
+
 def _label(state: PlanState, section: str, item_id: str) -> str:
     item = getattr(state, section).get(item_id)
     return str(item.label) if item is not None else item_id
 
 
-def content_changes(state: PlanState, events: Sequence[ev.PlanEvent]) -> list[ContentChange]:
+_STATUS_EVENTS = (ev.ObjectiveAdded, ev.ObjectiveStatusMarked, ev.ReviewCompleted)
+
+
+def content_changes(
+    state: PlanState, events: Sequence[ev.PlanEvent], *, after: int = 0
+) -> list[ContentChange]:
     """The versions among ``events`` (one plan's, in version order, folding to ``state``) that
-    changed its signable content, each with the items it changed. The same events the fold
-    counts as changes (``plan.apply``): a review changes content only when it sets an
-    objective's status to a new one."""
+    changed its signable content, each with the items it changed; only those after version
+    ``after``. The same events the fold counts as changes (``plan.apply``): a review changes
+    content only when it sets an objective's status to a new one."""
     statuses: dict[str, str] = {}
     out: list[ContentChange] = []
     for e in events:
+        if e.originator_version <= after:
+            # Only what a later review's verdict is compared with: the objectives' statuses.
+            # A period's findings ask this on every day, so the rest is skipped (the rule's
+            # whole cost).
+            if isinstance(e, _STATUS_EVENTS):
+                _track(statuses, e)
+            continue
         items: tuple[str, ...] = ()
         if isinstance(e, ev.DiagnosisAdded | ev.DiagnosisRemoved):
             items = (f"Diagnosis {e.code}",)
@@ -232,7 +254,7 @@ def unsigned_changes(
     if signature is not None and signature.superseded_by_version is None:
         return signature, []
     since = signature.signed_version if signature is not None else 0
-    changes = [c for c in content_changes(state, events) if c.version > since]
+    changes = content_changes(state, events, after=since)
     if signature is not None and not changes:
         # The fold marked it superseded by a change this list cannot word (an event type
         # added later): name the version, never hide it.
