@@ -564,8 +564,10 @@ def query_caseload(
         codes = _codes_by_plan(conn, [row.plan_id for row in rows])
     out = []
     for row in rows:
+        # The flags follow the findings exactly: "copied_forward" is the REVIEW_COPIED_FORWARD
+        # finding under its older filter name, so it clears when an updating review clears it.
         flags = codes.get(row.plan_id, set())
-        if row.copied_forward_reviews:
+        if "review_copied_forward" in flags:
             flags = flags | {"copied_forward"}
         if row.nearly_copied_reviews:
             flags = flags | {"nearly_copied_forward"}

@@ -36,7 +36,12 @@ from plantrail.projections.reviews import JudgedReview, judged_reviews
 # The revision log's own wording of one event, so that a finding quotes the log exactly; only
 # the few flagged events are worded here (see ``_FlaggedRevisions``).
 from plantrail.projections.revisions import describe_event, describe_opening, needs_rationale
-from plantrail.projections.signatures import rfc3339, signer_text
+from plantrail.projections.signatures import (
+    ContentChange,
+    rfc3339,
+    signer_text,
+    unsigned_changes,
+)
 
 __all__ = [
     "FINDINGS",
@@ -44,9 +49,11 @@ __all__ = [
     "PlanScan",
     "describe",
     "flagged_entry",
+    "listed_changes",
     "plan_findings",
     "revision_flags",
     "scan_plan",
+    "unsigned_changes_message",
 ]
 
 
@@ -118,6 +125,18 @@ FINDINGS: dict[str, FindingKind] = {
             "The client's (or guardian's) latest signature binds to content that a later change "
             "replaced, and no client signature is current; the message names the superseding "
             "version. Clears when the client signs the plan as it stands.",
+        ),
+        FindingKind(
+            "UNSIGNED_CHANGES",
+            "error",
+            "Changes the clinician has not signed",
+            "Signed plan whose content changed after the version its clinician last signed "
+            "(every later version that changed the plan language, with the items changed), or "
+            "whose clinician signatures are all revoked: the plan in effect is not the plan the "
+            "clinician attested (docs/audits.md, Signature coverage). Judged on the plan in "
+            "effect, so a change dated after a date of service does not count against it. "
+            "Clears when the clinician signs the plan as it stands.",
+            "unsigned_change_grace_days",
         ),
         FindingKind(
             "COSIGNATURE_PENDING",
@@ -316,6 +335,62 @@ def _amendments(state: PlanState, today: date, out: _Collector) -> None:
                 a.id,
                 a.label,
             )
+
+
+LISTED_CHANGES = 12
+"""Changes worded in full in a message; the rest are named by version (every one of them)."""
+
+
+def listed_changes(changes: Sequence[ContentChange]) -> str:
+    """'version 19 (in effect 2025-06-05): Objective 2.1; version 23 (…): …'; past
+    ``LISTED_CHANGES``, the others by version only, so a long-unsigned plan stays readable."""
+    worded = "; ".join(
+        f"version {c.version}"
+        + (f" (in effect {c.effective_date})" if c.effective_date else "")
+        + f": {', '.join(c.items)}"
+        for c in changes[:LISTED_CHANGES]
+    )
+    rest = changes[LISTED_CHANGES:]
+    if not rest:
+        return worded
+    versions = ", ".join(str(c.version) for c in rest)
+    return f"{worded}; and {len(rest)} more: versions {versions}"
+
+
+def unsigned_changes_message(signature: Signature | None, changes: Sequence[ContentChange]) -> str:
+    """The words of an ``UNSIGNED_CHANGES`` finding."""
+    listed = listed_changes(changes)
+    if signature is None:
+        return f"Every clinician signature was revoked; not attested: {listed}"
+    return (
+        f"{signer_text(signature.signer_name, signature.signer_credentials)} signed version "
+        f"{signature.signed_version} on {signature.effective_date.isoformat()}; changed since "
+        f"and not signed: {listed}"
+    )
+
+
+def _coverage(
+    state: PlanState,
+    events: Sequence[PlanEvent],
+    profile: RuleProfile,
+    today: date,
+    out: _Collector,
+) -> None:
+    if "UNSIGNED_CHANGES" in profile.disabled:
+        return  # the scan of the events is the only cost here: skip it when nobody asks
+    signature, changes = unsigned_changes(state, events)
+    if not changes:
+        return
+    first = min((c.effective_date for c in changes if c.effective_date), default="")
+    if first and (today - date.fromisoformat(first)).days < profile.unsigned_change_grace_days:
+        return
+    label = "Clinician signature"
+    out.add(
+        "UNSIGNED_CHANGES",
+        unsigned_changes_message(signature, changes),
+        signature.id if signature is not None else None,
+        label,
+    )
 
 
 def _signatures(state: PlanState, out: _Collector) -> None:
@@ -669,6 +744,7 @@ def plan_findings(
     if state.status == "active":
         _deadlines(state, profile, today, out)
     _amendments(state, today, out)
+    _coverage(state, events, profile, today, out)
     _signatures(state, out)
     _structure(state, out)
     _reviews(state, scan.reviews, scan.state, profile, today, out)

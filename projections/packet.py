@@ -34,9 +34,11 @@ from plantrail.projections.profile import RuleProfile
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
 from plantrail.projections.service_dates import ServiceDate, service_date_lines
-from plantrail.projections.signatures import request_row, rfc3339, signature_row
+from plantrail.projections.signatures import coverage, request_row, rfc3339, signature_row
 
 __all__ = [
+    "FORMATS",
+    "FORMAT_1",
     "MAX_PERIOD_DAYS",
     "PACKET_FORMAT",
     "PARTS",
@@ -49,8 +51,17 @@ __all__ = [
     "packet_digest",
 ]
 
-PACKET_FORMAT = "plantrail-packet/1"
-"""Written into every packet; a later layout of the parts gets a new format name."""
+FORMAT_1 = "plantrail-packet/1"
+"""Before signature coverage: rebuilt only to verify packets handed out then."""
+PACKET_FORMAT = "plantrail-packet/2"
+"""Written into every new packet; a later layout of the parts gets a new format name.
+
+Format 2 adds signature coverage (the ``UNSIGNED_CHANGES`` finding, the coverage table in the
+signatures part, the signed version and unsigned changes on each date-of-service line, their
+summary on the cover), the review charts worded as on the dates they plot, and pages in words
+rather than identifiers. A packet of format 1 is rebuilt by the same builder with those off
+(``build_packet(format_=FORMAT_1)``), so it still verifies (ADR 0010)."""
+FORMATS = (FORMAT_1, PACKET_FORMAT)
 
 PARTS: dict[str, str] = {
     "cover": "Cover",
@@ -144,14 +155,21 @@ class Packet:
     parts: dict[str, Any]
     digests: dict[str, str] = field(default_factory=dict)
     digest: str = ""
+    format: str = PACKET_FORMAT
+    written_profile: Mapping[str, Any] | None = None
+    """The rule profile as a packet being verified wrote it in its manifest: a rebuilt packet
+    writes it back as it was (settings added since, with their defaults, would change the
+    file's bytes)."""
 
     def manifest(self) -> dict[str, Any]:
         """Everything ``verify-packet`` needs to build the packet again and compare."""
         return {
-            "format": PACKET_FORMAT,
+            "format": self.format,
             **self.request.parameters(),
             "version": self.version,
-            "profile": self.profile.model_dump(mode="json"),
+            "profile": dict(self.written_profile)
+            if self.written_profile is not None
+            else self.profile.model_dump(mode="json"),
             "digest": self.digest,
             "parts": self.digests,
         }
@@ -161,16 +179,16 @@ def _canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
-def digest_of(parts: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+def digest_of(parts: Mapping[str, Any], format_: str = PACKET_FORMAT) -> tuple[dict[str, str], str]:
     """Each part's digest, and the packet's: the digest of the named part digests in order."""
     digests = {name: hashlib.sha256(_canonical(parts[name])).hexdigest() for name in PARTS}
-    return digests, packet_digest(digests)
+    return digests, packet_digest(digests, format_)
 
 
-def packet_digest(digests: Mapping[str, str]) -> str:
+def packet_digest(digests: Mapping[str, str], format_: str = PACKET_FORMAT) -> str:
     """The packet's digest from its part digests, in the order of ``PARTS``."""
     lines = "\n".join(f"{name}:{digests[name]}" for name in PARTS)
-    return "sha256:" + hashlib.sha256(f"{PACKET_FORMAT}\n{lines}".encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(f"{format_}\n{lines}".encode()).hexdigest()
 
 
 def _in(day: date, request: PacketRequest) -> bool:
@@ -309,15 +327,26 @@ def _reviews(
     request: PacketRequest,
     late: int,
     profile: RuleProfile,
+    period_true: bool = True,
 ) -> dict[str, Any]:
     """The reviews held in the period with their verdicts and score tables, and per measured
-    objective the scores administered in the period (the packet draws them as charts)."""
+    objective the scores administered in the period (the packet draws them as charts).
+
+    ``period_true`` (format 2 on): each chart's caption (the objective's label, statement,
+    measure and target date) is the wording in clinical effect on the period's last day, the
+    last date the chart describes, not a later revision's; the scores are the chart's as it
+    stood at the generation time (a score entered late for a date in the period is in it)."""
     held = [
         r
         for r in review_history(events, late_entry_days=late, profile=profile)
         if _in(date.fromisoformat(r["effective_date"]), request)
     ]
     document = plan_document(state, today=request.end)
+    if period_true:
+        in_force = fold(e for e in events if e.effective_date <= request.end)
+        if in_force is not None:
+            wording = plan_document(in_force, today=request.end)
+            document = {**document, "objectives": wording["objectives"]}
     marks = [{"label": r["label"], "date": r["effective_date"]} for r in held]
     charts = []
     for objective in document["objectives"]:
@@ -349,13 +378,30 @@ def _reviews(
     return {"reviews": held, "charts": charts}
 
 
-def _signatures(state: PlanState, request: PacketRequest) -> dict[str, Any]:
+def _signatures(
+    state: PlanState, events: Sequence[ev.PlanEvent], request: PacketRequest, format_: str
+) -> dict[str, Any]:
     rows = [signature_row(s) for s in state.signatures.values()]
     for row in rows:
         signed_on = datetime.fromisoformat(row["signed_at"]).date()
         row["after_period"] = signed_on > request.end
     requests = [request_row(state, r) for r in state.signature_requests.values()]
-    return {"signatures": rows, "requests": requests}
+    if format_ == FORMAT_1:
+        return {"signatures": rows, "requests": requests}
+    return {"signatures": rows, "requests": requests, "coverage": coverage(state, events)}
+
+
+def _cover_summary(parts: Mapping[str, Any]) -> dict[str, Any]:
+    """What the cover says of the dates of service and the signatures, read from the parts
+    themselves so that the cover can never disagree with them."""
+    lines = parts["dates_of_service"]
+    rows = parts["signatures"]["coverage"]
+    uncovered = [r for r in rows if not r["clinician"]]
+    return {
+        "dates_not_ok": [line["date"] for line in lines if not line["ok"]],
+        "dates_unsigned_changes": [line["date"] for line in lines if line.get("unsigned_changes")],
+        "unsigned_versions": [r["from_version"] for r in uncovered],
+    }
 
 
 def _amendments(state: PlanState, request: PacketRequest) -> list[dict[str, Any]]:
@@ -408,9 +454,19 @@ def build_packet(
     profile: RuleProfile,
     *,
     late_entry_days: int,
+    format_: str = PACKET_FORMAT,
 ) -> Packet:
     """The packet for ``request`` from the plan's events (all of them: the chart is cut at the
-    generation time here) and each version's stored chain hash."""
+    generation time here) and each version's stored chain hash, laid out as ``format_``
+    (``FORMAT_1`` only to rebuild a packet handed out before format 2)."""
+    if format_ not in FORMATS:
+        raise InvalidInput.on("packet", f"unknown packet format {format_!r}")
+    legacy = format_ == FORMAT_1
+    rules = (
+        profile.model_copy(update={"disabled": profile.disabled | {"UNSIGNED_CHANGES"}})
+        if legacy
+        else profile
+    )
     recorded = chart_as_of(events, request.generated_at)
     state = fold(recorded)
     if state is None:
@@ -421,17 +477,23 @@ def build_packet(
         "cover": _cover(request, state, chain),
         "plan": _plan_at_start(recorded, request),
         "revisions": _revisions(recorded, request, late_entry_days),
-        "reviews": _reviews(recorded, state, request, late_entry_days, profile),
-        "signatures": _signatures(state, request),
+        "reviews": _reviews(recorded, state, request, late_entry_days, profile, not legacy),
+        "signatures": _signatures(state, recorded, request, format_),
         "amendments": _amendments(state, request),
-        "dates_of_service": service_date_lines([recorded], list(request.dates), profile)
+        "dates_of_service": service_date_lines(
+            [recorded], list(request.dates), rules, coverage=not legacy
+        )
         if request.dates
         else [],
-        "findings": period_findings(recorded, profile, request.start, request.end),
+        "findings": period_findings(
+            recorded, rules, request.start, request.end, run_messages=not legacy
+        ),
         "events": _events(recorded, request, chain, late_entry_days),
     }
-    digests, digest = digest_of(parts)
-    return Packet(request, state.version, profile, parts, digests, digest)
+    if not legacy:
+        parts["cover"]["summary"] = _cover_summary(parts)
+    digests, digest = digest_of(parts, format_)
+    return Packet(request, state.version, profile, parts, digests, digest, format_)
 
 
 def differing_parts(expected: Mapping[str, str], packet: Packet) -> list[str]:

@@ -227,15 +227,24 @@ def check_period(
 
 
 def period_findings(
-    events: Sequence[PlanEvent], profile: RuleProfile, start: date, end: date
+    events: Sequence[PlanEvent],
+    profile: RuleProfile,
+    start: date,
+    end: date,
+    *,
+    run_messages: bool = False,
 ) -> list[dict[str, Any]]:
     """Every finding that held on some day of [``start``, ``end``], the plan taken as in
     clinical effect that day and judged as of it, keyed by (code, item): its runs of
     consecutive days (``dates``), first and last day held, and the severity, message and label
-    of the last day it held. In ``FINDINGS`` order, then by the first day held."""
+    of the last day it held. In ``FINDINGS`` order, then by the first day held.
+
+    ``run_messages``: each run also carries the message of its own last day, so that a run in
+    March is worded as in March ("since the last review on 2026-02-10"), not as in September
+    (the audit packet from format 2 asks for it; the JSON answers keep their shape)."""
     check_period(start, end)
     held: dict[tuple[str, str | None], dict[str, Any]] = {}
-    runs: dict[tuple[str, str | None], list[list[date]]] = {}
+    runs: dict[tuple[str, str | None], list[list[Any]]] = {}
     for day, scan, shown in clinical_scans(events, profile, _days(start, end)):
         if scan.state is None:
             continue  # the plan had not taken effect yet
@@ -243,11 +252,14 @@ def period_findings(
             key = (finding["code"], finding["item_id"])
             spans = runs.setdefault(key, [])
             if spans and spans[-1][1] == day:
-                pass  # the same code on the same item twice in a day: one finding that day
+                # The same code on the same item twice in a day: one finding that day, worded
+                # as the last of them (as ``held`` keeps it).
+                spans[-1][2] = finding["message"]
             elif spans and spans[-1][1] == day - timedelta(days=1):
                 spans[-1][1] = day
+                spans[-1][2] = finding["message"]
             else:
-                spans.append([day, day])
+                spans.append([day, day, finding["message"]])
             held[key] = finding
     order = {code: rank for rank, code in enumerate(FINDINGS)}
     out = []
@@ -256,7 +268,11 @@ def period_findings(
         out.append(
             {
                 **finding,
-                "dates": [{"from": a.isoformat(), "to": b.isoformat()} for a, b in spans],
+                "dates": [
+                    {"from": a.isoformat(), "to": b.isoformat()}
+                    | ({"message": message} if run_messages else {})
+                    for a, b, message in spans
+                ],
                 "first_held": spans[0][0].isoformat(),
                 "last_held": spans[-1][1].isoformat(),
             }

@@ -62,6 +62,10 @@ class RuleProfile(BaseModel):
     summary_nearly_repeated: Annotated[float, Field(ge=0, le=1)] = 0.8
     """Detector 2: a progress summary at least this similar to the previous one (sentence word
     and word-pair Dice) is reported as nearly repeated."""
+    unsigned_change_grace_days: Annotated[int, Field(ge=0, le=90)] = 0
+    """Days a change to the plan may be in effect before the clinician's signature must cover
+    it (``UNSIGNED_CHANGES``). 0, the default, is the strict reading: a change nobody has
+    attested is unattested from the day it takes effect (docs/audits.md, Signature coverage)."""
     disabled: frozenset[str] = frozenset()
     """Finding codes this practice does not want reported."""
     severities: dict[str, Severity] = {}

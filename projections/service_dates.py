@@ -25,10 +25,10 @@ from plantrail.domain.errors import InvalidInput
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, Signature, fold
 from plantrail.projections.document import next_review_due
-from plantrail.projections.findings import plan_findings
+from plantrail.projections.findings import listed_changes, plan_findings
 from plantrail.projections.period_findings import clinical_scans
 from plantrail.projections.profile import RuleProfile
-from plantrail.projections.signatures import rfc3339, signer_text
+from plantrail.projections.signatures import ContentChange, rfc3339, signer_text, unsigned_changes
 
 __all__ = [
     "MAX_SERVICE_DATES",
@@ -123,6 +123,10 @@ class _OnDay:
     due: date
     overdue: bool
     findings: list[dict[str, Any]]
+    attested: Signature | None = None
+    """The clinician's newest unrevoked signature in effect that day (signature coverage)."""
+    unsigned: tuple[ContentChange, ...] = ()
+    """Changes in effect that day that no clinician signature covers."""
 
 
 def _signed_by(state: PlanState, roles: tuple[str, ...], day: date) -> Signature | None:
@@ -151,7 +155,11 @@ def _in_effect(state: PlanState, day: date) -> bool:
 
 
 def _plan_days(
-    index: int, events: Sequence[PlanEvent], days: Sequence[date], profile: RuleProfile
+    index: int,
+    events: Sequence[PlanEvent],
+    days: Sequence[date],
+    profile: RuleProfile,
+    coverage: bool,
 ) -> dict[date, _OnDay]:
     out: dict[date, _OnDay] = {}
     for day, scan, shown in clinical_scans(events, profile, days):
@@ -159,6 +167,10 @@ def _plan_days(
         if state is None or not _in_effect(state, day):
             continue
         due = next_review_due(state, profile.review_interval_days)
+        attested, unsigned = unsigned_changes(state, shown) if coverage else (None, [])
+        first = min((c.effective_date for c in unsigned if c.effective_date), default="")
+        if first and (day - date.fromisoformat(first)).days < profile.unsigned_change_grace_days:
+            unsigned = []  # within the practice's grace for signing a change
         out[day] = _OnDay(
             index,
             state,
@@ -169,6 +181,8 @@ def _plan_days(
             # The REVIEW_OVERDUE rule (active plans only), even when a practice hides the code.
             state.status == "active" and (day - due).days > profile.review_grace_days,
             plan_findings(state, shown, profile, day, scan=scan),
+            attested,
+            tuple(unsigned),
         )
     return out
 
@@ -220,6 +234,7 @@ def _line(
     on: _OnDay | None,
     finals: Sequence[PlanState | None],
     profile: RuleProfile,
+    coverage_rule: bool,
 ) -> dict[str, Any]:
     day = service.date
     codes = f" ({', '.join(service.cpt_codes)})" if service.cpt_codes else ""
@@ -250,17 +265,36 @@ def _line(
     problems = []
     notes = [f"plan v{on.version} in effect" if active else f"plan v{on.version} is a draft"]
     final = finals[on.plan_index]
+    coverage: dict[str, Any] = {}
+    if coverage_rule:
+        attested = on.attested
+        coverage = {
+            "clinician_signed_version": attested.signed_version if attested else None,
+            "unsigned_changes": [c.as_dict() for c in on.unsigned],
+        }
+        if attested is not None:
+            notes.append(
+                f"version {attested.signed_version} signed by "
+                f"{signer_text(attested.signer_name, attested.signer_credentials)} on "
+                f"{attested.effective_date.isoformat()}"
+            )
+        if on.unsigned:
+            problems.append(
+                "changes in effect that day that the clinician had not signed: "
+                + listed_changes(on.unsigned)
+            )
     if on.clinician is None:
         problems.append(
             "NOT signed by the clinician with credentials before this date"
             + _later_signature(final, ("clinician",), day)
         )
     else:
-        notes.append(
-            "signed by "
-            + signer_text(on.clinician.signer_name, on.clinician.signer_credentials)
-            + f" on {clinician['signed_on']}"
-        )
+        if not coverage_rule:
+            notes.append(
+                "signed by "
+                + signer_text(on.clinician.signer_name, on.clinician.signer_credentials)
+                + f" on {clinician['signed_on']}"
+            )
         if clinician["recorded_after_service"]:
             problems.append(
                 f"the clinician's signature was recorded on {clinician['recorded_at'][:10]}, "
@@ -302,20 +336,27 @@ def _line(
         "next_review_due": on.due.isoformat(),
         "review_overdue": on.overdue,
         "findings": on.findings,
+        **coverage,
         "ok": ok,
         "summary": summary,
     }
 
 
 def service_date_lines(
-    plans: Sequence[Sequence[PlanEvent]], dates: Sequence[ServiceDate], profile: RuleProfile
+    plans: Sequence[Sequence[PlanEvent]],
+    dates: Sequence[ServiceDate],
+    profile: RuleProfile,
+    *,
+    coverage: bool = True,
 ) -> list[dict[str, Any]]:
     """One audit line per date of service, in the order given (see module docstring). Each of
     ``plans`` is one plan's events, already cut to any recorded bound; on each date the plan in
     clinical effect is taken (opened by then, not discharged before it; the latest opened when
-    several are)."""
+    several are). ``coverage`` applies the signature coverage rule: the line names the version the
+    clinician's signature in effect covers and is not OK when changes it does not cover were in
+    effect that day (False only to rebuild a packet of format 1, made before the rule)."""
     days = sorted({d.date for d in dates})
-    per_plan = [_plan_days(i, events, days, profile) for i, events in enumerate(plans)]
+    per_plan = [_plan_days(i, events, days, profile, coverage) for i, events in enumerate(plans)]
     finals = [fold(events) for events in plans]
     lines = []
     for service in dates:
@@ -327,5 +368,5 @@ def service_date_lines(
             key=lambda c: (c.state.effective_date, c.state.opened_at),
             default=None,
         )
-        lines.append(_line(service, on, finals, profile))
+        lines.append(_line(service, on, finals, profile, coverage))
     return lines

@@ -142,13 +142,14 @@ def verify_packet_command(
     elif check.matches:
         console.print(
             f"[green]matches the record[/green]: plan {check.plan_id} version {check.version}, "
-            f"every part rebuilt from the store gives {check.digest}",
+            f"every part rebuilt from the store gives {check.digest} and every page of the "
+            "file is the page the record gives",
             soft_wrap=True,
         )
     else:
         console.print(f"[red]does not match the record[/red]: plan {check.plan_id}")
         for name in check.differing:
-            console.print(f"  part differs: {list(PARTS).index(name)}. {PARTS[name]} ({name})")
+            console.print(f"  part differs: {list(PARTS).index(name)}. {PARTS[name]}")
         for problem in check.problems:
             console.print(f"  {problem}")
     if not check.matches:

@@ -42,6 +42,7 @@ from plantrail.projections.service_dates import (
     parse_service_dates,
     service_date_lines,
 )
+from plantrail.projections.vocabulary import word
 
 PlanArg = Annotated[
     str,
@@ -112,7 +113,10 @@ def _plan_tree(doc: dict[str, Any]) -> Tree:
     labels = {o["id"]: o["label"] for o in doc["objectives"]}
     client, clinician = doc["client"], doc["clinician"]
     tree = Tree(
-        Text(f"Plan {doc['plan_id']} · version {doc['version']} · {doc['status']}", style="bold")
+        Text(
+            f"Plan {doc['plan_id']} · version {doc['version']} · {word(doc['status'])}",
+            style="bold",
+        )
     )
     due = doc["next_review_due"] + (" (OVERDUE)" if doc["review_overdue"] else "")
     upcoming = doc.get("next_due")
@@ -145,7 +149,7 @@ def _plan_tree(doc: dict[str, Any]) -> Tree:
     problems = tree.add(Text("Problems, goals, objectives", style="bold"))
     placed: set[str] = set()
     for p in doc["problems"]:
-        node = _node(problems, f"{p['label']} [{p['status']}]: {p['statement']}", _kind(p))
+        node = _node(problems, f"{p['label']} [{word(p['status'])}]: {p['statement']}", _kind(p))
         for g in doc["goals"]:
             if g["problem_ids"][:1] == [p["id"]]:
                 _goal(node, doc, g)
@@ -158,7 +162,8 @@ def _plan_tree(doc: dict[str, Any]) -> Tree:
         serves = ", ".join(labels.get(x, x) for x in i["objective_ids"]) or "no objective"
         _node(
             interventions,
-            f"{i['label']} [{i['status']}]: {i['modality']}, {i['technique']}, {i['frequency']}",
+            f"{i['label']} [{word(i['status'])}]: {i['modality']}, {i['technique']}, "
+            f"{i['frequency']}",
             f" (for {serves})",
             _kind(i),
         )
@@ -247,7 +252,7 @@ def _safety_plan(tree: Tree, safety: dict[str, Any] | None) -> None:
 def _goal(parent: Tree, doc: dict[str, Any], goal: dict[str, Any]) -> None:
     words = f' ("{goal["client_words"]}")' if goal.get("client_words") else ""
     node = _node(
-        parent, f"{goal['label']} [{goal['status']}]: {goal['statement']}{words}", _kind(goal)
+        parent, f"{goal['label']} [{word(goal['status'])}]: {goal['statement']}{words}", _kind(goal)
     )
     for o in doc["objectives"]:
         if o["goal_id"] != goal["id"]:
@@ -255,7 +260,7 @@ def _goal(parent: Tree, doc: dict[str, Any], goal: dict[str, Any]) -> None:
         measure = o["measure"]
         how = _measure_text(measure)
         by = f" by {o['target_date']}" if o["target_date"] else ""
-        _node(node, f"{o['label']} [{o['status']}]: {o['statement']}{how}{by}", _kind(o))
+        _node(node, f"{o['label']} [{word(o['status'])}]: {o['statement']}{how}{by}", _kind(o))
 
 
 def _against(o: dict[str, Any]) -> str:
@@ -334,7 +339,7 @@ def revisions_command(
     for column in ("v", "recorded (UTC)", "effective", "kind", "by", "change", "rationale"):
         table.add_column(column)
     for row in log:
-        kind = row["entry_kind"].replace("_", " ") + (" (late)" if row["late_entry"] else "")
+        kind = word(row["entry_kind"]) + (" (late)" if row["late_entry"] else "")
         why = Text("\n".join(r["text"] for r in row["rationales"]))
         if row["missing_rationale"]:
             why.append("MISSING RATIONALE", style="bold red")
@@ -379,7 +384,7 @@ def diff_command(
     for column in ("item", "change", "what"):
         table.add_column(column)
     for change in result["changes"]:
-        table.add_row(Text(change["label"] or ""), change["kind"], Text(change["summary"]))
+        table.add_row(Text(change["label"] or ""), word(change["kind"]), Text(change["summary"]))
     console.print(table if result["changes"] else "no changes")
 
 
@@ -431,7 +436,7 @@ def reviews_command(
             _node(node, f"Small edit, {edit['item']}: {edit['description'].replace('*', '')}")
         for a in review["assessments"]:
             note = f": {a['note']}" if a["note"] else ""
-            status = a["status"].replace("_", " ")
+            status = word(a["status"])
             if a.get("outcome") == "confirmed":
                 status = "confirmed met"
             elif a.get("outcome") == "reopened":
@@ -458,6 +463,17 @@ def reviews_command(
         for change in review["changes"]:
             _node(changes, change["summary"])
     console.print(tree)
+
+
+def _worded(finding: dict[str, Any]) -> str:
+    """A period's finding in the words of each run when they moved during the period."""
+    runs = finding["dates"]
+    if len({r.get("message") for r in runs}) <= 1:
+        return str(finding["message"])
+    return "\n".join(
+        f"{r['from'] if r['from'] == r['to'] else r['from'] + '–' + r['to']}: {r['message']}"
+        for r in runs
+    )
 
 
 def _held(dates: list[dict[str, str]]) -> str:
@@ -489,7 +505,7 @@ def _plan_findings(
                 "from", "a period judges each day as of that day: drop --effective-on and --today"
             )
         first, last = parse_day(start, "from"), parse_day(end, "to")
-        found = period_findings(events, rules, first, last)
+        found = period_findings(events, rules, first, last, run_messages=True)
         return found, f"from {first.isoformat()} to {last.isoformat()}{recorded}"
     day = parse_day(effective_on, "effective_on") if effective_on is not None else None
     if day is not None and not any(e.originator_version == 1 for e in effective_by(events, day)):
@@ -575,7 +591,7 @@ def findings_command(
             f["code"],
             Text(f["label"] or ""),
             *([Text(_held(f["dates"]))] if period else []),
-            Text(f["message"]),
+            Text(_worded(f) if period else f["message"]),
         )
     console.print(table)
 

@@ -138,7 +138,7 @@ def queried_findings(
     recorded = recorded_events(plan_id, events, query)
     if query.start is not None and query.end is not None:
         return recorded[-1].originator_version, period_findings(
-            recorded, profile, query.start, query.end
+            recorded, profile, query.start, query.end, run_messages=True
         )
     if query.effective_on is not None:
         shown = effective_by(recorded, query.effective_on)

@@ -7,6 +7,7 @@ does not fit to the next page whole); every cell is a paragraph, so long stateme
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -36,7 +37,9 @@ from plantrail.api.packet.styles import (
 )
 from plantrail.api.rendering.word_diff import word_diff
 from plantrail.projections.diff import fmt
+from plantrail.projections.findings import FINDINGS
 from plantrail.projections.packet import PARTS
+from plantrail.projections.vocabulary import field_path, word
 
 Cell = Any
 """A table cell: paragraph markup, or a flowable as it is."""
@@ -50,8 +53,21 @@ def when(value: str | None) -> str:
     return value.replace("T", " ")[:16] + " UTC"
 
 
+LAYOUT_1: ContextVar[bool] = ContextVar("LAYOUT_1", default=False)
+"""True while a format-1 packet is laid out again to verify it: its identifiers were printed
+with underscores turned to spaces and its diff paths as they are, so they are again."""
+
+
 def words(value: str | None) -> str:
-    return (value or "").replace("_", " ")
+    """An identifier in the one vocabulary (``projections/vocabulary.py``)."""
+    if LAYOUT_1.get():
+        return (value or "").replace("_", " ")
+    return word(value)
+
+
+def field(path: str) -> str:
+    """A diff's field path in words (format 2 on)."""
+    return path if LAYOUT_1.get() else field_path(path)
 
 
 def person(raw: Mapping[str, Any] | None) -> str:
@@ -218,7 +234,7 @@ def plan_part(
         )
     out.append(
         Paragraph(
-            f"Version {document['version']} · status {text(document['status'])} · effective "
+            f"Version {document['version']} · status {text(words(document['status']))} · effective "
             f"{document['effective_date']} · ends {document['plan_end_date']} · review every "
             f"{document['review_interval_days']} days · {text(words(document['service_type']))}"
             f", {document['session_minutes']}-minute sessions",
@@ -414,7 +430,7 @@ def revisions_part(entries: Sequence[Mapping[str, Any]], width: float) -> Flowab
         rows = []
         for change in entry["changes"]:
             left, right = _change_cells(change)
-            rows.append([text(change["path"]), left, right])
+            rows.append([text(field(change["path"])), left, right])
         out.append(KeepTogether(block))
         out.extend(
             table(["Change", "Before", "After"], rows, [0.22 * width, 0.39 * width, 0.39 * width])
@@ -592,6 +608,8 @@ def signatures_part(part: Mapping[str, Any], width: float) -> Flowables:
         )
     else:
         out.append(Paragraph("The plan carries no signature.", BODY))
+    if "coverage" in part:  # format 2 on (projections/packet.py)
+        out.extend(_coverage(part["coverage"], width))
     if part["requests"]:
         out.append(Paragraph("Co-signature requests", H2))
         out.extend(
@@ -612,6 +630,51 @@ def signatures_part(part: Mapping[str, Any], width: float) -> Flowables:
                 [0.25 * width, 0.25 * width, 0.3 * width, 0.2 * width],
             )
         )
+    return out
+
+
+def _coverage(rows: Sequence[Mapping[str, Any]], width: float) -> Flowables:
+    """Which signatures cover each version of the plan's content (docs/audits.md, Signature
+    coverage): a version no clinician signature covers is marked."""
+    out: Flowables = [
+        Paragraph("Signature coverage", H2),
+        Paragraph(
+            "A signature binds to the content it signed, so it covers the plan from the change "
+            "it signed to the next change of the plan's content. A version of the content that "
+            "no clinician signature covers was in effect unattested.",
+            SMALL,
+        ),
+    ]
+    none = "<font color='#a4161a'><b>not signed by the clinician</b></font>"
+    body: list[list[Cell]] = []
+    for row in rows:
+        span = (
+            f"versions {row['from_version']} to {row['to_version']}"
+            if row["to_version"] and row["to_version"] != row["from_version"]
+            else f"version {row['from_version']}" + ("" if row["to_version"] else " onwards")
+        )
+        changed = (
+            f"{text(', '.join(row['changes']))}<br/>in effect {row['effective_date']}"
+            if row["changes"]
+            else "the plan as first signed"
+        )
+        body.append(
+            [
+                span,
+                changed,
+                text("; ".join(row["clinician"])) or none,
+                text("; ".join(row["client"])) or "—",
+                text("; ".join(row["cosignatures"])) or "—",
+            ]
+        )
+    out.extend(
+        table(
+            ["Content", "Changed", "Clinician attested", "Client agreed", "Co-signed"],
+            body,
+            [0.14 * width, 0.26 * width, 0.22 * width, 0.2 * width, 0.18 * width],
+            style=CELL_SMALL,
+        )
+    )
     return out
 
 
@@ -711,6 +774,23 @@ def _signed(sig: Mapping[str, Any]) -> str:
     return shown
 
 
+def _attested(line: Mapping[str, Any]) -> str:
+    """Format 2: the version the clinician's signature covered that day, and the changes in
+    effect that it did not cover."""
+    if "unsigned_changes" not in line:
+        return ""
+    shown = ""
+    if line.get("clinician_signed_version") is not None:
+        shown += f"<br/>covers version {line['clinician_signed_version']}"
+    changes = line["unsigned_changes"]
+    if changes:
+        listed = "; ".join(f"v{c['version']} {', '.join(c['items'])}" for c in changes)
+        shown += (
+            f"<br/><font color='#a4161a'><b>unsigned changes in effect:</b> {text(listed)}</font>"
+        )
+    return shown
+
+
 def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
     out = heading("dates_of_service")
     if not lines:
@@ -718,6 +798,7 @@ def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
         return out
     rows: list[list[Cell]] = []
     for line in lines:
+        attested = _attested(line)
         verdict = (
             "<font color='#0b6b2e'><b>OK</b></font>"
             if line["ok"]
@@ -730,7 +811,7 @@ def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
                 f"v{line['plan_version']}"
                 if line["plan_in_effect"]
                 else "<font color='#a4161a'><b>none</b></font>",
-                _signed(line["clinician_signature"]),
+                _signed(line["clinician_signature"]) + attested,
                 _signed(line["client_signature"]),
                 "—" if line["plan_age_days"] is None else f"{line['plan_age_days']} days",
                 "—"
@@ -773,6 +854,25 @@ def dates_part(lines: Sequence[Mapping[str, Any]], width: float) -> Flowables:
 
 
 # ----------------------------------------------------------------------- findings
+def _finding_cell(finding: Mapping[str, Any]) -> str:
+    """The code and its message; from format 2, each run of days worded as on those days when
+    the wording moved during the period (a finding's message names dates of its own)."""
+    head = f"<b>{finding['code']}</b>"
+    runs = finding["dates"]
+    if LAYOUT_1.get() or not runs or "message" not in runs[0]:
+        return f"{head}<br/>{text(finding['message'])}"
+    title = FINDINGS[finding["code"]].title if finding["code"] in FINDINGS else ""
+    head = f"<b>{text(title)}</b> ({finding['code']})" if title else head
+    if len({r["message"] for r in runs}) == 1:
+        return f"{head}<br/>{text(runs[-1]['message'])}"
+    worded = "<br/>".join(
+        f"{r['from'] if r['from'] == r['to'] else r['from'] + ' to ' + r['to']}: "
+        f"{text(r['message'])}"
+        for r in runs
+    )
+    return f"{head}<br/>{worded}"
+
+
 def _runs(finding: Mapping[str, Any]) -> str:
     return ", ".join(
         r["from"] if r["from"] == r["to"] else f"{r['from']} to {r['to']}" for r in finding["dates"]
@@ -799,7 +899,7 @@ def findings_part(found: Sequence[Mapping[str, Any]], width: float) -> Flowables
                 [
                     f"<font color='{colours.get(f['severity'], '#1b1f24')}'>"
                     f"<b>{f['severity']}</b></font>",
-                    f"<b>{f['code']}</b><br/>{text(f['message'])}",
+                    _finding_cell(f),
                     text(f["label"]) or "the plan",
                     text(_runs(f)),
                 ]

@@ -34,7 +34,7 @@ from plantrail.api.packet.styles import (
     register_fonts,
     text,
 )
-from plantrail.projections.packet import PARTS, Packet
+from plantrail.projections.packet import FORMAT_1, PARTS, Packet
 
 __all__ = ["MANIFEST_KEY", "PAPER", "read_manifest", "render_pdf"]
 
@@ -122,6 +122,7 @@ def _cover(packet: Packet, checkpoint: Mapping[str, Any] | None, width: float) -
                     "Dates of service asked about",
                     str(c["dates_of_service"]) if c["dates_of_service"] else "none",
                 ),
+                *_summary(c),
             ],
             [0.25 * width, 0.75 * width],
         ),
@@ -139,7 +140,10 @@ def _cover(packet: Packet, checkpoint: Mapping[str, Any] | None, width: float) -
                 (
                     "How to check",
                     "plantrail verify-packet THIS.pdf --db URL rebuilds every part from the "
-                    "record and compares the digests below.",
+                    "record and compares the digests below."
+                    if packet.format == FORMAT_1
+                    else "plantrail verify-packet THIS.pdf --db URL rebuilds every part and "
+                    "every page from the record and compares them with this file.",
                 ),
             ],
             [0.25 * width, 0.75 * width],
@@ -158,6 +162,43 @@ def _cover(packet: Packet, checkpoint: Mapping[str, Any] | None, width: float) -
         ),
     ]
     return out
+
+
+def _summary(cover: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Format 2: the cover's verdicts, read from the parts (``projections/packet.py``)."""
+    summary = cover.get("summary")
+    if summary is None:
+        return []
+    red = "<font color='#a4161a'><b>{}</b></font>"
+    dates = cover["dates_of_service"]
+    not_ok = summary["dates_not_ok"]
+    unsigned = summary["dates_unsigned_changes"]
+    rows = []
+    if dates:
+        verdict = (
+            red.format(f"{len(not_ok)} of {dates} NOT OK") + f": {', '.join(not_ok)}"
+            if not_ok
+            else f"all {dates} OK"
+        )
+        if unsigned:
+            verdict += (
+                f"; changes the clinician had not signed were in effect on {', '.join(unsigned)}"
+            )
+        rows.append(("Dates of service verdict", verdict + " (part 7)"))
+    versions = summary["unsigned_versions"]
+    rows.append(
+        (
+            "Clinician signature coverage",
+            red.format(
+                "content not signed by the clinician from version "
+                + ", ".join(str(v) for v in versions)
+            )
+            + " (part 5)"
+            if versions
+            else "every version of the plan in effect is signed by the clinician (part 5)",
+        )
+    )
+    return rows
 
 
 def _with_licence(person: Mapping[str, Any] | None) -> str:
@@ -227,6 +268,15 @@ def render_pdf(
     """The packet's PDF bytes; ``checkpoint`` is the cover's checkpoint block (outside the
     digest: it describes a file kept outside the store, not the record)."""
     register_fonts()
+    # A format-1 packet is laid out as it was then, so that verify-packet can compare it.
+    layout = lay.LAYOUT_1.set(packet.format == FORMAT_1)
+    try:
+        return _render(packet, checkpoint, paper)
+    finally:
+        lay.LAYOUT_1.reset(layout)
+
+
+def _render(packet: Packet, checkpoint: Mapping[str, Any] | None, paper: str) -> bytes:
     size = PAPER[paper]
     buffer = io.BytesIO()
     cover = packet.parts["cover"]

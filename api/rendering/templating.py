@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from plantrail.api.routing.context import PRINCIPAL_KEY, SESSION_KEY
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.access.web_sessions import ActiveSession
+from plantrail.projections.vocabulary import field_path, word, yes_no
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -41,9 +42,9 @@ def _when(value: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _words(value: str | None) -> str:
-    """'partially_met' → 'partially met'."""
-    return (value or "").replace("_", " ")
+def _words(value: object) -> str:
+    """'partially_met' → 'partially met': the one vocabulary (``projections/vocabulary.py``)."""
+    return word(value)
 
 
 ENVIRONMENT = Environment(
@@ -55,6 +56,8 @@ ENVIRONMENT = Environment(
 )
 ENVIRONMENT.filters["when"] = _when
 ENVIRONMENT.filters["words"] = _words
+ENVIRONMENT.filters["field"] = field_path
+ENVIRONMENT.filters["yesno"] = yes_no
 ENVIRONMENT.filters["num"] = lambda v: (
     "—" if v is None else (f"{v:g}" if isinstance(v, float) else v)
 )

@@ -468,6 +468,9 @@ class HeldDates(BaseModel):
 
     from_: str = Field(alias="from")
     to: str
+    message: str | None = None
+    """The finding's message on the run's last day: worded as on those days (a finding that
+    names a date, such as the last review, names the one of its own run)."""
 
 
 class Finding(Open):

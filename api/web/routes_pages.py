@@ -6,7 +6,6 @@ as a plan that does not exist, and each page view is one access-log record."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from math import ceil
@@ -40,6 +39,8 @@ from plantrail.projections.integrity.verify import verify
 from plantrail.projections.reviews import review_history
 from plantrail.projections.revisions import revision_log
 from plantrail.projections.service_dates import parse_service_dates
+from plantrail.projections.signatures import unsigned_warning
+from plantrail.projections.vocabulary import field_path, word
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +54,14 @@ SORTS = {
     "next_due": lambda r: ((r["next_due"] or {}).get("date") or "9999", r["client"]["name"]),
     "findings": lambda r: (-r["findings_count"], r["client"]["name"].lower()),
 }
-FLAGS = ("review_overdue", "copied_forward", "nearly_copied_forward", *FINDINGS)
+FLAGS = {
+    **{code.lower(): kind.title for code, kind in FINDINGS.items()},
+    "nearly_copied_forward": "Some review nearly copied forward",
+}
+"""The caseload filter: every finding once, by its code, shown by its title (the badges and the
+filter follow the findings; ``copied_forward`` stays accepted as the older name of
+``review_copied_forward``)."""
+_FLAG_ALIASES = {"copied_forward": "review_copied_forward"}
 SEVERITIES = ("error", "warning", "info")
 
 
@@ -70,11 +78,10 @@ def caseload_page(
 ) -> HTMLResponse:
     ctx = context(request)
     access_entry(request).action = "view:caseload"
+    flag = _FLAG_ALIASES.get((flag or "").lower(), (flag or "").lower()) or None
     if flag and flag not in FLAGS:
         raise InvalidInput.on("flag", f"no finding or flag {flag!r}")
-    rows = ctx.gateway.caseload(
-        caller, CaseloadFilters(status=status or None, flag=flag or None)
-    )
+    rows = ctx.gateway.caseload(caller, CaseloadFilters(status=status or None, flag=flag or None))
     clinicians = sorted({(r["clinician"]["user_id"], r["clinician"]["name"]) for r in rows},
                         key=lambda c: c[1])  # fmt: skip
     if clinician:
@@ -171,7 +178,14 @@ async def plan_page(
     def read() -> dict[str, Any]:
         if moment.current:  # the service's in-process state, as GET /plans/{id} reads it
             return ctx.gateway.current(
-                caller, plan_id, entry, lambda state: plan_document(state, today=today)
+                caller,
+                plan_id,
+                entry,
+                lambda state: {
+                    **plan_document(state, today=today),
+                    # The co-sign form warns of what the clinician has not signed.
+                    "unsigned_warning": unsigned_warning(state),
+                },
             )
         state = ctx.gateway.state(
             caller, plan_id, entry, as_of=moment.as_of, effective_on=moment.effective_on
@@ -374,23 +388,25 @@ def reviews_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespo
     )
 
 
-_PATH = re.compile(r"^(?:\w+)\[(?P<label>[^\]]+)\](?:\.(?P<field>[\w.]+))?$")
-
-
 def _change_words(change: dict[str, Any]) -> str:
-    """'objectives[Objective 1.1].status' changed → 'Objective 1.1 status: partially met → met'."""
-    found = _PATH.match(str(change.get("path", "")))
-    what = (
-        f"{found['label']} {(found['field'] or '').replace('_', ' ')}".strip()
-        if found
-        else str(change.get("path", "")).replace("_", " ")
-    )
+    """'objectives[Objective 1.1].status' changed → 'Objective 1.1: status: partially met →
+    met'; a yes/no field reads as a sentence ('Score 3: voided', 'no longer voided'). The words
+    are the one vocabulary's (``projections/vocabulary.py``)."""
+    path = str(change.get("path", ""))
+    what = field_path(path)
     if change.get("kind") == "added":
-        return f"{what} added: {fmt(change.get('after'))}"
+        return f"{what} added: {_value_words(change.get('after'))}"
     if change.get("kind") == "removed":
         return f"{what} removed"
-    before, after = fmt(change.get("before")), fmt(change.get("after"))
-    return f"{what}: {before.replace('_', ' ')} → {after.replace('_', ' ')}"
+    was, now = change.get("before"), change.get("after")
+    if isinstance(was, bool) and isinstance(now, bool):
+        head, _, name = what.rpartition(": ")
+        return f"{head}: {name}" if now else f"{head}: no longer {name}"
+    return f"{what}: {_value_words(was)} → {_value_words(now)}"
+
+
+def _value_words(value: Any) -> str:
+    return word(value) if isinstance(value, str | bool) else fmt(value)
 
 
 # --------------------------------------------------------------------- caseload findings

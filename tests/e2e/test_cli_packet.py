@@ -196,3 +196,25 @@ def test_a_packet_is_private_and_never_overwritten_or_written_through_a_link(
     assert code == 2
     assert "symbolic link" in stderr
     assert target.read_text() == "not yours"
+
+
+def test_a_page_edited_in_the_file_is_named(riley: Store, tmp_path: Path) -> None:
+    """One date changed on the second page of the PDF (the record untouched): verify-packet
+    exits 1 and names the page, in words and in JSON."""
+    from tests.integration.test_packet_pages import _a_digit_on, _edit_page
+
+    db, keys, _ = riley
+    out = tmp_path / "riley.pdf"
+    _packet(riley, out)
+    pdf = out.read_bytes()
+    old = _a_digit_on(pdf, 1)
+    edited = tmp_path / "edited.pdf"
+    edited.write_bytes(_edit_page(pdf, 1, old, old[:-1] + (b"1" if old[-1:] != b"1" else b"2")))
+    result = plantrail("verify-packet", str(edited), db=db, keys=keys, check=False)
+    assert result.returncode == 1
+    assert "page 2 differs from the record" in " ".join(result.stdout.split())
+    checked = json.loads(
+        plantrail("verify-packet", str(edited), "--json", db=db, keys=keys, check=False).stdout
+    )
+    assert checked["differing_pages"] == [2]
+    assert checked["differing_parts"] == []

@@ -500,6 +500,11 @@ def test_a_supervisor_co_signs_the_plan_as_it_stands_once(site: Practice) -> Non
     sign_in(site, "sam")
     shown = site.client.get(f"/web/plans/{plan_id}")
     action = f"/web/plans/{plan_id}/co-signature"
+    form = shown.text.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    # The clinician has not signed the revision the co-signature would bind to: the form says so.
+    assert "Changes the clinician has not signed." in form
+    label = site.service.load(plan_id).objectives[plan["objective"]].label
+    assert label in form
     fields = _form_fields(shown.text, action)
     assert fields["version"] == str(site.service.load(plan_id).version)
     stale = site.client.post(action, data={**fields, "version": str(int(fields["version"]) - 1)})

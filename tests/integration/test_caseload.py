@@ -262,3 +262,25 @@ def test_read_model_tables_from_before_the_near_copy_columns_are_recreated(
     assert query_caseload(recorder, Reach(all_plans=True)) == [], "recreated empty"
     assert catch_up(service, recorder) == len(demo)
     assert dump_tables(recorder) == expected
+
+
+def test_the_copied_forward_badge_follows_the_finding(
+    service: PlanService, clock: FakeClock
+) -> None:
+    """Reviews copied forward in May and July, then an October review that updates the plan:
+    the finding clears, and with it the caseload's flag, badge and filter."""
+    from tests.support.plans import CLINICIAN, copy_forward_history
+
+    plan = copy_forward_history(service, clock, open_command("MRN-7101"), CLINICIAN)
+    recorder = recorder_of(service)
+    catch_up(service, recorder, today=clock().date())
+    [row] = [
+        r
+        for r in query_caseload(recorder, Reach(all_plans=True))
+        if r["plan_id"] == str(plan["plan_id"])
+    ]
+    assert row["copied_forward_reviews"] == 2, "the history still counts them"
+    assert "review_copied_forward" not in row["flags"]
+    assert "copied_forward" not in row["flags"]
+    for name in ("copied_forward", "review_copied_forward"):
+        assert query_caseload(recorder, Reach(all_plans=True), flag=name) == []

@@ -441,3 +441,38 @@ def test_profile_refuses_unknown_or_impossible_settings() -> None:
         RuleProfile.model_validate({"late_entry_dayz": 3})
     with pytest.raises(ValueError, match="greater than or equal"):
         RuleProfile(plan_max_age_days=0)
+
+
+# ------------------------------------------------------------------ signature coverage
+def test_a_superseded_clinician_signature_is_a_finding_naming_versions_and_items() -> None:
+    from datetime import timedelta
+
+    from plantrail.domain import commands as cmd
+    from plantrail.projections.findings import plan_findings as findings_of
+    from plantrail.projections.profile import RuleProfile as Profile
+    from tests.support.histories import depression_plan as plan_of
+    from tests.support.histories import sign_as_clinician as clinician_signs
+
+    b, _ = plan_of()
+    state = b.at(b.events[-1].originator_version)
+    assert "UNSIGNED_CHANGES" not in {
+        f["code"] for f in findings_of(state, b.events, Profile(), b.today)
+    }
+    b.advance(days=3)
+    b.run(cmd.SetDischargeCriteria(criteria=["No panic attack for eight weeks"]), rationale="x")
+    state = b.at(b.events[-1].originator_version)
+    found = {f["code"]: f for f in findings_of(state, b.events, Profile(), b.today)}
+    unsigned = found["UNSIGNED_CHANGES"]
+    assert unsigned["severity"] == "error"
+    assert f"version {b.events[-1].originator_version}" in unsigned["message"]
+    assert "Discharge criteria" in unsigned["message"]
+    later = b.today + timedelta(days=5)
+    lenient = Profile(unsigned_change_grace_days=10)
+    assert "UNSIGNED_CHANGES" not in {
+        f["code"] for f in findings_of(state, b.events, lenient, later)
+    }
+    clinician_signs(b)
+    state = b.at(b.events[-1].originator_version)
+    assert "UNSIGNED_CHANGES" not in {
+        f["code"] for f in findings_of(state, b.events, Profile(), b.today)
+    }

@@ -258,3 +258,32 @@ def test_period_findings_are_the_union_of_each_days_findings_with_their_runs(
         assert f["dates"] == runs
         assert f["message"] == want["message"]
         assert (f["first_held"], f["last_held"]) == (runs[0]["from"], runs[-1]["to"])
+
+
+def test_each_run_is_worded_as_on_its_own_last_day() -> None:
+    """A finding that names dates (the overdue review, the last review) is worded per run:
+    each run's message is the finding's message on that run's last day."""
+    from plantrail.projections.period_findings import effective_by
+
+    b, _ = depression_plan()
+    start = b.today
+    end = start + timedelta(days=200)
+    found = period_findings(b.events, PROFILE, start, end, run_messages=True)
+    assert found
+    for finding in found:
+        for run in finding["dates"]:
+            day = date.fromisoformat(run["to"])
+            shown = effective_by(b.events, day)
+            state = fold(shown)
+            assert state is not None
+            same = [
+                f["message"]
+                for f in plan_findings(state, shown, PROFILE, day)
+                if (f["code"], f["item_id"]) == (finding["code"], finding["item_id"])
+            ]
+            assert run["message"] == same[-1]
+    assert all(
+        "message" not in r
+        for f in period_findings(b.events, PROFILE, start, end)
+        for r in f["dates"]
+    )

@@ -57,8 +57,9 @@ def test_a_covered_date_of_service_is_ok_with_a_readable_summary() -> None:
     assert (got["plan_age_days"], got["under_a_year"]) == (57, True)
     assert (got["next_review_due"], got["review_overdue"]) == ("2026-04-10", False)
     assert got["summary"] == (
-        f"2026-03-03 (90837): plan v{got['plan_version']} in effect; signed by Dana Reyes, "
-        "LCSW on 2026-01-10; client signed 2026-01-10; 57 days old; next review due 2026-04-10: OK"
+        f"2026-03-03 (90837): plan v{got['plan_version']} in effect; version 16 signed by "
+        "Dana Reyes, LCSW on 2026-01-10; client signed 2026-01-10; 57 days old; "
+        "next review due 2026-04-10: OK"
     )
 
 
@@ -207,3 +208,59 @@ def test_parse_refuses_a_bad_line_naming_it(text: str, message: str) -> None:
     with pytest.raises(InvalidInput) as raised:
         parse_service_dates(text)
     assert message in raised.value.message
+
+
+# ------------------------------------------------------------------ signature coverage
+def revised_unsigned_on_the_first_of_february() -> PlanBuilder:
+    """Signed on 10 January, then its discharge criteria revised on 1 February, unsigned."""
+    b = signed_on_the_tenth()
+    on_day(b, date(2026, 2, 1))
+    b.run(
+        c.SetDischargeCriteria(criteria=["PHQ-9 under 10 at two reviews in a row"]),
+        rationale="Criteria made measurable.",
+    )
+    return b
+
+
+def test_an_unsigned_revision_before_a_date_of_service_is_not_ok_and_named() -> None:
+    b = revised_unsigned_on_the_first_of_february()
+    before = line(b, date(2026, 1, 20), "90837")
+    assert before["ok"] is True, "the revision took effect after this date"
+    assert before["unsigned_changes"] == []
+    after = line(b, date(2026, 2, 5), "90837")
+    assert after["ok"] is False
+    assert after["clinician_signed_version"] == before["clinician_signed_version"]
+    [change] = after["unsigned_changes"]
+    assert change["items"] == ["Discharge criteria"]
+    assert change["effective_date"] == "2026-02-01"
+    summary = str(after["summary"])
+    assert f"version {change['version']} (in effect 2026-02-01): Discharge criteria" in summary
+    assert "the clinician had not signed" in summary
+    assert summary.endswith(
+        ": changes in effect that day that the clinician had not signed: "
+        f"version {change['version']} (in effect 2026-02-01): "
+        "Discharge criteria"
+    )
+    codes = [f["code"] for f in after["findings"]]
+    assert "UNSIGNED_CHANGES" in codes
+
+
+def test_the_clinician_signing_the_revision_makes_later_dates_ok() -> None:
+    b = revised_unsigned_on_the_first_of_february()
+    on_day(b, date(2026, 2, 3))
+    sign_as_clinician(b)
+    b.run(c.CaptureSignature(role="client", meaning="agreed", signer_name="Jordan Ellis"))
+    assert line(b, date(2026, 2, 2))["ok"] is False, "unsigned that day"
+    later = line(b, date(2026, 2, 5))
+    assert later["ok"] is True
+    assert later["unsigned_changes"] == []
+
+
+def test_the_grace_days_of_the_profile_soften_the_rule() -> None:
+    b = revised_unsigned_on_the_first_of_february()
+    lenient = RuleProfile(unsigned_change_grace_days=14)
+    [within] = service_date_lines([b.events], [ServiceDate(date(2026, 2, 5))], lenient)
+    [past] = service_date_lines([b.events], [ServiceDate(date(2026, 2, 20))], lenient)
+    assert within["unsigned_changes"] == []
+    assert within["ok"] is True
+    assert past["ok"] is False
