@@ -23,6 +23,8 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 PROVENANCE_AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 SIGNATURE_TYPE = "urn:iso-astm:E1762-95:2013"
+US_CORE_CAREPLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
+"""US Core CarePlan asks for the ``assess-plan`` category (an assessment and plan of care)."""
 
 PLANTRAIL = "https://plantrail.dev/fhir"
 CLIENT_ID_SYSTEM = f"{PLANTRAIL}/sid/client-id"

@@ -422,7 +422,18 @@ def care_plan(state: PlanState) -> dict[str, Any]:
         "meta": _meta(state),
         "status": codes.CARE_PLAN_STATUS.get(state.status, "unknown"),
         "intent": "plan",
-        "category": [{"text": f"Psychotherapy treatment plan ({state.service_type})"}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": codes.US_CORE_CAREPLAN_CATEGORY,
+                        "code": "assess-plan",
+                        "display": "Assessment and Plan of Treatment",
+                    }
+                ],
+                "text": f"Psychotherapy treatment plan ({state.service_type})",
+            }
+        ],
         "title": f"Treatment plan for {state.client.name}",
         "subject": _subject(state),
         "period": {
