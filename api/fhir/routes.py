@@ -67,6 +67,7 @@ EffectiveOn = Annotated[
 SOFTWARE_VERSION = "0.1.0"
 METADATA = PublicAccess("fhir-metadata")
 """The CapabilityStatement is public (logged, as ``fhir:metadata``); everything else reads plans."""
+OPERATION_DEFINITION = PublicAccess("fhir-operation-definition")
 
 
 def base_url(request: Request) -> str:
@@ -78,12 +79,17 @@ def _last_modified(state: PlanState) -> dict[str, str]:
 
 
 def _not_modified(request: Request, etag: str) -> bool:
-    """Does ``If-None-Match`` name this version (weak comparison, RFC 9110 13.1.2)?"""
+    """Does ``If-None-Match`` name this version? Weak comparison (RFC 9110 13.1.2); a bare
+    version id, as some FHIR clients send ``meta.versionId``, is taken as that version."""
     header = request.headers.get("if-none-match")
     if header is None:
         return False
-    wanted = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in wanted or etag.removeprefix("W/") in wanted
+
+    def opaque(tag: str) -> str:
+        return tag.strip().removeprefix("W/").strip('"')
+
+    wanted = {opaque(tag) for tag in header.split(",")}
+    return "*" in wanted or opaque(etag) in wanted
 
 
 def _versioned(
@@ -178,7 +184,9 @@ async def care_plan_version(
 
 
 @router.get("/OperationDefinition/CarePlan-everything")
-def everything_operation(request: Request, _: Annotated[None, Depends(METADATA)]) -> FhirResponse:
+def everything_operation(
+    request: Request, _: Annotated[None, Depends(OPERATION_DEFINITION)]
+) -> FhirResponse:
     """$everything's OperationDefinition, the one the CapabilityStatement names: public, as
     the CapabilityStatement is."""
     return fhir(everything_definition())

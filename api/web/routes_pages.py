@@ -72,9 +72,7 @@ def caseload_page(
     access_entry(request).action = "view:caseload"
     if flag and flag not in FLAGS:
         raise InvalidInput.on("flag", f"no finding or flag {flag!r}")
-    rows = ctx.gateway.caseload(
-        caller, CaseloadFilters(status=status or None, flag=flag or None)
-    )
+    rows = ctx.gateway.caseload(caller, CaseloadFilters(status=status or None, flag=flag or None))
     clinicians = sorted({(r["clinician"]["user_id"], r["clinician"]["name"]) for r in rows},
                         key=lambda c: c[1])  # fmt: skip
     if clinician:

@@ -519,8 +519,8 @@ def _value(param: Param, raw_name: str, value: str, modifier: str) -> Any:
     if param.kind == "reference":
         wanted = param.target or (modifier or None)
         found = re.fullmatch(
-            r"(?:.*/)?(?:(?P<type>[A-Z][A-Za-z]+)/)?(?P<id>[A-Za-z0-9\-.]{1,64})"
-            r"(?:/_history/(?P<version>\d+))?",
+            r"(?:[a-z][a-z0-9+.-]*://[^?#]*?/)?(?:(?P<type>[A-Z][A-Za-z]+)/)?"
+            r"(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/(?P<version>\d+))?",
             value,
         )
         if found is None:
