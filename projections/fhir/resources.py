@@ -36,6 +36,7 @@ from plantrail.projections.fhir.ids import (
     signature_provenance_id,
     versioned,
 )
+from plantrail.projections.fhir.narrative import with_text
 from plantrail.projections.history import is_late
 from plantrail.projections.signatures import rfc3339, signer_text
 
@@ -461,7 +462,7 @@ def care_plan(state: PlanState) -> dict[str, Any]:
     notes = _notes(state)
     if notes:
         resource["note"] = notes
-    return resource
+    return with_text(resource)
 
 
 # ---------------------------------------------------------------------- amendment requests
