@@ -189,7 +189,7 @@ def everything_operation(
 ) -> FhirResponse:
     """$everything's OperationDefinition, the one the CapabilityStatement names: public, as
     the CapabilityStatement is."""
-    return fhir(everything_definition())
+    return fhir(everything_definition(base_url=base_url(request)))
 
 
 async def _everything_parameters(request: Request) -> tuple[datetime | None, date | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from plantrail.projections.fhir.codes import PLANTRAIL
 from plantrail.projections.fhir.search import PARAMS
 from plantrail.projections.signatures import rfc3339
 
@@ -29,9 +28,9 @@ READ_ONLY_TYPES = (
     "Provenance",
     "Task",
 )
-EVERYTHING = f"{PLANTRAIL}/OperationDefinition/CarePlan-everything"
-"""The canonical URL of $everything's OperationDefinition, served at
-``/fhir/OperationDefinition/CarePlan-everything``."""
+EVERYTHING = "OperationDefinition/CarePlan-everything"
+"""Where $everything's OperationDefinition is served, relative to the FHIR base. Its canonical
+URL is that address on the serving base, so the URL the CapabilityStatement names resolves."""
 CARE_PLAN_INTERACTIONS = ("read", "vread", "history-instance", "search-type")
 OTHER_INTERACTIONS = ("read", "search-type")
 
@@ -63,7 +62,7 @@ def capability_statement(*, base_url: str, software_version: str, now: datetime)
         "operation": [
             {
                 "name": "everything",
-                "definition": EVERYTHING,
+                "definition": f"{base_url.rstrip('/')}/{EVERYTHING}",
                 "documentation": "The CarePlan with its Patient, Practitioners, Conditions, "
                 "Goals, Observations, Provenance and amendment-request Tasks, as a "
                 "searchset Bundle (GET or POST).",
@@ -107,13 +106,13 @@ def capability_statement(*, base_url: str, software_version: str, now: datetime)
     }
 
 
-def everything_definition() -> dict[str, Any]:
+def everything_definition(*, base_url: str) -> dict[str, Any]:
     """The OperationDefinition of ``CarePlan/{id}/$everything`` (plantrail's own: R4's
     $everything is defined for Patient and Encounter only)."""
     return {
         "resourceType": "OperationDefinition",
         "id": "CarePlan-everything",
-        "url": EVERYTHING,
+        "url": f"{base_url.rstrip('/')}/{EVERYTHING}",
         "name": "CarePlanEverything",
         "title": "Everything of a treatment plan",
         "status": "active",

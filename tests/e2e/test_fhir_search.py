@@ -277,6 +277,9 @@ def test_json_only_everything_by_post_and_its_operation_definition(site: Practic
     statement = get(site, "metadata", who=None).json()
     care_plan = next(r for r in statement["rest"][0]["resource"] if r["type"] == "CarePlan")
     canonical = care_plan["operation"][0]["definition"]
-    definition = valid(get(site, "OperationDefinition/CarePlan-everything", who=None).json())
+    assert canonical == "http://testserver/fhir/OperationDefinition/CarePlan-everything"
+    served = site.client.get(canonical)
+    assert served.status_code == 200, "the URL the CapabilityStatement names resolves"
+    definition = valid(served.json())
     assert definition["url"] == canonical
     assert definition["code"] == "everything"
