@@ -87,9 +87,7 @@ def status_of(error: Exception) -> int:
 
 
 @contextmanager
-def acting(
-    db: str | None, keys: Path | None, user: str | None, route: str
-) -> Iterator[Acting]:
+def acting(db: str | None, keys: Path | None, user: str | None, route: str) -> Iterator[Acting]:
     """The command's ``Acting``; its access-log entry is appended however the command ends,
     once it has named a plan (a command that fails before it reads anything leaves no row)."""
     service = service_for(db, keys)

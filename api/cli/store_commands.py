@@ -198,10 +198,24 @@ def export_command(
         bool,
         typer.Option(
             "--fhir",
-            help="FHIR R4 Bulk Data files instead: one NDJSON file per resource type, a "
-            "collection Bundle per plan (Bundle.ndjson) and manifest.json",
+            help="FHIR R4 Bulk Data files instead: one NDJSON file per resource type and "
+            "manifest.json (the Bulk Data completion manifest)",
         ),
     ] = False,
+    bundles: Annotated[
+        bool,
+        typer.Option(
+            "--bundles",
+            help="With --fhir, also Bundle.ndjson: one self-contained collection Bundle per plan",
+        ),
+    ] = False,
+    base_url: Annotated[
+        str,
+        typer.Option(
+            "--base-url",
+            help="With --fhir, the FHIR base the manifest's request names",
+        ),
+    ] = "http://127.0.0.1:8000/fhir",
     user: AsUser = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing output files")] = False,
     db: Database = None,
@@ -211,8 +225,17 @@ def export_command(
     or with --fhir the plans as FHIR resources."""
     if as_fhir:
         with acting(db, keys, user, "export --fhir") as act:
-            _export_fhir(act, act.resolve(plan) if plan else None, out, force)
+            _export_fhir(
+                act,
+                act.resolve(plan) if plan else None,
+                out,
+                force=force,
+                bundles=bundles,
+                base_url=base_url,
+            )
         return
+    if bundles:
+        fail("--bundles goes with --fhir")
     if str(out) != "-":
         check_output(out, force=force)
     service = service_for(db, keys)
@@ -232,7 +255,9 @@ def export_command(
     errors_console.print(f"exported {count} events to {out}")
 
 
-def _export_fhir(act: Acting, plan_id: UUID | None, out: Path, force: bool) -> None:
+def _export_fhir(
+    act: Acting, plan_id: UUID | None, out: Path, *, force: bool, bundles: bool, base_url: str
+) -> None:
     from plantrail.api.cli.fhir_export import write_fhir_export
 
     if str(out) == "-" or (out.exists() and not out.is_dir()):
@@ -266,6 +291,9 @@ def _export_fhir(act: Acting, plan_id: UUID | None, out: Path, force: bool) -> N
             plan_ids,
             out,
             now=service.clock(),
+            base_url=base_url,
+            plan_id=plan_id,
+            bundles=bundles,
             progress=lambda n: progress.advance(task, n),
             force=force,
         )

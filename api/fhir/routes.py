@@ -5,13 +5,15 @@ of reach and for no plan, one access-log record per request."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
 from pydantic import AwareDatetime
 
 from plantrail.api.fhir.responses import FhirResponse, fhir
@@ -21,7 +23,6 @@ from plantrail.api.routing.context import AppContext, access_entry
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, fold
-from plantrail.domain.validation import check_text
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.fhir import (
     capability_statement,
@@ -29,13 +30,30 @@ from plantrail.projections.fhir import (
     everything,
     history,
     plan_resources,
-    search_set,
 )
-from plantrail.projections.fhir.capability import READ_ONLY_TYPES
+from plantrail.projections.fhir.capability import READ_ONLY_TYPES, everything_definition
 from plantrail.projections.fhir.ids import patient_id
+from plantrail.projections.fhir.search import SEARCHABLE_TYPES, matches, parse, search_bundle
+from plantrail.projections.fhir.search import Query as SearchQuery
 from plantrail.projections.period_findings import effective_by, recorded_by
 
-router = APIRouter()
+_JSON_FORMATS = ("json", "application/json", "application/fhir+json", "application/json+fhir")
+
+
+def json_only(request: Request) -> None:
+    """This server speaks FHIR JSON only: ``_format`` or ``Accept`` asking for anything else
+    (XML, Turtle) is 406, never a JSON answer with 200."""
+    wanted = request.query_params.getlist("_format")
+    if any(value.split(";")[0].strip() not in _JSON_FORMATS for value in wanted):
+        raise HTTPException(406, "this server answers FHIR JSON only (_format=json)")
+    accept = request.headers.get("accept", "").strip()
+    if accept:
+        kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+        if not any(k in ("*/*", "application/*") or k.endswith("json") for k in kinds):
+            raise HTTPException(406, "this server answers application/fhir+json only")
+
+
+router = APIRouter(dependencies=[Depends(json_only)])
 
 Reader = Annotated[Principal, Depends(READ_PLANS)]
 At = Annotated[
@@ -49,6 +67,7 @@ EffectiveOn = Annotated[
 SOFTWARE_VERSION = "0.1.0"
 METADATA = PublicAccess("fhir-metadata")
 """The CapabilityStatement is public (logged, as ``fhir:metadata``); everything else reads plans."""
+OPERATION_DEFINITION = PublicAccess("fhir-operation-definition")
 
 
 def base_url(request: Request) -> str:
@@ -57,6 +76,36 @@ def base_url(request: Request) -> str:
 
 def _last_modified(state: PlanState) -> dict[str, str]:
     return {"Last-Modified": format_datetime(state.last_recorded_at.astimezone(UTC), usegmt=True)}
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    """Does ``If-None-Match`` name this version? Weak comparison (RFC 9110 13.1.2); a bare
+    version id, as some FHIR clients send ``meta.versionId``, is taken as that version."""
+    header = request.headers.get("if-none-match")
+    if header is None:
+        return False
+
+    def opaque(tag: str) -> str:
+        return tag.strip().removeprefix("W/").strip('"')
+
+    wanted = {opaque(tag) for tag in header.split(",")}
+    return "*" in wanted or opaque(etag) in wanted
+
+
+def _versioned(
+    request: Request, resource: dict[str, Any], version: str, headers: dict[str, str]
+) -> Response:
+    """``resource`` with its ETag and Last-Modified; 304 with no body when the client's
+    ``If-None-Match`` already names this version."""
+    etag = f'W/"{version}"'
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers={"ETag": etag, **headers})
+    return fhir(resource, headers={"ETag": etag, **headers})
+
+
+def _resource_headers(resource: dict[str, Any]) -> dict[str, str]:
+    stamp = datetime.fromisoformat(resource["meta"]["lastUpdated"].replace("Z", "+00:00"))
+    return {"Last-Modified": format_datetime(stamp.astimezone(UTC), usegmt=True)}
 
 
 def _events(
@@ -91,7 +140,7 @@ def metadata(request: Request, _: Annotated[None, Depends(METADATA)]) -> FhirRes
 @router.get("/CarePlan/{plan_id}")
 async def read_care_plan(
     request: Request, plan_id: UUID, caller: Reader, at: At = None, effective_on: EffectiveOn = None
-) -> FhirResponse:
+) -> Response:
     ctx = context(request)
 
     def read() -> PlanState:
@@ -99,7 +148,7 @@ async def read_care_plan(
         return _at_point(events, at, effective_on)[1]
 
     state = await anyio.to_thread.run_sync(read, limiter=ctx.limiter)
-    return fhir(care_plan(state), version=state.version, headers=_last_modified(state))
+    return _versioned(request, care_plan(state), str(state.version), _last_modified(state))
 
 
 @router.get("/CarePlan/{plan_id}/_history")
@@ -116,7 +165,7 @@ async def care_plan_history(request: Request, plan_id: UUID, caller: Reader) -> 
 @router.get("/CarePlan/{plan_id}/_history/{version_id}")
 async def care_plan_version(
     request: Request, plan_id: UUID, version_id: str, caller: Reader
-) -> FhirResponse:
+) -> Response:
     ctx = context(request)
     if not re.fullmatch(r"[1-9][0-9]{0,9}", version_id):
         raise NotFound(f"no version {version_id!r} of this CarePlan")
@@ -131,7 +180,58 @@ async def care_plan_version(
         return state
 
     state = await anyio.to_thread.run_sync(read, limiter=ctx.limiter)
-    return fhir(care_plan(state), version=state.version, headers=_last_modified(state))
+    return _versioned(request, care_plan(state), str(state.version), _last_modified(state))
+
+
+@router.get("/OperationDefinition/CarePlan-everything")
+def everything_operation(
+    request: Request, _: Annotated[None, Depends(OPERATION_DEFINITION)]
+) -> FhirResponse:
+    """$everything's OperationDefinition, the one the CapabilityStatement names: public, as
+    the CapabilityStatement is."""
+    return fhir(everything_definition(base_url=base_url(request)))
+
+
+async def _everything_parameters(request: Request) -> tuple[datetime | None, date | None]:
+    """``_at`` and ``effective-on`` of a POSTed $everything: a Parameters resource (or none)."""
+    raw = await request.body()
+    if not raw.strip():
+        return None, None
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidInput.on("body", "is not JSON (a Parameters resource)") from None
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise InvalidInput.on("body", "must be a Parameters resource")
+    at: datetime | None = None
+    effective_on: date | None = None
+    for parameter in body.get("parameter") or []:
+        name = parameter.get("name") if isinstance(parameter, dict) else None
+        try:
+            if name == "_at":
+                value = parameter.get("valueInstant") or parameter.get("valueDateTime")
+                at = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+                if at.tzinfo is None:
+                    raise ValueError
+            elif name == "effective-on":
+                effective_on = date.fromisoformat(str(parameter.get("valueDate")))
+            else:
+                raise InvalidInput.on(str(name)[:40], "is not a parameter of $everything")
+        except ValueError:
+            raise InvalidInput.on(str(name), "is not a valid instant or date") from None
+    return at, effective_on
+
+
+@router.post("/CarePlan/{plan_id}/$everything")
+async def care_plan_everything_post(
+    request: Request, plan_id: UUID, caller: Reader, at: At = None, effective_on: EffectiveOn = None
+) -> FhirResponse:
+    """$everything by POST (FHIR operations may be invoked either way), its parameters in the
+    query string or in a Parameters body."""
+    posted_at, posted_on = await _everything_parameters(request)
+    return await care_plan_everything(
+        request, plan_id, caller, posted_at or at, posted_on or effective_on
+    )
 
 
 @router.get("/CarePlan/{plan_id}/$everything")
@@ -150,87 +250,85 @@ async def care_plan_everything(
     return fhir(bundle, version=version)
 
 
-_LAST_UPDATED = re.compile(
-    r"^(eq|ne|gt|lt|ge|le|sa|eb)?(\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2}))?)$"
-)
+def _strict(request: Request) -> bool:
+    """``Prefer: handling=strict``: an unknown or unsupported parameter is an error."""
+    prefer = request.headers.get("prefer", "")
+    return any(
+        token.strip().lower() == "handling=strict"
+        for part in prefer.split(",")
+        for token in part.split(";")
+    )
 
 
-def _bound(raw: str) -> tuple[str, datetime, datetime]:
-    """``_lastUpdated`` as (prefix, start, end) of the instant or day it names."""
-    found = _LAST_UPDATED.match(raw)
-    if found is None:
-        raise InvalidInput.on(
-            "_lastUpdated", f"{raw!r} is not a FHIR date or instant with a prefix (ge2026-01-01)"
-        )
-    prefix, value = found.group(1) or "eq", found.group(2)
-    try:
-        if "T" in value:
-            start = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return prefix, start, start
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput.on("_lastUpdated", f"{raw!r} is not a valid date or instant") from None
-    return prefix, datetime.combine(day, time.min, UTC), datetime.combine(day, time.max, UTC)
+def _client_ids(query: SearchQuery) -> set[str] | None:
+    """The Patient ids a CarePlan search's ``patient``/``subject`` criteria allow (every
+    criterion must hold, any alternative of each), or None when it names none; lets the
+    search skip other clients' plans by their header, before any fold."""
+    allowed: set[str] | None = None
+    for criterion in query.criteria:
+        if criterion.param.name not in ("patient", "subject"):
+            continue
+        ids = {ident for kind, ident in criterion.alternatives if kind in (None, "Patient")}
+        allowed = ids if allowed is None else allowed & ids
+    return allowed
 
 
-def _matches(moment: datetime, prefix: str, start: datetime, end: datetime) -> bool:
-    return {
-        "eq": start <= moment <= end,
-        "ne": not start <= moment <= end,
-        "gt": moment > end,
-        "sa": moment > end,
-        "lt": moment < start,
-        "eb": moment < start,
-        "ge": moment >= start,
-        "le": moment <= end,
-    }[prefix]
-
-
-@router.get("/CarePlan")
-async def search_care_plans(
-    request: Request,
-    caller: Reader,
-    subject: Annotated[
-        str | None,
-        Query(max_length=80, description="Patient/{client id} or the client id (MRN)"),
-    ] = None,
-    last_updated: Annotated[
-        list[str] | None,
-        Query(alias="_lastUpdated", max_length=40, description="ge2026-01-01, lt2026-06-01…"),
-    ] = None,
-) -> FhirResponse:
+@router.get("/{resource_type}")
+async def search(request: Request, resource_type: str, caller: Reader) -> FhirResponse:
+    """Search one type (https://hl7.org/fhir/R4/search.html) over the plans in the caller's
+    reach, with exactly the parameters ``search.PARAMS`` declares for it; a CarePlan with
+    ``_at``/``effective-on`` as it stood then. The search is one access-log record."""
     ctx = context(request)
+    if resource_type not in SEARCHABLE_TYPES:
+        raise NotFound(f"this server has no {resource_type} resources (see /fhir/metadata)")
     entry = access_entry(request)
-    entry.action = "fhir:search-careplan"
-    if subject:
-        # A NUL, another control character or a lone surrogate names no client: the search is
-        # refused (400), never answered as an empty match (docs/fhir.md).
-        try:
-            check_text(subject)
-        except ValueError as error:
-            raise InvalidInput.on("subject", str(error)) from None
-        if "\ufffd" in subject:  # what the query's decoding made of bytes that are not UTF-8
-            raise InvalidInput.on("subject", "must be valid UTF-8 (a lone surrogate is not)")
-    client_id = subject.removeprefix("Patient/") if subject else None
-    bounds = [_bound(raw) for raw in last_updated or []]
+    entry.action = f"fhir:search-{resource_type.lower()}"
+    query = parse(resource_type, request.query_params.multi_items(), strict=_strict(request))
 
-    def search() -> list[dict[str, object]]:
+    def care_plans() -> list[dict[str, Any]]:
+        allowed = _client_ids(query)
         found = []
         for plan_id in ctx.gateway.visible_plan_ids(caller):
             header = ctx.gateway.header(plan_id)
             if header is None or (
-                client_id is not None and _fhir_id(header.client_id) != client_id
+                allowed is not None and _fhir_id(header.client_id) not in allowed
             ):
                 continue
-            state = ctx.gateway.searched_state(caller, plan_id)
+            if query.at is not None or query.effective_on is not None:
+                state = ctx.gateway.searched_state_at(
+                    caller, plan_id, as_of=query.at, effective_on=query.effective_on
+                )
+            else:
+                state = ctx.gateway.searched_state(caller, plan_id)
             if state is None:
                 continue
-            if all(_matches(state.last_recorded_at, *bound) for bound in bounds):
-                found.append(care_plan(state))
+            resource = care_plan(state)
+            if matches(resource, query):
+                found.append(resource)
         return found
 
-    plans = await anyio.to_thread.run_sync(search, limiter=ctx.limiter)
-    return fhir(search_set(plans, base_url=base_url(request), self_url=str(request.url)))
+    def others() -> list[dict[str, Any]]:
+        # Newest plan first, as a read by id: a Patient on several plans is the newest one's.
+        seen: set[str] = set()
+        found = []
+        for plan_id in reversed(ctx.gateway.visible_plan_ids(caller)):
+            events = ctx.gateway.searched_events(caller, plan_id)
+            state = fold(events)
+            if state is None:
+                continue
+            for resource in plan_resources(state, events):
+                if resource["resourceType"] != resource_type or resource["id"] in seen:
+                    continue
+                seen.add(resource["id"])
+                if matches(resource, query):
+                    found.append(resource)
+        return found
+
+    def run() -> dict[str, Any]:
+        found = care_plans() if resource_type == "CarePlan" else others()
+        return search_bundle(found, query, base_url=base_url(request))
+
+    return fhir(await anyio.to_thread.run_sync(run, limiter=ctx.limiter))
 
 
 def _fhir_id(client_id: str | None) -> str | None:
@@ -243,7 +341,7 @@ _PLAN_PREFIX = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 @router.get("/{resource_type}/{resource_id}")
 async def read_resource(
     request: Request, resource_type: str, resource_id: str, caller: Reader
-) -> FhirResponse:
+) -> Response:
     """A Patient, Practitioner, Condition, Goal, Observation, Provenance or Task that a CarePlan
     references, as it stands on the newest plan in the caller's reach that holds it. The
     plans are searched, so this read costs a fold per plan searched: ids that begin with their
@@ -254,7 +352,7 @@ async def read_resource(
     entry = access_entry(request)
     entry.action = f"view:fhir:{resource_type.lower()}"
 
-    def find() -> dict[str, object]:
+    def find() -> dict[str, Any]:
         visible = list(reversed(ctx.gateway.visible_plan_ids(caller)))
         prefix = _PLAN_PREFIX.match(resource_id)
         if prefix is not None:
@@ -272,4 +370,5 @@ async def read_resource(
         entry.outcome = "not_found"
         raise NotFound(f"no {resource_type} with this id is in your reach")
 
-    return fhir(await anyio.to_thread.run_sync(find, limiter=ctx.limiter))
+    resource = await anyio.to_thread.run_sync(find, limiter=ctx.limiter)
+    return _versioned(request, resource, resource["meta"]["versionId"], _resource_headers(resource))

@@ -124,8 +124,6 @@ async def client_copy(
     )
 
 
-
-
 @router.get(
     "/disclosures",
     summary="Who has read or changed the plan, and when (an accounting of access)",

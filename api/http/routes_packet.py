@@ -78,7 +78,3 @@ async def plan_packet(
     return await packet_response(
         request, caller, plan_id, from_, to, _service_dates(dates), format_, paper, generated_at
     )
-
-
-
-

@@ -89,9 +89,7 @@ class PlanWrite:
     if_match: str | None
     idempotency_key: str | None
 
-    def run(
-        self, model: type[cmd.Command], body: WriteFields | None, **fields: Any
-    ) -> WriteResult:
+    def run(self, model: type[cmd.Command], body: WriteFields | None, **fields: Any) -> WriteResult:
         data: dict[str, Any] = {}
         envelope: dict[str, Any] = {}
         if body is not None:

@@ -25,6 +25,12 @@ from plantrail.projections.access.web_sessions import WebSessions
 UNAUTHENTICATED = {"WWW-Authenticate": 'Bearer realm="plantrail"'}
 FHIR = "/fhir"
 FHIR_METADATA = "/fhir/metadata"
+FHIR_PUBLIC = {
+    FHIR_METADATA: "fhir:metadata",
+    "/fhir/OperationDefinition/CarePlan-everything": "fhir:operation-definition",
+}
+"""What a FHIR client reads before it authenticates: the CapabilityStatement and the
+definitions it names (docs/fhir.md), with the access-log action of each."""
 
 
 def is_page(scope: Scope) -> bool:

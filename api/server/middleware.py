@@ -37,7 +37,7 @@ from plantrail.api.routing.requests import (
     to_sign_in,
 )
 from plantrail.api.server.authentication import (
-    FHIR_METADATA,
+    FHIR_PUBLIC,
     Authentication,
     is_page,
     unauthenticated,
@@ -256,7 +256,7 @@ class AccessLogMiddleware:
                 return to_sign_in(scope)
             entry.action = "web:sign-in"  # the one page open without a session
             return None
-        if scope["path"] == FHIR_METADATA:
-            entry.action = "fhir:metadata"  # FHIR clients read it before they authenticate
+        if scope["path"] in FHIR_PUBLIC:
+            entry.action = FHIR_PUBLIC[scope["path"]]  # read before a FHIR client authenticates
             return None
         return unauthenticated(scope, token)

@@ -252,6 +252,30 @@ class PlanGateway:
             return None
         return self.service.load(plan_id)
 
+    def searched_state_at(
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        *,
+        as_of: datetime | None,
+        effective_on: date | None,
+    ) -> PlanState | None:
+        """A plan as the chart stood at ``as_of`` and/or as in clinical effect on
+        ``effective_on``, for a search across plans (as ``searched_state``); None when it is
+        out of reach, unknown, not yet opened then or not yet in effect on that date."""
+        found = self.header(plan_id)
+        if found is None or not can_read_plan(
+            caller, found.clinician_id, found.supervisor_id, plan_id
+        ):
+            return None
+        try:
+            state = self.service.load_at(plan_id, as_of=as_of, effective_on=effective_on)
+        except NotFound:
+            return None
+        if effective_on is not None and effective_on < state.effective_date:
+            return None
+        return state
+
     def searched_events(self, caller: Principal, plan_id: UUID) -> list[PlanEvent]:
         """A plan's event history for a search across plans (as ``searched_state``); empty when
         it is outside ``caller``'s reach or unknown."""

@@ -12,6 +12,8 @@ from plantrail.domain import events as ev
 from plantrail.domain.events import PlanEvent
 from plantrail.domain.plan import PlanState, apply, start
 from plantrail.projections.fhir import resources as r
+from plantrail.projections.fhir.narrative import with_text
+from plantrail.projections.fhir.versions import stamp
 from plantrail.projections.reviews import judged_reviews
 from plantrail.projections.signatures import rfc3339
 
@@ -55,7 +57,9 @@ def plan_resources(state: PlanState, events: Sequence[PlanEvent]) -> list[dict[s
     ]
     resources += [r.event_provenance(state, e) for e in folded]
     resources += [r.amendment_task(state, a) for a in state.amendments.values()]
-    return resources
+    # The CarePlan has its narrative already (``care_plan``); the text is part of what the
+    # versionId digests, so it is added before ``stamp``.
+    return stamp([x if x.get("text") else with_text(x) for x in resources], state, folded)
 
 
 def _full_url(base_url: str, resource: dict[str, Any]) -> str:

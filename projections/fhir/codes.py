@@ -23,6 +23,8 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 GOAL_ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 PROVENANCE_AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 SIGNATURE_TYPE = "urn:iso-astm:E1762-95:2013"
+US_CORE_CAREPLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
+"""US Core CarePlan asks for the ``assess-plan`` category (an assessment and plan of care)."""
 
 PLANTRAIL = "https://plantrail.dev/fhir"
 CLIENT_ID_SYSTEM = f"{PLANTRAIL}/sid/client-id"
@@ -47,11 +49,18 @@ EXT_COPY_FORWARD_EXPLANATION = f"{PLANTRAIL}/StructureDefinition/copy-forward-ex
 EXT_SUMMARY_SIMILARITY = f"{PLANTRAIL}/StructureDefinition/summary-similarity"
 """How closely a review's progress summary repeats the previous one (``valueDecimal``, 0–1)."""
 
-LOINC_TOTAL_SCORES: dict[str, tuple[str, str]] = {
+LOINC_TOTAL_SCORES: dict[str, tuple[str, str | None]] = {
     "PHQ-9": ("44261-6", "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"),
     "GAD-7": ("70274-6", "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]"),
+    # LOINC's published term 75624-7: component Total score, method AUDIT (panel 72110-0).
+    "AUDIT": ("75624-7", "Total score [AUDIT]"),
+    # LOINC's published term 82667-7: component Total Score, method DAST-10 (panel 82666-9);
+    # no display, as LOINC's record as checked did not show its long common name.
+    "DAST-10": ("82667-7", None),
 }
-"""Instruments whose total score has a LOINC code plantrail is sure of; others are text only."""
+"""Instruments whose total score has a LOINC code checked against LOINC's published record;
+the others (PCL-5: no total-score term could be checked on LOINC's own record) are text only
+(docs/fhir.md, Observation)."""
 
 
 def instrument_concept(instrument: str) -> dict[str, Any]:
@@ -60,7 +69,10 @@ def instrument_concept(instrument: str) -> dict[str, Any]:
     concept: dict[str, Any] = {"text": name}
     if name in LOINC_TOTAL_SCORES:
         code, display = LOINC_TOTAL_SCORES[name]
-        concept["coding"] = [{"system": LOINC, "code": code, "display": display}]
+        coding = {"system": LOINC, "code": code}
+        if display:
+            coding["display"] = display
+        concept["coding"] = [coding]
     return concept
 
 

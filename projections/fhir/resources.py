@@ -36,6 +36,7 @@ from plantrail.projections.fhir.ids import (
     signature_provenance_id,
     versioned,
 )
+from plantrail.projections.fhir.narrative import with_text
 from plantrail.projections.history import is_late
 from plantrail.projections.signatures import rfc3339, signer_text
 
@@ -422,7 +423,18 @@ def care_plan(state: PlanState) -> dict[str, Any]:
         "meta": _meta(state),
         "status": codes.CARE_PLAN_STATUS.get(state.status, "unknown"),
         "intent": "plan",
-        "category": [{"text": f"Psychotherapy treatment plan ({state.service_type})"}],
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": codes.US_CORE_CAREPLAN_CATEGORY,
+                        "code": "assess-plan",
+                        "display": "Assessment and Plan of Treatment",
+                    }
+                ],
+                "text": f"Psychotherapy treatment plan ({state.service_type})",
+            }
+        ],
         "title": f"Treatment plan for {state.client.name}",
         "subject": _subject(state),
         "period": {
@@ -450,7 +462,7 @@ def care_plan(state: PlanState) -> dict[str, Any]:
     notes = _notes(state)
     if notes:
         resource["note"] = notes
-    return resource
+    return with_text(resource)
 
 
 # ---------------------------------------------------------------------- amendment requests

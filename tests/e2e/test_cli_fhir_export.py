@@ -24,9 +24,13 @@ def test_the_caseload_exports_as_bulk_data_files_that_validate(
 ) -> None:
     db, keys, plans = demo_store
     out = tmp_path / "fhir"
-    printed = plantrail("export", "--fhir", str(out), db=db, keys=keys)
+    printed = plantrail("export", "--fhir", str(out), "--bundles", db=db, keys=keys)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["requiresAccessToken"] is False
+    assert manifest["request"] == "http://127.0.0.1:8000/fhir/$export"
+    assert manifest["transactionTime"].endswith("Z")
+    for output in manifest["output"]:
+        assert output["url"] == (out.resolve() / f"{output['type']}.ndjson").as_uri()
     counts = {o["type"]: o["count"] for o in manifest["output"]}
     assert counts["CarePlan"] == counts["Bundle"] == counts["Patient"] == len(plans)
     assert f"exported {len(plans)} plans" in printed.stderr
@@ -50,6 +54,9 @@ def test_one_plan_and_a_file_in_place_of_the_folder(demo_store: Store, tmp_path:
     plantrail("export", "--fhir", str(out), "--plan", riley["client_id"], db=db, keys=keys)
     [care_plan] = _lines(out / "CarePlan.ndjson")
     assert care_plan["id"] == riley["plan_id"]
+    assert not (out / "Bundle.ndjson").exists(), "Bundles only with --bundles"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["request"].endswith(f"$export?_typeFilter=CarePlan%3F_id%3D{riley['plan_id']}")
     taken = tmp_path / "taken.txt"
     taken.write_text("not a folder")
     refused = plantrail("export", "--fhir", str(taken), db=db, keys=keys, check=False)
@@ -63,7 +70,9 @@ def test_a_denied_amendment_is_exported_as_a_task(demo_store: Store, tmp_path: P
     db, keys, plans = demo_store
     jordan = next(p for p in plans if p["client"] == "Jordan Ellis")
     out = tmp_path / "fhir"
-    plantrail("export", "--fhir", str(out), "--plan", jordan["client_id"], db=db, keys=keys)
+    plantrail(
+        "export", "--fhir", str(out), "--plan", jordan["client_id"], "--bundles", db=db, keys=keys
+    )
     [task] = _lines(out / "Task.ndjson")
     validate(task)
     assert task["status"] == "rejected"

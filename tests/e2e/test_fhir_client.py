@@ -1,6 +1,7 @@
 """A FHIR client library (fhirpy) reads the demo caseload from a running ``plantrail serve
 --demo``: a plan, its history, one version of it and the plan as the chart stood at an
-earlier instant, over a real socket, as an integrating system would."""
+earlier instant; search with each kind of parameter, paging, strict handling; a conditional
+read; ``$everything`` by GET and POST; over a real socket, as an integrating system would."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from fhirpy import SyncFHIRClient
+from fhirpy.base.exceptions import OperationOutcome
 
 from tests.e2e.test_http_serve import free_port, server, wait_healthy
 
@@ -58,3 +60,52 @@ def test_fhirpy_reads_a_demo_plan_its_history_and_an_earlier_version(tmp_path: P
         bundle = client.execute(f"CarePlan/{plan['id']}/$everything", method="get")
         kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
         assert {"Goal", "Condition", "Observation", "Provenance"} <= kinds
+
+        # $everything by POST, with the instant as a Parameters resource.
+        posted = client.execute(
+            f"CarePlan/{plan['id']}/$everything",
+            method="post",
+            data={
+                "resourceType": "Parameters",
+                "parameter": [{"name": "_at", "valueInstant": middle["meta"]["lastUpdated"]}],
+            },
+        )
+        assert posted["entry"][0]["resource"]["meta"]["versionId"] == middle["meta"]["versionId"]
+
+        # Search: each kind of parameter, paging through next links, _summary=count.
+        searches = {
+            "patient": "Patient/MRN-20602",
+            "subject:Patient": "MRN-20602",
+            "_id": plan["id"],
+            "status": plan["status"],
+            "category": "http://hl7.org/fhir/us/core/CodeSystem/careplan-category|assess-plan",
+            "date": f"ge{plan['period']['start']}",
+        }
+        for name, value in searches.items():
+            hits = client.resources("CarePlan").search(**{name: value}).fetch()
+            assert plan["id"] in [p["id"] for p in hits], name
+        everyone = client.resources("CarePlan").search().fetch_all()
+        paged = client.resources("CarePlan").search().limit(2).fetch_all()
+        assert [p["id"] for p in paged] == [p["id"] for p in everyone]
+        assert len(everyone) > 2, "the demo caseload spans several pages of two"
+        assert client.resources("CarePlan").search().count() == len(everyone)
+        goals = client.resources("Goal").search(patient="MRN-20602").fetch_all()
+        assert goals
+        assert all(g["subject"]["reference"] == "Patient/MRN-20602" for g in goals)
+
+        # Undeclared parameters: ignored (and not in the self link), or refused when strict.
+        lenient = client.execute("CarePlan", method="get", params={"foo": "bar"})
+        assert lenient["link"][0]["url"].endswith("/CarePlan"), lenient["link"][0]
+        strict = SyncFHIRClient(
+            f"{base}/fhir",
+            authorization=f"Bearer {token.group(1)}",
+            extra_headers={"Prefer": "handling=strict"},
+        )
+        with pytest.raises(OperationOutcome):
+            strict.resources("CarePlan").search(foo="bar").fetch()
+
+        # Conditional read: fhirpy's refresh sends If-None-Match; unchanged is 304.
+        goal = client.reference("Goal", goals[0]["id"]).to_resource()
+        before = goal.serialize()
+        goal.refresh()
+        assert goal.serialize() == before

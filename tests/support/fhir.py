@@ -39,8 +39,10 @@ def unresolved(bundle: dict[str, Any]) -> list[str]:
     """References in ``bundle`` that name no entry of it (relative ones against the entry's
     base; version-specific ones must name a version the Bundle's resource has reached)."""
     full_urls = {entry["fullUrl"] for entry in bundle["entry"]}
+    # Only the CarePlan's versionId is a number (the plan version) that version-specific
+    # references name; the other types' versionIds are content digests.
     versions = {
-        entry["fullUrl"]: int(entry["resource"].get("meta", {}).get("versionId", 0))
+        entry["fullUrl"]: int(version) if (version := _version_of(entry)).isdigit() else 0
         for entry in bundle["entry"]
     }
     missing = []
@@ -53,6 +55,10 @@ def unresolved(bundle: dict[str, Any]) -> list[str]:
             if target not in full_urls or version > versions[target]:
                 missing.append(ref)
     return missing
+
+
+def _version_of(entry: dict[str, Any]) -> str:
+    return str(entry["resource"].get("meta", {}).get("versionId", "0"))
 
 
 def counts(resources: list[dict[str, Any]]) -> Counter[str]:

@@ -370,8 +370,13 @@ def test_search_set_outcome_and_capability_statement_parse() -> None:
         "search-type",
     }
     assert {p["name"] for p in care_plan["searchParam"]} == {
-        "subject",
+        "_id",
         "_lastUpdated",
+        "patient",
+        "subject",
+        "status",
+        "category",
+        "date",
         "_at",
         "effective-on",
     }
