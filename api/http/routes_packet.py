@@ -17,6 +17,7 @@ from plantrail.api.packet.responses import packet_response
 from plantrail.api.routing.access import READ_PLANS
 from plantrail.api.routing.common import PlanId
 from plantrail.api.routing.problems import problem_responses
+from plantrail.api.routing.reads import Detector
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.service_dates import ServiceDate, parse_service_dates
@@ -74,7 +75,17 @@ async def plan_packet(
         AwareDatetime | None,
         Query(description="Generate as at this instant (default now): the chart as it stood then"),
     ] = None,
+    copy_forward_detector: Detector = None,
 ) -> Response:
     return await packet_response(
-        request, caller, plan_id, from_, to, _service_dates(dates), format_, paper, generated_at
+        request,
+        caller,
+        plan_id,
+        from_,
+        to,
+        _service_dates(dates),
+        format_,
+        paper,
+        generated_at,
+        copy_forward_detector=copy_forward_detector,
     )

@@ -15,6 +15,7 @@ from plantrail.api.routing.context import access_entry
 from plantrail.api.routing.problems import problem_responses
 from plantrail.api.routing.reads import (
     POINT_PATTERN,
+    Detector,
     late_days,
     point,
     rule_profile_with,
@@ -37,15 +38,6 @@ router = APIRouter(prefix="/plans/{plan_id}", tags=["plan views"])
 
 Reader = Annotated[Principal, Depends(READ_PLANS)]
 
-Detector = Annotated[
-    int | None,
-    Query(
-        ge=1,
-        le=2,
-        description="copy-forward detector: 1 identical plan language only, 2 near copies too "
-        "(default: the practice's rule profile)",
-    ),
-]
 
 RESPONSES = {
     200: {"description": "The view", "headers": ETAG_HEADER},

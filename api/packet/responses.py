@@ -17,7 +17,7 @@ from plantrail.api.packet.service import make_packet
 from plantrail.api.rendering.templating import SECURITY_HEADERS
 from plantrail.api.routing.common import context
 from plantrail.api.routing.context import access_entry
-from plantrail.api.routing.reads import rule_profile
+from plantrail.api.routing.reads import rule_profile_with
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections.access.policy import Principal
 from plantrail.projections.packet import PacketRequest
@@ -34,8 +34,12 @@ async def packet_response(
     format_: Literal["pdf", "html"],
     paper: Literal["letter", "a4"],
     generated_at: datetime | None,
+    *,
+    copy_forward_detector: int | None = None,
 ) -> Response:
-    """The packet as the response: the one path the API and the web pages generate it by."""
+    """The packet as the response: the one path the API and the web pages generate it by.
+    ``copy_forward_detector`` asks for that detector instead of the practice's; the packet
+    records the profile it was made with, so it verifies either way."""
     ctx = context(request)
     entry = access_entry(request)
     now = ctx.service.clock()
@@ -55,7 +59,8 @@ async def packet_response(
         events = ctx.gateway.events(caller, plan_id, entry, view="packet")
         # The access log names the period (and the format) of every packet generated.
         entry.action = f"packet:{from_.isoformat()}..{to.isoformat()}:{format_}"
-        packet, block = make_packet(ctx.service, packet_request, events, rule_profile(ctx))
+        profile = rule_profile_with(ctx, copy_forward_detector)
+        packet, block = make_packet(ctx.service, packet_request, events, profile)
         if format_ == "html":
             return render_html(packet, checkpoint=block).encode(), packet.digest
         return render_pdf(packet, checkpoint=block, paper=paper), packet.digest

@@ -4,10 +4,10 @@ gateway (reach-checked and logged under the view's name), a diff point, the rule
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Request
+from fastapi import Query, Request
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from plantrail.api.routing.context import AppContext, access_entry
@@ -67,3 +67,15 @@ def rule_profile_with(ctx: AppContext, copy_forward_detector: int | None) -> Any
     if copy_forward_detector is None or copy_forward_detector == profile.copy_forward_detector:
         return profile
     return profile.model_copy(update={"copy_forward_detector": copy_forward_detector})
+
+
+Detector = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2,
+        description="copy-forward detector: 1 identical plan language only, 2 near copies too "
+        "(default: the practice's rule profile)",
+    ),
+]
+"""The copy-forward detector a read asks for (docs/projections.md, the third verdict)."""

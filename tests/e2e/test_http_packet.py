@@ -100,3 +100,24 @@ def test_bad_requests_are_refused_with_a_problem(
     assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert field in answer.text
+
+
+def test_a_packet_may_ask_for_either_copy_forward_detector_and_still_verifies(
+    site: Practice,
+) -> None:
+    """A request names the detector (1: identical language only; 2: near copies too); the
+    packet records the profile it was made with, so each verifies against the record."""
+    from plantrail.api.packet.service import verify_packet
+
+    plan = full_plan(site.service)
+    period = _period(site)
+    for detector in ("1", "2"):
+        answer = _get(site, "alex", plan, **period, copy_forward_detector=detector)
+        assert answer.status_code == 200, answer.text
+        manifest = read_manifest(answer.content)
+        assert manifest is not None
+        assert manifest["profile"]["copy_forward_detector"] == int(detector)
+        assert verify_packet(site.service, answer.content, site.service.events_of).matches
+    refused = _get(site, "alex", plan, **period, copy_forward_detector="3")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "copy_forward_detector"
