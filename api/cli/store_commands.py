@@ -31,7 +31,7 @@ from plantrail.projections.integrity.checkpoint import (
     write_checkpoint,
 )
 from plantrail.projections.integrity.keys import Keys, create_keys, load_keys
-from plantrail.projections.integrity.verify import Report, verify
+from plantrail.projections.integrity.verify import STORE, Report, verify
 from plantrail.projections.store.transfer import export_lines, import_lines
 
 
@@ -124,12 +124,23 @@ def verify_command(
     if json:
         print_json({**report.as_dict(), "access_log": log_report.as_dict()})
     else:
+        damaged = False
         for problem in report.problems:
+            if problem.plan_id == STORE:
+                damaged = True
+                console.print(f"[red]FAIL[/] store: {problem.kind}: {problem.message}")
+                continue
             where = f"version {problem.version}" if problem.version else "plan"
             console.print(
                 f"[red]FAIL[/] plan {problem.plan_id} {where}: {problem.kind}: {problem.message}"
             )
-        verdict = "[green]OK[/]" if report.ok else "[red]TAMPERING DETECTED[/]"
+        verdict = (
+            "[green]OK[/]"
+            if report.ok
+            else "[red]STORE DAMAGED[/]"
+            if damaged
+            else "[red]TAMPERING DETECTED[/]"
+        )
         console.print(
             f"{verdict}: {report.plans_checked} plans, {report.events_checked} events checked, "
             f"{len(report.problems)} problems"
