@@ -40,7 +40,7 @@ def init(db: Database = None, keys: KeyDir = None) -> None:
     """Create the key directory (if missing) and the database tables."""
     key_dir = resolve_keys(keys)
     created = create_keys(key_dir)
-    service = service_for(db, key_dir)
+    service = service_for(db, key_dir, create=True)
     service.close()
     console.print(f"keys: {key_dir} ({'created' if created else 'already there, kept'})")
     console.print("database: ready")
@@ -280,7 +280,7 @@ def import_command(
     """Load an export, verifying every chain; refuses the whole file at the first bad event."""
     if not source.is_file():
         fail(f"{source} is not a file")
-    service = service_for(db, keys)
+    service = service_for(db, keys, create=True)
     recorder = recorder_of(service)
     total = max(sum(1 for _ in source.open("rb")) - 1, 0)
     with (

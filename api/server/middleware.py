@@ -59,8 +59,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("plantrail.http")
 
-UNLOGGED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-"""Requests that touch no record: public, and not logged."""
+UNLOGGED = frozenset(
+    {"/", "/favicon.ico", "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+"""Requests that touch no record: public, and not logged (``/`` leads to the pages)."""
 WEB_STATIC = "/web/static/"
 """Style sheets of the pages: public, and not logged (they hold no record)."""
 
