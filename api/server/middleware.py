@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
 import anyio
 import anyio.to_thread
@@ -91,6 +92,9 @@ class LoggedResponse:
             route=scope["path"],
             client_address=client[0] if client else None,
         )
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            # A write stores this entry's row with its events (``access_log.pending_write``).
+            self.entry.pending_id = uuid4().hex
         scope.setdefault("state", {})[ENTRY_KEY] = self.entry
         self.scope, self.receive, self._send = scope, receive, send
         self.access_log = access_log
