@@ -94,6 +94,52 @@ class CommandResult:
         }
 
 
+def _hash_of(
+    plan_id: UUID | None, command: cmd.Command, meta: cmd.CommandMeta, exclude: set[str]
+) -> str:
+    body = {
+        "type": type(command).__name__,
+        "plan_id": str(plan_id) if plan_id else None,
+        "command": command.model_dump(mode="json"),
+        "meta": meta.model_dump(mode="json", exclude=exclude),
+    }
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+class _Payload:
+    """A command's payload as its command id is bound to it: the change (command type, plan,
+    fields and envelope), not the version its caller read. A retry that refreshed ``If-Match``
+    is the same change; refusing it would invite the client to resend under a new id and
+    store the change twice (docs/api.md, "Versions, concurrency and retries")."""
+
+    __slots__ = ("command", "hash", "meta", "plan_id")
+
+    def __init__(self, plan_id: UUID | None, command: cmd.Command, meta: cmd.CommandMeta) -> None:
+        self.plan_id = plan_id
+        self.command = command
+        self.meta = meta
+        self.hash = _hash_of(plan_id, command, meta, {"command_id", "expected_version"})
+
+    def matches(self, stored: str, result: dict[str, Any]) -> bool:
+        """Whether a stored command record is this change. Records stored before the hash left
+        out the expected version keep their hash (stored rows are never rewritten): theirs
+        included the version the caller sent, which was none or the version the command was
+        decided on (any other was refused and stored nothing), so both are tried."""
+        if stored == self.hash:
+            return True
+        decided_on = int(result["version"]) - int(result["events"])
+        return any(
+            stored
+            == _hash_of(
+                self.plan_id,
+                self.command,
+                self.meta.model_copy(update={"expected_version": version}),
+                {"command_id"},
+            )
+            for version in (None, decided_on)
+        )
+
+
 class PlanService(Application[UUID]):
     """Runs plan commands and loads plans; persistence comes from ``PERSISTENCE_MODULE``."""
 
@@ -125,10 +171,12 @@ class PlanService(Application[UUID]):
     # ------------------------------------------------------------------------- commands
     def open_plan(self, command: cmd.OpenPlan, meta: cmd.CommandMeta) -> CommandResult:
         """Open a new plan; answers with its id at version 1."""
-        payload = self._payload_hash(None, command, meta)
-        return self._answered(meta, payload, lambda: self._open(command, meta, payload))
+        payload = _Payload(None, command, meta)
+        return self._answered(payload, lambda: self._open(command, meta, payload))
 
-    def _open(self, command: cmd.OpenPlan, meta: cmd.CommandMeta, payload: str) -> CommandResult:
+    def _open(
+        self, command: cmd.OpenPlan, meta: cmd.CommandMeta, payload: _Payload
+    ) -> CommandResult:
         plan_id = uuid4()
         ctx = Context(plan_id, meta, self.clock(), self.late_entry_days)
         events = open_plan(command, ctx)
@@ -141,12 +189,10 @@ class PlanService(Application[UUID]):
         self, plan_id: UUID, command: cmd.PlanCommand, meta: cmd.CommandMeta
     ) -> CommandResult:
         """Run ``command`` on the plan; answers with the new version (and any new item)."""
-        payload = self._payload_hash(plan_id, command, meta)
-        return self._answered(meta, payload, lambda: self._execute(plan_id, command, meta, payload))
+        payload = _Payload(plan_id, command, meta)
+        return self._answered(payload, lambda: self._execute(plan_id, command, meta, payload))
 
-    def _answered(
-        self, meta: cmd.CommandMeta, payload: str, run: Callable[[], CommandResult]
-    ) -> CommandResult:
+    def _answered(self, payload: _Payload, run: Callable[[], CommandResult]) -> CommandResult:
         """Run a new command, or give a retried one its first answer.
 
         The command id is looked up only when the command is refused: a new command costs no
@@ -159,12 +205,12 @@ class PlanService(Application[UUID]):
         except _Collided as collided:  # internal to the service: callers see the public error
             raise ConcurrentWrite(collided.version) from None
         except _REFUSALS:
-            if (known := self._known_answer(meta.command_id, payload)) is not None:
+            if (known := self._known_answer(payload)) is not None:
                 return known
             raise
 
     def _execute(
-        self, plan_id: UUID, command: cmd.PlanCommand, meta: cmd.CommandMeta, payload: str
+        self, plan_id: UUID, command: cmd.PlanCommand, meta: cmd.CommandMeta, payload: _Payload
     ) -> CommandResult:
         with self.current_states.lock(plan_id):
             state = self.current_states.get(plan_id)
@@ -190,7 +236,7 @@ class PlanService(Application[UUID]):
         state: PlanState,
         command: cmd.PlanCommand,
         meta: cmd.CommandMeta,
-        payload: str,
+        payload: _Payload,
     ) -> CommandResult:
         """Decide on ``state`` (held under the plan's lock), fold and save; the cache keeps the
         new state, or loses it when the save did not store these events."""
@@ -247,14 +293,14 @@ class PlanService(Application[UUID]):
         events: Sequence[ev.PlanEvent],
         state: PlanState,
         meta: cmd.CommandMeta,
-        payload: str,
+        payload: _Payload,
         result: CommandResult,
     ) -> CommandResult:
         snapshot = None
         first = events[0].originator_version
         if any(v % self.snapshot_interval == 0 for v in range(first, state.version + 1)):
             snapshot = SnapshotRecord(plan_id, state.version, self.snapshot_bytes(state))
-        record = CommandRecord(meta.command_id, plan_id, payload, result.as_dict())
+        record = CommandRecord(meta.command_id, plan_id, payload.hash, result.as_dict())
         try:
             # The event store directly: ``Application.save`` would first collect the events
             # through runtime Protocol checks that cost more than the rest of the mapping.
@@ -262,28 +308,18 @@ class PlanService(Application[UUID]):
         except IntegrityError:
             # Either another writer took this version, or the command was stored before (a
             # retry, or the same command racing itself): nothing of ours was stored.
-            if (known := self._known_answer(meta.command_id, payload)) is not None:
+            if (known := self._known_answer(payload)) is not None:
                 return known
             raise _Collided(first) from None
         return result
 
-    def _known_answer(self, command_id: str, payload: str) -> CommandResult | None:
-        record = self.store.find_command(command_id)
+    def _known_answer(self, payload: _Payload) -> CommandResult | None:
+        record = self.store.find_command(payload.meta.command_id)
         if record is None:
             return None
-        if record.payload_hash != payload:
-            raise CommandReused(command_id)
+        if not payload.matches(record.payload_hash, record.result):
+            raise CommandReused(payload.meta.command_id)
         return CommandResult(**record.result)
-
-    @staticmethod
-    def _payload_hash(plan_id: UUID | None, command: cmd.Command, meta: cmd.CommandMeta) -> str:
-        body = {
-            "type": type(command).__name__,
-            "plan_id": str(plan_id) if plan_id else None,
-            "command": command.model_dump(mode="json"),
-            "meta": meta.model_dump(mode="json", exclude={"command_id"}),
-        }
-        return hashlib.sha256(canonical_json(body)).hexdigest()
 
     # ---------------------------------------------------------------------------- reads
     def events_of(

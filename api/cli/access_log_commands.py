@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from plantrail.api.cli.app import app
-from plantrail.api.cli.context import resolve_keys
-from plantrail.api.cli.options import Database, Json
+from plantrail.api.cli.context import require_store, resolve_keys
+from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections.access.access_log import (
@@ -52,11 +52,16 @@ def access_log_command(
         int | None, typer.Option("--last", min=1, help="Only the most recent N entries")
     ] = None,
     db: Database = None,
+    keys: KeyDir = None,
     json: Json = False,
 ) -> None:
     """Show the access log: every read, write and denial, oldest first."""
+    # ``--keys`` is taken as by every command, so a line that works for one works for all;
+    # listing needs no key (``plantrail verify`` checks the log's chain with it).
+    del keys
     if plan is not None and len(plan) > 36:
         raise InvalidInput.on("plan", "is not a plan id")
+    require_store(db or DEFAULT_URL)
     engine = create_store_engine(db or DEFAULT_URL)
     try:
         create_access_log_tables(engine)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import typer
 
@@ -103,9 +103,14 @@ def acting(db: str | None, keys: Path | None, user: str | None, route: str) -> I
             raise InvalidInput.on("as", f"no user {user!r} (see plantrail users list)")
         caller = found
     entry = AccessEntry(
-        method="CLI", route=f"plantrail {route}", user_id=caller.user_id, role=caller.role
+        method="CLI",
+        route=f"plantrail {route}",
+        user_id=caller.user_id,
+        role=caller.role,
+        pending_id=uuid4().hex,  # a write stores its row with its events
     )
     log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
+    log.create_tables()
     act = Acting(service, accounts, PlanGateway(service, accounts), caller, entry)
     status, outcome = 200, "ok"
     try:

@@ -7,6 +7,7 @@ import os
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -77,6 +78,11 @@ def catch_up_command(db: Database = None, keys: KeyDir = None) -> None:
     console.print(f"{done} plans brought up to date")
 
 
+SHORT_ID = 8
+"""Characters of a plan id the caseload shows: unique in any real caseload, and commands take
+any unambiguous start of at least four (``plan_ref.py``)."""
+
+
 @app.command("caseload")
 def caseload_command(
     clinician: Clinician = None,
@@ -101,20 +107,32 @@ def caseload_command(
     if json:
         print_json(rows)
         return
-    table = Table(title=f"Caseload ({len(rows)} plans)")
-    for column in ("plan", "client", "clinician", "status", "next due", "findings", "flags"):
-        table.add_column(column, no_wrap=column in ("plan", "client", "next due"))
+    # Readable at 80 columns: the plan by the start of its id that every command takes (the
+    # whole id and the finding codes are in --json), few borders, and long cells on a second
+    # line instead of squeezing the narrow columns to a letter each.
+    table = Table(
+        title=f"Caseload ({len(rows)} plans)",
+        caption="plan: the start of its id (any command takes it, or the MRN); "
+        "the findings: plantrail findings PLAN",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("plan", no_wrap=True, min_width=SHORT_ID)
+    table.add_column("client", ratio=3, min_width=12)
+    table.add_column("clinician", ratio=2, min_width=9)
+    table.add_column("status", no_wrap=True, min_width=10)
+    table.add_column("next due", no_wrap=True, min_width=10)
+    table.add_column("findings", justify="right", no_wrap=True)
     for row in rows:
         upcoming = row["next_due"]
-        due = f"{upcoming['date']} {upcoming['kind']}" if upcoming else ""
+        due = f"{upcoming['date']}\n{upcoming['kind']}" if upcoming else ""
         table.add_row(
-            row["plan_id"],
-            f"{row['client']['name']} ({row['client']['id']})",
+            row["plan_id"][:SHORT_ID],
+            f"{row['client']['name']}\n{row['client']['id']}",
             row["clinician"]["name"],
             row["status"],
-            f"[red]{row['next_review_due']} review (overdue)[/]" if row["review_overdue"] else due,
+            f"[red]{row['next_review_due']}\nreview overdue[/]" if row["review_overdue"] else due,
             str(row["findings_count"]),
-            ", ".join(row["flags"]),
         )
     console.print(table)
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from plantrail.api.cli.acting import Acting, AsUser, acting
 from plantrail.api.cli.app import app
 from plantrail.api.cli.context import service_for
-from plantrail.api.cli.options import Database, Json, KeyDir
+from plantrail.api.cli.options import DEFAULT_BASE_URL, BaseUrl, Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.domain.errors import InvalidInput, PlanNotFound
 from plantrail.domain.service import PlanService
@@ -75,6 +75,7 @@ def issue_command(
     days: Annotated[
         int, typer.Option("--days", help=f"How long the link works (1–{MAX_DAYS} days)")
     ] = DEFAULT_DAYS,
+    base_url: BaseUrl = DEFAULT_BASE_URL,
     db: Database = None,
     keys: KeyDir = None,
     json: Json = False,
@@ -88,14 +89,15 @@ def issue_command(
             client_name=found.client_name or "", issued_by=act.caller.user_id, days=days,
         )  # fmt: skip
     shown = {**grant.as_dict(act.accounts.clients.clock_us()), "token": token,
-             "sign_in_path": sign_in_path(token)}  # fmt: skip
+             "sign_in_path": sign_in_path(token),
+             "sign_in_url": f"{base_url.rstrip('/')}{sign_in_path(token)}"}  # fmt: skip
     if json:
         print_json(shown)
         return
     console.print(f"client access link {grant.grant_id} for {grant.client_name}, plan {plan_id}")
     console.print(f"expires {_when(shown['expires_at'])} UTC")
     console.print(f"key (shown once): {token}", soft_wrap=True)
-    console.print(f"page: <server>{sign_in_path(token)}", soft_wrap=True)
+    console.print(f"page: {base_url.rstrip('/')}{sign_in_path(token)}", soft_wrap=True)
 
 
 @client_access_app.command("list")

@@ -26,3 +26,13 @@ KeyDir = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+BaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--base-url",
+        envvar="PLANTRAIL_BASE_URL",
+        help="The server's address as its users reach it, for the links a command prints",
+    ),
+]
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+"""Where ``plantrail serve`` listens by default."""

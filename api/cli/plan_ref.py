@@ -93,6 +93,13 @@ def resolve_plan(gateway: PlanGateway, value: str) -> UUID:
             "plan",
             f"client {text!r} has {len(plans)} plans: {_listed(plans)}; give the plan id",
         )
+    if len(prefix) < MIN_PREFIX and _ID_PREFIX.fullmatch(prefix):
+        # Not a client's MRN, and too short a start of an id to be tried: say so, rather than
+        # "no match", which reads as if the plan did not exist.
+        raise InvalidInput.on(
+            "plan",
+            f"{text!r} is too short a start of a plan id: give at least {MIN_PREFIX} characters",
+        )
     raise NotFound(f"no plan id, start of a plan id or client MRN matches {text!r}")
 
 

@@ -31,7 +31,7 @@ from plantrail.projections.integrity.checkpoint import (
     write_checkpoint,
 )
 from plantrail.projections.integrity.keys import Keys, create_keys, load_keys
-from plantrail.projections.integrity.verify import Report, verify
+from plantrail.projections.integrity.verify import STORE, Report, verify
 from plantrail.projections.store.files import check_output, open_output
 from plantrail.projections.store.transfer import export_lines, import_lines
 
@@ -41,7 +41,7 @@ def init(db: Database = None, keys: KeyDir = None) -> None:
     """Create the key directory (if missing) and the database tables."""
     key_dir = resolve_keys(keys)
     created = create_keys(key_dir)
-    service = service_for(db, key_dir)
+    service = service_for(db, key_dir, create=True)
     service.close()
     console.print(f"keys: {key_dir} ({'created' if created else 'already there, kept'})")
     console.print("database: ready")
@@ -125,12 +125,23 @@ def verify_command(
     if json:
         print_json({**report.as_dict(), "access_log": log_report.as_dict()})
     else:
+        damaged = False
         for problem in report.problems:
+            if problem.plan_id == STORE:
+                damaged = True
+                console.print(f"[red]FAIL[/] store: {problem.kind}: {problem.message}")
+                continue
             where = f"version {problem.version}" if problem.version else "plan"
             console.print(
                 f"[red]FAIL[/] plan {problem.plan_id} {where}: {problem.kind}: {problem.message}"
             )
-        verdict = "[green]OK[/]" if report.ok else "[red]TAMPERING DETECTED[/]"
+        verdict = (
+            "[green]OK[/]"
+            if report.ok
+            else "[red]STORE DAMAGED[/]"
+            if damaged
+            else "[red]TAMPERING DETECTED[/]"
+        )
         console.print(
             f"{verdict}: {report.plans_checked} plans, {report.events_checked} events checked, "
             f"{len(report.problems)} problems"
@@ -310,7 +321,7 @@ def import_command(
     """Load an export, verifying every chain; refuses the whole file at the first bad event."""
     if not source.is_file():
         fail(f"{source} is not a file")
-    service = service_for(db, keys)
+    service = service_for(db, keys, create=True)
     recorder = recorder_of(service)
     total = max(sum(1 for _ in source.open("rb")) - 1, 0)
     with (

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import text
 
-from plantrail.api.routing.access import ANY_USER, HEALTH
+from plantrail.api.routing.access import ANY_USER, ENTRANCE, HEALTH
 from plantrail.api.routing.common import context
 from plantrail.api.routing.context import access_entry
 from plantrail.api.routing.problems import problem_responses
@@ -17,6 +18,18 @@ from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.failures import translated
 
 router = APIRouter(tags=["service"])
+
+
+@router.get("/", include_in_schema=False, dependencies=[Depends(ENTRANCE)])
+def root() -> RedirectResponse:
+    """A person who opens the server's address in a browser wants the pages, not a 401."""
+    return RedirectResponse("/web/", status_code=307)
+
+
+@router.get("/favicon.ico", include_in_schema=False, dependencies=[Depends(ENTRANCE)])
+def favicon() -> Response:
+    """Browsers ask for it on every page: an empty answer, not a 401 in the access log."""
+    return Response(status_code=204)
 
 
 @router.get(

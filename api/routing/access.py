@@ -98,6 +98,8 @@ class AccessPolicy(RoutePolicy):
 
 
 HEALTH = PublicAccess("health")
+ENTRANCE = PublicAccess("entrance")
+"""``/`` (it leads to the pages) and ``/favicon.ico``: public, they touch no record."""
 ANY_USER = AccessPolicy(
     "any-user", {"clinician", "supervisor", "auditor", "admin", "client"}, "not allowed"
 )

@@ -66,6 +66,9 @@ STATUS: dict[type[PlantrailError], tuple[int, str]] = {
 }
 """Status and problem type of each domain error class (the nearest class in the MRO wins)."""
 
+RETRY_AFTER_SECONDS = "1"
+"""The ``Retry-After`` of every 503: the failures behind one are transient."""
+
 HTTP_TITLES: dict[int, tuple[str, str]] = {
     400: ("invalid-input", "Invalid input"),
     401: ("unauthenticated", "Authentication required"),
@@ -163,7 +166,29 @@ def problem(
     body = problem_body(
         status, slug or default_slug, title or default_title, detail, errors, **extra
     )
-    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+    answer_headers = dict(headers or {})
+    if status == 503:
+        # Every 503 is transient (the store is busy, full or unreachable): say when to retry,
+        # whichever path produced it (docs/api.md, "Errors").
+        answer_headers.setdefault("Retry-After", RETRY_AFTER_SECONDS)
+    return ProblemResponse(body, status_code=status, headers=answer_headers)
+
+
+def unavailable_detail(error: BaseException, withheld: str) -> str:
+    """The detail of a 503 whose cause is ``error``: what failed, named for the caller. A full
+    disk or a busy database is the store's failure, wherever it showed (the access log is often
+    just the first write to meet it); ``withheld`` says what the caller does not get."""
+    message = error.message if isinstance(error, PlantrailError) else ""
+    lowered = message.lower()
+    if "disk is full" in lowered:
+        cause = "the store's disk is full"
+    elif "busy" in lowered:
+        cause = "the store stayed busy past its timeout"
+    elif "timed out" in lowered or "did not answer" in lowered:
+        cause = "the store did not answer in time"
+    else:
+        cause = "the store could not be reached"
+    return f"{cause}, so {withheld}; try again"
 
 
 def status_of(error: PlantrailError) -> tuple[int, str]:
@@ -187,8 +212,6 @@ def domain_problem(error: PlantrailError) -> ProblemResponse:
         extra["current_version"] = error.current
     elif isinstance(error, CommandReused):
         errors = (FieldProblem("Idempotency-Key", "was already used for a different request"),)
-    elif isinstance(error, StorageError | IntegrityFailure):
-        headers["Retry-After"] = "1"
     if status == 500:
         log.error("unmapped plantrail error %s: %s", type(error).__name__, error.message)
         detail = "an unexpected error occurred; nothing was changed"

@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
 import anyio
 import anyio.to_thread
@@ -27,7 +28,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from plantrail.api.routing.context import ENTRY_KEY, PRINCIPAL_KEY
-from plantrail.api.routing.problems import HTTPProblem, domain_problem, problem
+from plantrail.api.routing.problems import (
+    RETRY_AFTER_SECONDS,
+    HTTPProblem,
+    domain_problem,
+    problem,
+    unavailable_detail,
+)
 from plantrail.api.routing.requests import (
     WEB_SIGN_IN,
     bearer,
@@ -55,8 +62,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("plantrail.http")
 
-UNLOGGED = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
-"""Requests that touch no record: public, and not logged."""
+UNLOGGED = frozenset(
+    {"/", "/favicon.ico", "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+"""Requests that touch no record: public, and not logged (``/`` leads to the pages)."""
 DOCS_ASSETS = "/docs/assets/"
 """The scripts and style sheet of ``/docs`` and ``/redoc``: public, and not logged."""
 DEFAULT_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
@@ -82,6 +91,17 @@ WEB_STATIC = "/web/static/"
 """Style sheets of the pages: public, and not logged (they hold no record)."""
 
 
+def with_retry_after(message: Message) -> Message:
+    """The response start, with ``Retry-After`` on a 503 that lacks one: every 503 is transient,
+    whichever surface (JSON, pages, FHIR) worded it (docs/api.md, "Errors")."""
+    if message["status"] != 503:
+        return message
+    headers = list(message.get("headers", []))
+    if not any(name.lower() == b"retry-after" for name, _ in headers):
+        headers.append((b"retry-after", RETRY_AFTER_SECONDS.encode()))
+    return {**message, "headers": headers}
+
+
 class LoggedResponse:
     """One request's access-log entry and the ``send`` that appends it, durably, before the
     response starts (and answers 503 instead when it cannot be written)."""
@@ -95,14 +115,17 @@ class LoggedResponse:
             route=scope["path"],
             client_address=client[0] if client else None,
         )
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            # A write stores this entry's row with its events (``access_log.pending_write``).
+            self.entry.pending_id = uuid4().hex
         scope.setdefault("state", {})[ENTRY_KEY] = self.entry
         self.scope, self.receive, self._send = scope, receive, send
         self.access_log = access_log
         self.started = False
         self.replaced = False
 
-    async def record(self, status: int) -> bool:
-        """Append the entry with ``status``; False when the log could not be written."""
+    async def record(self, status: int) -> Exception | None:
+        """Append the entry with ``status``; the failure when the log could not be written."""
         entry, scope = self.entry, self.scope
         route = scope.get("route")
         path = getattr(route, "path", None)
@@ -120,22 +143,25 @@ class LoggedResponse:
             # Group commit (``AccessLog.submit``): waits, without holding a thread, until the
             # row is durable together with those of concurrent requests.
             await asyncio.wrap_future(self.access_log().submit(entry))
-        except Exception:
+        except Exception as error:
             log.exception("could not write the access log")
-            return False
-        return True
+            return error
+        return None
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start" and not self.started:
             self.started = True
-            if not await self.record(int(message["status"])):
+            if (error := await self.record(int(message["status"]))) is not None:
                 self.replaced = True
                 failed = problem(
-                    503, "the access log could not be written, so nothing is shown; try again"
+                    503,
+                    unavailable_detail(
+                        error, "this request could not be logged and its answer is withheld"
+                    ),
                 )
                 await failed(self.scope, self.receive, self._send)
                 return
-            await self._send(message)
+            await self._send(with_retry_after(message))
         elif not self.replaced:
             await self._send(message)
 

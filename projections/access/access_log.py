@@ -18,6 +18,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     inspect,
     select,
     text,
@@ -41,7 +43,10 @@ from plantrail.projections.store.append_only import guard_append_only
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
-from plantrail.projections.store.recorder import from_micros, to_micros
+from plantrail.projections.store.recorder import COMPANION, Companion, from_micros, to_micros
+
+_PENDING = "\x00pending"
+"""The key under which a queued row carries its pending id (never a column)."""
 
 GENESIS_HASH = "0" * 64
 DOMAIN = b"plantrail-access-log-v1\x00"
@@ -80,6 +85,23 @@ access_log = Table(
 
 guard_append_only(access_log)
 
+access_pending = Table(
+    "plantrail_access_pending",
+    access_log_metadata,
+    Column("id", String(32), primary_key=True, comment="the request's pending id"),
+    Column("recorded_at_us", BigInteger, nullable=False, comment="µs since 1970-01-01 UTC"),
+    Column("row", Text, nullable=False, comment="the access-log row, as JSON"),
+)
+"""A write's access-log row, stored in the same transaction as the write's events
+(``pending_write``): the group commit chains it into the log and deletes it here, in one
+transaction. After a crash between the write's commit and its row's, the row is still here and
+the next group commit (at the latest, of the next process to start) chains it: no stored change
+is ever missing from the accounting of disclosures (docs/api.md, "The access log")."""
+
+ADOPT_AFTER_US = 30_000_000
+"""A pending row this old has lost its request (a crash, a stall): the group commit chains it
+itself. Younger ones are left to their request, which logs them with the final status."""
+
 
 def _clean(value: str | None, limit: int) -> str | None:
     """Text fit for any store: no NUL, no lone surrogate, at most ``limit`` characters."""
@@ -106,6 +128,11 @@ class AccessEntry:
     """The request's ``X-Break-Glass-Reason`` (not stored unless the data path used it)."""
     break_glass_reason: str | None = None
     """Set when the caller read a plan outside their reach in an emergency (break-glass)."""
+    pending_id: str | None = None
+    """Set by whoever will log the entry (the logged response, a command): a write then stores
+    its row with its events (``pending_write``)."""
+    pending_stored: bool = False
+    """True once a write stored the entry's pending row with its events."""
 
     def cleaned(self) -> dict[str, Any]:
         row = {
@@ -124,6 +151,41 @@ class AccessEntry:
             # (and verifies) exactly as it did.
             row["break_glass_reason"] = _clean(self.break_glass_reason, BREAK_GLASS_REASON_MAX)
         return row
+
+
+_INSERT_PENDING = "INSERT INTO plantrail_access_pending (id, recorded_at_us, row) VALUES"
+_DELETE_PENDING = "DELETE FROM plantrail_access_pending WHERE id = ?"
+_OLD_PENDING = (
+    "SELECT id, row FROM plantrail_access_pending WHERE recorded_at_us <= ? "
+    "ORDER BY recorded_at_us, id"
+)
+
+
+@contextmanager
+def pending_write(entry: AccessEntry, clock: Callable[[], datetime]) -> Iterator[None]:
+    """Run a write whose events, if stored, carry ``entry``'s access-log row in their
+    transaction (``recorder.Companion``): the row as the write's success would be logged,
+    status 201 for a creation and 200 otherwise, as the API answers."""
+    if entry.pending_id is None:
+        yield
+        return
+    pending_id = entry.pending_id
+
+    def values(result: dict[str, Any]) -> tuple[Any, ...]:
+        row = entry.cleaned()
+        row["plan_id"] = _clean(str(result.get("plan_id") or entry.plan_id or ""), 36) or None
+        row["status"] = 201 if result.get("created") else 200
+        row["outcome"] = "ok"
+        return pending_id, to_micros(clock()), json.dumps(row, sort_keys=True)
+
+    def stored() -> None:
+        entry.pending_stored = True
+
+    token = COMPANION.set(Companion(_INSERT_PENDING, values, stored))
+    try:
+        yield
+    finally:
+        COMPANION.reset(token)
 
 
 def outcome_for(status: int) -> str:
@@ -222,6 +284,7 @@ class AccessLog:
         self._writer: threading.Thread | None = None
         self._closing = False
         self._driver = Driver.of(engine)
+        self._adopted_at_us: int | None = None
 
     def create_tables(self) -> None:
         create_access_log_tables(self.engine)
@@ -241,6 +304,8 @@ class AccessLog:
             )
             return future
         row = entry.cleaned()
+        if entry.pending_stored:
+            row[_PENDING] = entry.pending_id  # settled in the commit that chains the row
         with self._wake:
             self._queue.append((row, future))
             self._start_writer()
@@ -306,25 +371,58 @@ class AccessLog:
             if not driver.sqlite:
                 # Serialise appenders: each row needs the hash of the one before it.
                 cursor.execute("LOCK TABLE plantrail_access_log IN EXCLUSIVE MODE")
+            # Settle the writes' pending rows: a row whose pending row is gone was chained
+            # already (adopted after its request was lost), and is not chained twice.
+            chained: list[dict[str, Any] | None] = []
+            for row in rows:
+                pending = row.pop(_PENDING, None)
+                if pending is not None:
+                    cursor.execute(driver.sql(_DELETE_PENDING), (pending,))
+                    if cursor.rowcount == 0:
+                        chained.append(None)
+                        continue
+                chained.append(row)
+            adopted = self._adopt(cursor)
             cursor.execute(_LAST_ROW)
             last = cursor.fetchone()
             seq, previous = (0, GENESIS_HASH) if last is None else (int(last[0]), str(last[1]))
             values = []
-            for row in rows:
+            numbers = []
+            for item in [*adopted, *chained]:
+                if item is None:
+                    numbers.append(0)
+                    continue
                 seq += 1
                 recorded = to_micros(self.clock())
-                previous = entry_hash(self.key, previous, seq, recorded, row)
+                previous = entry_hash(self.key, previous, seq, recorded, item)
                 values.append(
                     (
                         seq,
                         recorded,
-                        *(row[name] for name in _ROW_FIELDS),
-                        *(row.get(name) for name in _OPTIONAL_FIELDS),
+                        *(item[name] for name in _ROW_FIELDS),
+                        *(item.get(name) for name in _OPTIONAL_FIELDS),
                         previous,
                     )
                 )
-            cursor.executemany(driver.sql(_INSERT_ROW), values)
-        return [int(v[0]) for v in values]
+                numbers.append(seq)
+            if values:
+                cursor.executemany(driver.sql(_INSERT_ROW), values)
+        return numbers[len(adopted) :]
+
+    def _adopt(self, cursor: Any) -> list[dict[str, Any]]:
+        """Pending rows whose requests were lost (a crash after the write's commit), taken out
+        of the pending table to be chained in this transaction: every one at a process's first
+        commit, then those older than ``ADOPT_AFTER_US``, looked for every half minute."""
+        now = to_micros(self.clock())
+        if self._adopted_at_us is not None and now - self._adopted_at_us < ADOPT_AFTER_US:
+            return []
+        cutoff = now if self._adopted_at_us is None else now - ADOPT_AFTER_US
+        self._adopted_at_us = now
+        cursor.execute(self._driver.sql(_OLD_PENDING), (cutoff,))
+        found = cursor.fetchall()
+        for pending_id, _ in found:
+            cursor.execute(self._driver.sql(_DELETE_PENDING), (pending_id,))
+        return [json.loads(row) for _, row in found]
 
     def entries(
         self,

@@ -36,7 +36,7 @@ from plantrail.domain.events import PlanEvent, PlanOpened
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.plan import PlanState
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.projections.access.access_log import AccessEntry
+from plantrail.projections.access.access_log import AccessEntry, pending_write
 from plantrail.projections.access.accounts import Accounts
 from plantrail.projections.access.caseload_views import CaseloadFilters, CaseloadViews
 from plantrail.projections.access.policy import (
@@ -371,7 +371,8 @@ class PlanGateway:
             command_id=self.command_id(caller, idempotency_key),
         )
         self._one_identity_per_client(command.client, entry)
-        result = self.service.open_plan(command, meta)
+        with pending_write(entry, self.service.clock):
+            result = self.service.open_plan(command, meta)
         entry.plan_id = result.plan_id
         entry.outcome = "ok"
         return result
@@ -459,7 +460,8 @@ class PlanGateway:
             command_id=self.command_id(caller, idempotency_key),
             expected_version=if_match,
         )
-        result = self.service.execute(plan_id, command, meta)
+        with pending_write(entry, self.service.clock):
+            result = self.service.execute(plan_id, command, meta)
         entry.outcome = "ok"
         return result
 

@@ -14,8 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from plantrail.domain.errors import PlantrailError
 from plantrail.domain.events import event_class_for_topic
 from plantrail.domain.integrity import GENESIS, chain_hash
 from plantrail.domain.persistence import PlanEventMapper
@@ -23,9 +24,14 @@ from plantrail.domain.plan import PlanState, fold
 from plantrail.domain.snapshots import SHARED, Decoded
 from plantrail.domain.snapshots import decode as decode_snapshot
 from plantrail.projections.integrity.checkpoint import Checkpoint
+from plantrail.projections.store.engine import is_sqlite
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import SqlPlanRecorder, index_columns
 from plantrail.projections.store.schema import events, snapshots
+from plantrail.projections.store.soundness import TABLE_ONLY_SETTINGS, store_findings
+
+STORE = "(store)"
+"""The ``plan_id`` of a finding about the store itself rather than one plan."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,7 @@ class Problem:
     version: int | None
     kind: str
     """edited | missing | index_altered | unknown_topic | truncated | rewritten | plan_missing |
-    snapshot_altered"""
+    snapshot_altered | store_corrupt | store_unreadable (the last two with ``plan_id`` STORE)"""
     message: str
 
 
@@ -76,14 +82,25 @@ def verify(
     plan_id: UUID | None = None,
     checkpoint: Checkpoint | None = None,
     progress: Callable[[int], None] | None = None,
+    check_store: bool = True,
 ) -> Report:
-    """Check every chain (or one plan's) and, given a checkpoint, every plan head it signed."""
+    """Check every chain (or one plan's) and, given a checkpoint, every plan head it signed;
+    for the whole store, first the database's own check of its files and indexes
+    (``store/soundness.py``; ``check_store=False`` leaves it out)."""
     report = Report()
     wanted = checkpoint.heads_by_plan() if checkpoint else {}
     if plan_id is not None:
         wanted = {k: v for k, v in wanted.items() if k == str(plan_id)}
     cursor: _PlanCursor | None = None
     seen: set[str] = set()
+    # The database's own check first: reads go through the indexes, so an index that
+    # disagrees with its table shows a wrong version while every chain is intact. A damaged
+    # store is then read without its indexes, so the chains are checked on the table itself.
+    damaged = False
+    if plan_id is None and check_store:
+        for finding in store_findings(recorder.engine):
+            damaged = True
+            report.add(Problem(STORE, None, "store_corrupt", finding))
 
     def finish(done: _PlanCursor) -> None:
         seen.add(str(done.plan_id))
@@ -92,21 +109,29 @@ def verify(
         if head is not None and not done.broken:
             _compare_head(report, done, head)
 
-    for row in _rows(recorder, plan_id):
-        row_plan = UUID(str(row.originator_id))
-        if cursor is None or cursor.plan_id != row_plan:
-            if cursor is not None:
-                finish(cursor)
-            cursor = _PlanCursor(row_plan)
-        report.events_checked += 1
-        if progress is not None:
-            progress(1)
-        if not cursor.broken:
-            _check_row(report, cursor, row, chain_key, track=str(row_plan) in wanted)
-    if cursor is not None:
-        finish(cursor)
-    broken = {p.plan_id for p in report.problems}
-    _check_snapshots(recorder, report, plan_id, broken)
+    try:
+        for row in _rows(recorder, plan_id, without_indexes=damaged):
+            row_plan = UUID(str(row.originator_id))
+            if cursor is None or cursor.plan_id != row_plan:
+                if cursor is not None:
+                    finish(cursor)
+                cursor = _PlanCursor(row_plan)
+            report.events_checked += 1
+            if progress is not None:
+                progress(1)
+            if not cursor.broken:
+                _check_row(report, cursor, row, chain_key, track=str(row_plan) in wanted)
+        if cursor is not None:
+            finish(cursor)
+        broken = {p.plan_id for p in report.problems}
+        _check_snapshots(recorder, report, plan_id, broken)
+    except (PlantrailError, ValueError) as error:
+        # A store too damaged to read to the end (a page the database cannot decode, a value
+        # no event has) is a finding like any other, never a traceback.
+        report.add(
+            Problem(STORE, None, "store_unreadable", f"the store could not be read: {error}")
+        )
+        return report
     for missing in sorted(set(wanted) - seen):
         report.add(
             Problem(
@@ -178,17 +203,43 @@ def _as_bytes(value: Any) -> bytes:
     return value.encode() if isinstance(value, str) else bytes(value)
 
 
-def _rows(recorder: SqlPlanRecorder, plan_id: UUID | None) -> Iterator[Any]:
-    query = select(
-        events.c.originator_id,
-        events.c.originator_version,
-        events.c.topic,
-        events.c.state,
-        events.c.recorded_at_us,
-        events.c.effective_date,
-        events.c.command_id,
-        events.c.chain_hash,
-    ).order_by(events.c.originator_id, events.c.originator_version)
+_TABLE_ONLY = (
+    "SELECT originator_id, originator_version, topic, state, recorded_at_us, effective_date, "
+    "command_id, chain_hash FROM plantrail_events{hint} "
+    "ORDER BY originator_id, originator_version"
+)
+"""The chain scan read off the table alone (a damaged store's indexes are not trusted)."""
+
+
+_COLUMNS = (
+    events.c.originator_id,
+    events.c.originator_version,
+    events.c.topic,
+    events.c.state,
+    events.c.recorded_at_us,
+    events.c.effective_date,
+    events.c.command_id,
+    events.c.chain_hash,
+)
+
+
+def _rows(
+    recorder: SqlPlanRecorder, plan_id: UUID | None, *, without_indexes: bool = False
+) -> Iterator[Any]:
+    if without_indexes:
+        sqlite = is_sqlite(recorder.engine)
+        table_only = text(_TABLE_ONLY.format(hint=" NOT INDEXED" if sqlite else "")).columns(
+            *_COLUMNS
+        )
+        with translated("read the event log"), recorder.engine.connect() as conn:
+            if not sqlite:
+                for setting in TABLE_ONLY_SETTINGS:
+                    conn.exec_driver_sql(setting)
+            yield from conn.execution_options(stream_results=True, yield_per=2000).execute(
+                table_only
+            )
+        return
+    query = select(*_COLUMNS).order_by(events.c.originator_id, events.c.originator_version)
     if plan_id is not None:
         query = query.where(events.c.originator_id == plan_id)
     with translated("read the event log"), recorder.engine.connect() as conn:

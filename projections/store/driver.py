@@ -33,6 +33,7 @@ import psycopg
 from sqlalchemy import Engine
 
 from plantrail.domain.errors import StorageError
+from plantrail.projections.store.deadlines import WATCHDOG, bound_of
 from plantrail.projections.store.engine import is_sqlite
 
 MAX_IDLE = 8
@@ -63,6 +64,8 @@ class Driver:
         # would keep every engine (and its driver) alive for good.
         self._engine = weakref.ref(engine)
         self.sqlite = is_sqlite(engine)
+        self._bound = bound_of(engine)
+        """Seconds a call may wait on PostgreSQL before its socket is cut (``deadlines.py``)."""
         self._idle: list[Any] = []
         self._guard = threading.Lock()
         self._pid = os.getpid()
@@ -134,7 +137,8 @@ class Driver:
         """A connection in autocommit mode, returned to the pool after use."""
         connection = self._checkout()
         try:
-            yield connection
+            with WATCHDOG.watching(connection, self._bound):
+                yield connection
         except BaseException:
             if self._recover(connection):
                 self._checkin(connection)

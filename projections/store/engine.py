@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from plantrail.domain.errors import InvalidInput, StorageError
+from plantrail.projections.store.deadlines import bound_postgresql, db_timeout
 from plantrail.projections.store.files import create_private_file
 
 DEFAULT_URL = "sqlite:///./plantrail.db"
@@ -56,13 +57,19 @@ def create_store_engine(url: str, *, pool_size: int = 8) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url)
-    return create_engine(
+    # Every wait on the database is bounded (``deadlines.py``): connecting, taking a pooled
+    # connection, each statement, and a database that stopped answering altogether.
+    seconds = db_timeout()
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"connect_timeout": 10},
+        pool_timeout=seconds if seconds > 0 else 30,
+        connect_args={"connect_timeout": max(2, round(seconds)) if seconds > 0 else 10},
     )
+    bound_postgresql(engine, seconds)
+    return engine
 
 
 def _sqlite_engine(url: str) -> Engine:

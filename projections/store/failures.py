@@ -17,6 +17,17 @@ from sqlalchemy import exc
 
 from plantrail.domain.errors import StorageError
 
+_NO_ANSWER = (
+    "statement timeout",
+    "lock timeout",
+    "idle-in-transaction timeout",
+    "server closed the connection",
+    "consuming input failed",
+    "connection timeout expired",
+    "timeout expired",
+)
+"""How psycopg words a wait that reached its bound (``deadlines.py``)."""
+
 
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error)
@@ -32,9 +43,20 @@ def translated(action: str) -> Iterator[None]:
     # exceptions are translated alike.
     except (exc.IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError) as error:
         raise IntegrityError(_first_line(error)) from error
+    except exc.TimeoutError as error:  # every pooled connection stayed busy past the bound
+        raise StorageError(
+            f"cannot {action}: the database did not answer in time; nothing was saved. Try again."
+        ) from error
     except (exc.DBAPIError, sqlite3.Error, psycopg.Error) as error:
         message = _first_line(error)
         lowered = message.lower()
+        if any(sign in lowered for sign in _NO_ANSWER):
+            # A bound of ``deadlines.py``: the server cancelled the statement, or the database
+            # stopped answering and the watchdog cut the connection.
+            raise StorageError(
+                f"cannot {action}: the database did not answer in time (stalled, or the "
+                "connection was lost); nothing was saved. Try again."
+            ) from error
         if "disk is full" in lowered or "no space left" in lowered or "could not extend" in lowered:
             raise StorageError(
                 f"cannot {action}: the database disk is full; nothing was saved. "

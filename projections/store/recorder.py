@@ -8,7 +8,9 @@ one commits; the others get ``IntegrityError`` and nothing of theirs is stored.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -111,6 +113,23 @@ def read_heads(conn: Any) -> list[tuple[UUID, int, str]]:
     return [(UUID(str(r[0])), int(r[1]), r[2]) for r in conn.execute(query)]
 
 
+@dataclass(frozen=True)
+class Companion:
+    """A row that another module stores in the same transaction as a command's events: the
+    access log's pending row of a write (``access_log.pending_write``), so that no stored change
+    is ever without its access-log row, whatever happens after the commit. ``insert`` is the
+    statement up to ``VALUES``; ``values`` makes the row from the command's stored answer;
+    ``stored`` is called once the transaction that held the row has committed."""
+
+    insert: str
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]
+    stored: Callable[[], None]
+
+
+COMPANION: ContextVar[Companion | None] = ContextVar("plantrail_companion", default=None)
+"""The companion of the command this thread (or task) is running, if any."""
+
+
 class SqlPlanRecorder(ApplicationRecorder):
     """The plan event store (see module docstring)."""
 
@@ -159,11 +178,17 @@ class SqlPlanRecorder(ApplicationRecorder):
         snapshot_row = None
         if snapshot is not None:
             snapshot_row = (self.driver.uuid(snapshot.plan_id), snapshot.version, snapshot.state)
+        companion = COMPANION.get()
+        extra = None
+        if companion is not None and command is not None:
+            extra = (companion.insert, companion.values(command.result))
         with translated("save the change"):
             if self.driver.sqlite:
-                rows, ids = self._write_sqlite(stored_events, command_row, snapshot_row)
+                rows, ids = self._write_sqlite(stored_events, command_row, snapshot_row, extra)
             else:
-                rows, ids = self._write_postgresql(stored_events, command_row, snapshot_row)
+                rows, ids = self._write_postgresql(stored_events, command_row, snapshot_row, extra)
+        if extra is not None and companion is not None:
+            companion.stored()
         if len(self._heads) > 100_000:
             self._heads.clear()
         for stored, row in zip(stored_events, rows, strict=True):
@@ -175,6 +200,7 @@ class SqlPlanRecorder(ApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         command_row: tuple[Any, ...] | None,
         snapshot_row: tuple[Any, ...] | None,
+        extra: tuple[str, tuple[Any, ...]] | None = None,
     ) -> tuple[list[tuple[Any, ...]], list[int]]:
         """``BEGIN IMMEDIATE``, one statement per row, ``COMMIT``: each is a cheap call into
         SQLite, and the write lock held from the start makes the chain read consistent."""
@@ -190,6 +216,9 @@ class SqlPlanRecorder(ApplicationRecorder):
                 cursor.execute(_INSERT_SNAPSHOT, snapshot_row)
                 plan, version = snapshot_row[0], snapshot_row[1]
                 cursor.execute(_TRIM_SNAPSHOT_SQLITE, (plan, plan, version))
+            if extra is not None:
+                head, values = extra
+                cursor.execute(f"{head} ({', '.join('?' * len(values))})", values)
         return rows, ids
 
     def _write_postgresql(
@@ -197,6 +226,7 @@ class SqlPlanRecorder(ApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         command_row: tuple[Any, ...] | None,
         snapshot_row: tuple[Any, ...] | None,
+        extra: tuple[str, tuple[Any, ...]] | None = None,
     ) -> tuple[list[tuple[Any, ...]], list[int]]:
         """One statement, so one round trip and its own transaction: the inserts are
         data-modifying CTEs, which PostgreSQL runs atomically (a unique violation in any of
@@ -221,6 +251,10 @@ class SqlPlanRecorder(ApplicationRecorder):
                 params.extend(snapshot_row)
                 parts.append(f", trimmed AS ({_TRIM_SNAPSHOT_POSTGRESQL})")
                 params.extend((snapshot_row[0], snapshot_row[0], snapshot_row[1]))
+            if extra is not None:
+                head, values = extra
+                parts.append(f", companion AS ({head} ({', '.join(['%s'] * len(values))}))")
+                params.extend(values)
             parts.append(" SELECT id FROM inserted ORDER BY id")
             cursor.execute("".join(parts), params)
             ids = [int(found[0]) for found in cursor.fetchall()]

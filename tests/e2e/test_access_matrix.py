@@ -28,6 +28,8 @@ from tests.support.plans import full_plan
 from tests.support.stores import postgres_schema_url, sqlite_url
 
 READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "list", "me", "health"
+ENTRANCE, FAVICON = "entrance", "favicon"
+"""``/`` (to the pages) and ``/favicon.ico``: public, not logged, like ``/health``."""
 AUDIT = "audit"
 CURRENT, COPY, DISCLOSE, ISSUE, CSIGN = "current", "copy", "disclose", "issue", "client-sign"
 BG_REPORT, BG_REVIEW = "break-glass-report", "break-glass-review"
@@ -41,6 +43,8 @@ POLICIES = {
     OPEN: auth.OPEN_PLAN,
     ME: auth.ANY_USER,
     HEALTH: auth.HEALTH,
+    ENTRANCE: auth.ENTRANCE,
+    FAVICON: auth.ENTRANCE,
     AUDIT: routes_audits.AUDIT,
     CURRENT: auth.READ_CURRENT_PLAN,
     COPY: auth.CLIENT_COPY,
@@ -83,6 +87,8 @@ P = "/plans/{plan_id}"
 WHY = {"rationale": "clinical change agreed in session"}
 ROUTES: list[Route] = [
     Route("GET", "/health", HEALTH),
+    Route("GET", "/", ENTRANCE),
+    Route("GET", "/favicon.ico", FAVICON),
     Route("GET", "/me", ME),
     Route("POST", "/plans", OPEN, 201, {
         "client": {"id": "MRN-9", "name": "Robin Vale", "date_of_birth": "1979-02-03"},
@@ -307,6 +313,8 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     ME: {"clinician": {"*": 200}, "supervisor": {"*": 200}, "auditor": {"*": 200},
          "admin": {"*": 200}, "client": {"*": 200}, "anonymous": {"*": 401}},
     HEALTH: {role: {"*": 200} for role in ROLES},
+    ENTRANCE: {role: {"*": 307} for role in ROLES},
+    FAVICON: {role: {"*": 204} for role in ROLES},
     # Dates of service of a supervisee's plan; an admin gets the compliance lines too.
     AUDIT: {"clinician": {"*": 403}, "supervisor": {"*": 200}, "auditor": {"*": 200},
             "admin": {"*": 200}, "client": {"*": 403}, "anonymous": {"*": 401}},
@@ -403,6 +411,8 @@ def call(world: World, route: Route, who: str | None, ids: dict[str, Any]) -> An
     path = route.path.format(**params) + route.query
     body = route.body_for.get(who or "", route.body)
     kwargs = {"json": _fill(body, ids)} if body is not None else {}
+    if route.policy == ENTRANCE:
+        kwargs["follow_redirects"] = False  # the answer itself: the way to the pages
     return world.practice.request(who, route.method, path, **kwargs)
 
 
@@ -453,8 +463,8 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
         assert response.content.startswith(b"%PDF-")
     elif 200 <= want < 300 and route.plan_scoped and route.policy not in UNVERSIONED[1:]:
         assert response.headers["ETag"] == f'"{response.json()["version"]}"'
-    if route.policy == HEALTH:
-        return
+    if route.policy in (HEALTH, ENTRANCE, FAVICON):
+        return  # public, and touches no record: not logged
     logged = world.practice.access_log(after=before)
     assert logged, "every request leaves an access-log entry"
     entry = logged[0]

@@ -18,8 +18,7 @@ Store = tuple[str, Path, list[dict[str, str]]]
 
 @pytest.fixture
 def casey(demo_store: Store) -> tuple[str, Path, dict[str, str]]:
-    db, keys, plans = demo_store
-    plantrail("users", "add", "--name", "Dana Reyes", "--role", "clinician", db=db, keys=keys)
+    db, keys, plans = demo_store  # ``plantrail demo`` made dana-reyes, Casey's clinician
     plan = next(p for p in plans if p["client"] == "Casey Brooks")
     return db, keys, plan
 

@@ -15,11 +15,9 @@ Demo = tuple[str, Path, list[dict[str, Any]]]
 
 
 def _users(db: str, keys: Path) -> None:
-    for user_id, name, role in (("dana-reyes", "Dana Reyes", "clinician"),
-                                ("marcus-hill", "Marcus Hill", "clinician"),
-                                ("privacy", "Privacy Officer", "admin")):  # fmt: skip
-        plantrail("users", "add", "--id", user_id, "--name", name, "--role", role,
-                  db=db, keys=keys)  # fmt: skip
+    # ``plantrail demo`` made the demo's users (dana-reyes, marcus-hill, ...); one more admin.
+    plantrail("users", "add", "--id", "privacy", "--name", "Privacy Officer", "--role", "admin",
+              db=db, keys=keys)  # fmt: skip
 
 
 def test_the_clinician_issues_lists_and_revokes_a_clients_link(demo_store: Demo) -> None:

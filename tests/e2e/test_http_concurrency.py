@@ -177,6 +177,32 @@ def test_idempotent_retry_answers_as_the_first_time(running: Practice) -> None:
     assert theirs.json()["plan_id"] == str(marcus["plan_id"])
 
 
+def test_a_retry_with_a_refreshed_if_match_replays_the_first_answer(running: Practice) -> None:
+    """A client that lost the answer, re-read the plan and retried with the same key and body
+    under the new ETag gets the first answer, not an invitation to resend under a new key."""
+    plan = full_plan(running.service)
+    path = f"/plans/{plan['plan_id']}/strengths"
+    body = {"text": "Walks daily"}
+    first = running.request(
+        "dana",
+        "POST",
+        path,
+        json=body,
+        headers={"Idempotency-Key": "s-1", "If-Match": f'"{plan["version"]}"'},
+    )
+    assert first.status_code == 201
+    again = running.request(
+        "dana",
+        "POST",
+        path,
+        json=body,
+        headers={"Idempotency-Key": "s-1", "If-Match": first.headers["ETag"]},
+    )
+    assert again.status_code == 201
+    assert again.content == first.content
+    assert running.service.load(plan["plan_id"]).version == plan["version"] + 1
+
+
 def test_opening_a_plan_is_idempotent(running: Practice) -> None:
     body = {
         "client": {"id": "MRN-77", "name": "Sky Parr", "date_of_birth": "1990-04-04"},

@@ -5,12 +5,15 @@ the data."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from plantrail.api.routing.problems import problem as problem_response
 from plantrail.domain.errors import StorageError
+from plantrail.projections.store.failures import translated
 from tests.support.http import Practice
 from tests.support.plans import full_plan
 
@@ -268,6 +271,35 @@ def test_no_read_without_an_access_log_entry(
     withheld = running.request("dana", "GET", f"/plans/{plan['plan_id']}")
     problem(withheld, 503)
     assert "Alex Moreno" not in withheld.text
+
+
+def test_a_503_for_an_unwritable_access_log_says_retry_after_and_what_failed(
+    running: Practice, plan: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every 503 carries ``Retry-After``; when the store itself is full, the detail says so
+    (the access log is only where the failure showed)."""
+    log = running.app.state.plantrail.access_log
+
+    def full(*_: Any, **__: Any) -> Any:
+        with translated("write the access log"):
+            raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(log, "_store", full)
+    for method, path, body in (
+        ("GET", f"/plans/{plan['plan_id']}", None),
+        ("POST", f"/plans/{plan['plan_id']}/strengths", {"text": "Walks daily"}),
+        ("GET", "/me", None),
+    ):
+        withheld = running.request("dana", method, path, json=body)
+        found = problem(withheld, 503)
+        assert withheld.headers["Retry-After"] == "1"
+        assert "disk is full" in found["detail"]
+        assert found["detail"].startswith("the store")
+        assert "Alex Moreno" not in withheld.text
+
+
+def test_every_503_carries_retry_after() -> None:
+    assert problem_response(503, "down").headers["Retry-After"] == "1"
 
 
 def test_unexpected_errors_are_500_problems_without_details(

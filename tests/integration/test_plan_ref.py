@@ -65,11 +65,20 @@ def test_the_client_mrn_names_their_only_plan_and_refuses_when_there_are_several
     assert str(plans[1]) in message
 
 
-@pytest.mark.parametrize("value", ["MRN-9999", "zzzz", "abce", "ab"])
+@pytest.mark.parametrize("value", ["MRN-9999", "zzzz", "abce"])
 def test_an_unknown_reference_is_not_found(
     service: PlanService, plans: list[UUID], value: str
 ) -> None:
     with pytest.raises(NotFound, match="no plan id, start of a plan id or client MRN matches"):
+        resolve_plan(plan_names(service), value)
+
+
+@pytest.mark.parametrize("value", ["ab", "3fa", "3FA"])
+def test_a_start_of_an_id_under_four_characters_is_too_short(
+    service: PlanService, plans: list[UUID], value: str
+) -> None:
+    # Not "no match", which reads as if the plan did not exist.
+    with pytest.raises(InvalidInput, match="too short a start of a plan id: give at least 4"):
         resolve_plan(plan_names(service), value)
 
 

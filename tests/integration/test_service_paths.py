@@ -6,6 +6,7 @@ out meanwhile; a snapshot in a format this code does not read is passed over."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -15,11 +16,19 @@ import pytest
 from sqlalchemy import update
 
 from plantrail.domain import commands as c
+from plantrail.domain.content import canonical_json
 from plantrail.domain.current import CurrentStates
-from plantrail.domain.errors import ConcurrentWrite, NotFound, PlanNotFound, RuleViolation
+from plantrail.domain.errors import (
+    CommandReused,
+    ConcurrentWrite,
+    NotFound,
+    PlanNotFound,
+    RuleViolation,
+)
 from plantrail.domain.plan import fold
 from plantrail.domain.service import PlanService
 from plantrail.projections.assembly import recorder_of
+from plantrail.projections.store.schema import commands as commands_table
 from plantrail.projections.store.schema import snapshots
 from tests.support import FakeClock, build_signed_plan, meta, running_service
 
@@ -165,3 +174,55 @@ def test_a_date_before_the_plan_took_effect_is_not_found(service: PlanService) -
         service.load_at(plan_id, effective_on=date(2026, 2, 19))
     assert not isinstance(info.value, PlanNotFound)
     assert service.load_at(plan_id, effective_on=date(2026, 2, 20)).version >= 1
+
+
+def test_a_retry_with_a_refreshed_expected_version_gets_the_first_answer(
+    service: PlanService,
+) -> None:
+    """The command id is bound to the change, not to the version its caller read: a client
+    that retries after refreshing If-Match must get the first answer, never a refusal that
+    invites it to resend under a new id and store the change twice (docs/api.md, "Versions,
+    concurrency and retries")."""
+    plan_id = build_signed_plan(service)["plan_id"]
+    before = service.load(plan_id).version
+    command = c.NoteStrength(text="Walks daily")
+    first = service.execute(plan_id, command, meta(command_id="k-1", expected_version=before))
+    again = service.execute(
+        plan_id, command, meta(command_id="k-1", expected_version=first.version)
+    )
+    assert again == first
+    assert service.load(plan_id).version == first.version
+
+
+def test_a_command_stored_with_the_former_hash_still_answers_its_retries(
+    service: PlanService,
+) -> None:
+    """Command records stored before the hash left out the expected version keep their hash
+    (nothing stored is rewritten): a retry of one is still recognised, with any If-Match."""
+    plan_id = build_signed_plan(service)["plan_id"]
+    before = service.load(plan_id).version
+    command = c.NoteStrength(text="Walks daily")
+    sent = meta(command_id="k-old", expected_version=before)
+    first = service.execute(plan_id, command, sent)
+    former = hashlib.sha256(
+        canonical_json(
+            {
+                "type": "NoteStrength",
+                "plan_id": str(plan_id),
+                "command": command.model_dump(mode="json"),
+                "meta": sent.model_dump(mode="json", exclude={"command_id"}),
+            }
+        )
+    ).hexdigest()
+    with recorder_of(service).engine.begin() as conn:
+        conn.execute(
+            update(commands_table)
+            .where(commands_table.c.command_id == "k-old")
+            .values(payload_hash=former)
+        )
+    for expected in (before, first.version, None):
+        retry = meta(command_id="k-old", expected_version=expected)
+        assert service.execute(plan_id, command, retry) == first
+    with pytest.raises(CommandReused):
+        service.execute(plan_id, c.NoteStrength(text="Other"), meta(command_id="k-old"))
+    assert service.load(plan_id).version == first.version
