@@ -59,6 +59,7 @@ __all__ = [
     "Claim",
     "answer_audit_request",
     "parse_claims",
+    "summary_csv",
 ]
 
 CSV_HEADER = ("mrn", "date", "cpt")
@@ -134,12 +135,15 @@ def parse_claims(text_: str) -> list[Claim]:
     no readable claim, or more than ``MAX_CLAIMS`` rows."""
     if "\x00" in text_:
         raise InvalidInput.on("claims", "the file is not CSV text (it holds NUL bytes)")
+    reader = csv.reader(io.StringIO(text_, newline=""), strict=True)
     try:
-        rows = list(csv.reader(io.StringIO(text_, newline=""), strict=True))
+        # A row is named by the line it ends on (``line_num``): the line an auditor finds it
+        # on, also when a quoted cell spans lines.
+        rows = [(reader.line_num, row) for row in reader]
     except csv.Error as error:
         raise InvalidInput.on("claims", f"the file is not readable CSV: {error}") from None
     claims: list[Claim] = []
-    for number, row in enumerate(rows, start=1):
+    for number, row in rows:
         cells = [cell.strip() for cell in row]
         if not any(cells):
             continue
@@ -311,11 +315,18 @@ def answer_audit_request(
     return answer
 
 
+def _cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula (an MRN in the
+    auditor's own file may) is prefixed with an apostrophe, as OWASP advises against CSV
+    injection; dates, codes, verdicts and reasons never start so."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
 def summary_csv(lines: Sequence[dict[str, str]]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=SUMMARY_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(lines)
+    writer.writerows({key: _cell(value) for key, value in line.items()} for line in lines)
     return out.getvalue().encode("utf-8")
 
 

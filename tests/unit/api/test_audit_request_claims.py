@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from plantrail.api.packet.audit_request import MAX_CLAIMS, parse_claims
+from plantrail.api.packet.audit_request import MAX_CLAIMS, parse_claims, summary_csv
 from plantrail.domain.errors import InvalidInput
 
 
@@ -72,3 +72,15 @@ def test_too_many_rows_are_refused() -> None:
     rows = "".join(f"MRN-{n},2026-03-04,90837\n" for n in range(MAX_CLAIMS + 1))
     with pytest.raises(InvalidInput, match="at most"):
         parse_claims(rows)
+
+
+def test_a_quoted_cell_over_two_lines_names_the_line_the_row_ends_on() -> None:
+    claims = parse_claims('MRN-1,2026-03-04,90837\n"MRN\n2",2026-03-05,90837\n')
+    assert [c.row for c in claims] == [1, 3]
+
+
+def test_the_summary_never_starts_a_cell_like_a_formula() -> None:
+    line = {"row": "2", "mrn": "=HYPERLINK(1)", "date": "2026-03-04", "cpt": "",
+            "verdict": "NOT CHECKED", "plan_id": "", "plan_version": "", "packet": "",
+            "reason": "no client with this MRN is in your reach"}  # fmt: skip
+    assert b",'=HYPERLINK(1)," in summary_csv([line])
