@@ -1,4 +1,6 @@
-"""``plantrail packet`` and ``plantrail verify-packet``: the audit packet on the command line.
+"""``plantrail packet``, ``plantrail verify-packet`` and ``plantrail audit-request``: the audit
+packet on the command line (``audit-request`` answers a whole list of claims at once:
+``api/packet/audit_request.py``).
 
 The packet is generated *as* a named user (``--as``): the same reach rule as the API decides
 whether they may (the plan's clinician, the clinician's supervisors, auditors), their name is
@@ -15,12 +17,14 @@ from typing import Annotated
 
 import typer
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from plantrail.api.cli.acting import AsUser, acting
 from plantrail.api.cli.app import app
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.views import _profile, _service_dates, parse_day
+from plantrail.api.packet.audit_request import answer_audit_request, parse_claims
 from plantrail.api.packet.service import packet_pdf, verify_packet
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections.packet import PARTS, PacketRequest
@@ -154,3 +158,80 @@ def verify_packet_command(
             console.print(f"  {problem}")
     if not check.matches:
         raise typer.Exit(1)
+
+
+@app.command("audit-request")
+def audit_request_command(
+    claims_file: Annotated[
+        Path,
+        typer.Argument(
+            help="The auditor's claims: CSV with the columns mrn,date,cpt (header optional; "
+            "several codes in the cell separated by spaces or semicolons)"
+        ),
+    ],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the zip")],
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            help="The user answering it (an auditor, a supervisor or an admin); "
+            "default: you, as the store's operator",
+        ),
+    ] = None,
+    practice: Annotated[
+        str | None, typer.Option("--practice", help="The practice's name for the covers")
+    ] = None,
+    paper: Annotated[str, typer.Option("--paper", help="letter or a4")] = "letter",
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output file if it exists")
+    ] = False,
+    db: Database = None,
+    keys: KeyDir = None,
+) -> None:
+    """Answer a whole audit request: a verdict per claim, a packet per plan, in one zip."""
+    if paper not in ("letter", "a4"):
+        raise InvalidInput.on("paper", "must be letter or a4")
+    check_output(out, force=force)
+    try:
+        claims = parse_claims(claims_file.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput.on("claims", f"cannot read {claims_file}: {error}") from None
+    rules = _profile(profile)
+    now = datetime.now(UTC).replace(microsecond=0)
+    progress = Progress(
+        TextColumn("packets"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with acting(db, keys, user, "audit-request") as act, progress:
+        task = progress.add_task("packets", total=None)
+        act.entry.action = f"audit-request:{len(claims)} claims"
+        answer = answer_audit_request(
+            act.service,
+            act.gateway,
+            act.caller,
+            claims,
+            new_entry=act.another_entry,
+            generated_at=now,
+            profile=rules,
+            practice=practice,
+            paper=paper,
+            on_plan=lambda total: progress.update(task, total=total),
+            on_packet=lambda _: progress.advance(task),
+        )
+        with open_output(out, force=force) as handle:  # 0600: the packets are health data
+            handle.write(answer.zip_bytes)
+    made = sum(1 for p in answer.packets if p.pdf)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in answer.counts.items())
+    console.print(f"wrote {out.resolve()} ({len(answer.zip_bytes):,} bytes)", soft_wrap=True)
+    console.print(f"{len(answer.lines)} claims: {counts}; {made} packets", soft_wrap=True)
+    for packet in answer.packets:
+        if packet.problem:
+            console.print(f"  {packet.mrn} plan {packet.plan_id}: {packet.problem}")

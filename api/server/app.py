@@ -25,6 +25,7 @@ from fastapi.openapi.utils import get_openapi
 
 from plantrail.api.fhir.app import create_fhir_app
 from plantrail.api.http import (
+    routes_audit_requests,
     routes_audits,
     routes_client,
     routes_content,
@@ -105,6 +106,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        # An audit request still running finishes (its packets' access-log entries with it)
+        # before the log and the store close; one waiting is dropped: the auditor resubmits.
+        routes_audit_requests.shut_down(app)
         context.access_log.close()  # stores what is queued: no request is left waiting
         context.accounts.close()
         if close_service:
@@ -140,6 +144,7 @@ def create_app(
         routes_workflow,
         routes_reports,
         routes_audits,
+        routes_audit_requests,
         routes_packet,
         routes_client,
     ):

@@ -6,7 +6,9 @@ order mark and keeps the last of two equal keys. A body that two readers can rea
 ``application/json`` (415 otherwise), holds no byte order mark and no key twice in one object
 (422, field ``body``). The pages post forms (``api/web/forms.py`` checks theirs) and FHIR
 takes no bodies, so only the JSON routes' bodies are read here; the body, at most the body
-limit, is read once and handed on unchanged.
+limit, is read once and handed on unchanged. One JSON route takes another body: an audit
+request is the auditor's CSV file (``text/csv``), which its route reads itself
+(``api/http/routes_audit_requests.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from plantrail.domain.errors import FieldProblem
 FHIR = "/fhir"
 
 JSON_TYPE = "application/json"
+CSV_BODIES = {"/audit-requests": "text/csv"}
+"""The routes whose body is not JSON, and its media type."""
 BOM = b"\xef\xbb\xbf"
 
 
@@ -76,6 +80,8 @@ async def checked_body(scope: Scope, receive: Receive) -> tuple[ASGIApp | None, 
     if not body:
         return None, replay
     content_type = _content_type(scope)
+    if content_type is not None and content_type == CSV_BODIES.get(path):
+        return None, replay
     if content_type is not None and content_type != JSON_TYPE:
         return problem(415, f"the body must be {JSON_TYPE}, not {content_type[:100]}"), replay
     if body.startswith(BOM):

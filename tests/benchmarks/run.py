@@ -2,7 +2,7 @@
 
     python -m tests.benchmarks.run [--quick] [--sizes 1000,10000] [--plan-sizes 100,1000,10000]
                                    [--backend sqlite|postgresql|both] [--rounds N]
-                                   [--only 1,2,3,4,5,6,7,8,9] [--out bench-results/] [--profile]
+                                   [--only 1,2,3,4,5,6,7,8,9,10] [--out bench-results/] [--profile]
                                    [--soak MINUTES]
 
 Generates its data, measures every figure and its baseline back to back in each round, and
@@ -42,6 +42,7 @@ from tests.benchmarks import (
     fig7_pages,
     fig8_packet,
     fig9_soak,
+    fig10_audit_request,
     profiling,
 )
 from tests.benchmarks.harness import BACKENDS, Figure, Stores, log
@@ -55,6 +56,7 @@ QUICK = {
     "import_plans": 60,
     "seconds": 1.0,
     "heavy_rounds": 2,
+    "audit_events": 100,
 }
 FULL = {
     "rounds": 5,
@@ -65,6 +67,7 @@ FULL = {
     "import_plans": 1000,
     "seconds": 8.0,
     "heavy_rounds": 3,
+    "audit_events": 1000,
 }
 
 
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         config["import_plans"] = min(args.sizes)
     if args.plan_sizes:
         config["plan_sizes"] = args.plan_sizes
-    only = set(args.only or ([1, 2, 3, 4, 5, 6, 7, 8] if args.quick else range(1, 10)))
+    only = set(args.only or ([1, 2, 3, 4, 5, 6, 7, 8, 10] if args.quick else range(1, 11)))
     config["soak_minutes"] = args.soak
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     if args.profile:
@@ -228,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         (7, lambda s: fig7_pages.run(s, rounds=rounds, calls=config["calls"])),
         (8, lambda s: fig8_packet.run(s, rounds=rounds, calls=max(3, config["calls"] // 5))),
         (9, lambda s: fig9_soak.run(s, minutes=args.soak)),
+        (
+            10,
+            lambda s: fig10_audit_request.run(
+                s, rounds=min(rounds, heavy), events=config["audit_events"]
+            ),
+        ),
     ]
     with tempfile.TemporaryDirectory(prefix="plantrail-bench-") as tmp:
         for backend in backends:

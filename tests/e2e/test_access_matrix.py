@@ -31,6 +31,7 @@ READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "li
 ENTRANCE, FAVICON = "entrance", "favicon"
 """``/`` (to the pages) and ``/favicon.ico``: public, not logged, like ``/health``."""
 AUDIT = "audit"
+AUDIT_JOB = "audit-job"
 CURRENT, COPY, DISCLOSE, ISSUE, CSIGN = "current", "copy", "disclose", "issue", "client-sign"
 BG_REPORT, BG_REVIEW = "break-glass-report", "break-glass-review"
 CLIENT_WRITE = "client-write"
@@ -46,6 +47,7 @@ POLICIES = {
     ENTRANCE: auth.ENTRANCE,
     FAVICON: auth.ENTRANCE,
     AUDIT: routes_audits.AUDIT,
+    AUDIT_JOB: routes_audits.AUDIT,
     CURRENT: auth.READ_CURRENT_PLAN,
     COPY: auth.CLIENT_COPY,
     DISCLOSE: auth.DISCLOSURES,
@@ -67,6 +69,8 @@ class Route:
     success: int = 200
     body: dict[str, Any] | None = None
     body_for: dict[str, dict[str, Any]] = field(default_factory=dict)
+    csv: str | None = None
+    """A CSV body (``text/csv``) instead of ``body``: the audit request's file."""
     fill: dict[str, str] = field(default_factory=dict)
     """path parameter → key of the plan's ids (``=literal`` for a literal value)"""
     fill_for: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -103,6 +107,11 @@ ROUTES: list[Route] = [
           fill={"seq": "break_glass_seq"}),
     Route("POST", "/audits", AUDIT, 200,
           {"plan_id": "{plan_id}", "dates_of_service": ["2026-03-05"]}),
+    Route("POST", "/audit-requests", AUDIT, 202, csv="mrn,date,cpt\nMRN-NONE,2026-03-05,90837\n"),
+    # A job is its requester's alone: polling an unknown one is the same 404 for every role
+    # that may make one (test_http_audit_requests walks a job of one's own).
+    Route("GET", "/audit-requests/{job_id}", AUDIT_JOB, fill={"job_id": "=unknown"}),
+    Route("GET", "/audit-requests/{job_id}/download", AUDIT_JOB, fill={"job_id": "=unknown"}),
     Route("GET", P, CURRENT),
     Route("GET", P + "/client-copy", COPY),
     Route("GET", P + "/disclosures", DISCLOSE),
@@ -316,8 +325,10 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     ENTRANCE: {role: {"*": 307} for role in ROLES},
     FAVICON: {role: {"*": 204} for role in ROLES},
     # Dates of service of a supervisee's plan; an admin gets the compliance lines too.
-    AUDIT: {"clinician": {"*": 403}, "supervisor": {"*": 200}, "auditor": {"*": 200},
-            "admin": {"*": 200}, "client": {"*": 403}, "anonymous": {"*": 401}},
+    AUDIT: {"clinician": {"*": 403}, "supervisor": {"*": OK}, "auditor": {"*": OK},
+            "admin": {"*": OK}, "client": {"*": 403}, "anonymous": {"*": 401}},
+    AUDIT_JOB: {"clinician": {"*": 403}, "supervisor": {"*": 404}, "auditor": {"*": 404},
+                "admin": {"*": 404}, "client": {"*": 403}, "anonymous": {"*": 401}},
 }  # fmt: skip
 EXPECTED[COPY] = EXPECTED[CURRENT]  # the client's PDF copy: whoever reads the plan as it stands
 
@@ -410,7 +421,9 @@ def call(world: World, route: Route, who: str | None, ids: dict[str, Any]) -> An
         params[name] = source[1:] if source.startswith("=") else str(ids.get(source, "none"))
     path = route.path.format(**params) + route.query
     body = route.body_for.get(who or "", route.body)
-    kwargs = {"json": _fill(body, ids)} if body is not None else {}
+    kwargs: dict[str, Any] = {"json": _fill(body, ids)} if body is not None else {}
+    if route.csv is not None:
+        kwargs = {"content": route.csv, "headers": {"Content-Type": "text/csv"}}
     if route.policy == ENTRANCE:
         kwargs["follow_redirects"] = False  # the answer itself: the way to the pages
     return world.practice.request(who, route.method, path, **kwargs)
@@ -467,7 +480,9 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
         return  # public, and touches no record: not logged
     logged = world.practice.access_log(after=before)
     assert logged, "every request leaves an access-log entry"
-    entry = logged[0]
+    # An audit request's job writes entries of its own (method JOB), perhaps before the
+    # request's own entry: the request's is the first of another method.
+    entry = next(e for e in logged if e["method"] != "JOB")
     assert entry["status"] == want
     if who == "client":
         assert entry["user_id"].startswith("client:")
@@ -478,7 +493,7 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
         assert entry["plan_id"] == str(ids["plan_id"])
     outcome = {401: "unauthenticated", 403: "denied"}.get(want, "ok")
     if want == 404:
-        outcome = "not_found" if target == "missing" else "denied"
+        outcome = "not_found" if target in ("missing", "-") else "denied"
     assert entry["outcome"] == outcome
 
 
