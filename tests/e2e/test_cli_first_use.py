@@ -73,12 +73,12 @@ def test_client_access_issue_prints_the_servers_address(
         "client-access", "issue", jordan["plan_id"], "--as", "dana-reyes", db=db, keys=keys
     )
     assert "<server>" not in issued.stdout
-    assert re.search(r"page: http://127\.0\.0\.1:8000/web/sign-in\?key=pc_\S+", issued.stdout)
+    assert re.search(r"page: http://127\.0\.0\.1:8000/web/sign-in#key=pc_\S+", issued.stdout)
     elsewhere = plantrail(
         "client-access", "issue", jordan["plan_id"], "--as", "dana-reyes",
         "--base-url", "https://plans.example.org/", db=db, keys=keys,
     )  # fmt: skip
-    assert "page: https://plans.example.org/web/sign-in?key=pc_" in elsewhere.stdout
+    assert "page: https://plans.example.org/web/sign-in#key=pc_" in elsewhere.stdout
 
 
 def test_a_three_character_start_of_an_id_is_too_short(
