@@ -25,8 +25,7 @@ def test_a_read_names_its_reader_and_a_plan_out_of_reach_is_no_plan(
 ) -> None:
     db, keys, plans = demo_store
     jordan = next(p for p in plans if p["client"] == "Jordan Ellis")
-    plantrail("users", "add", "--id", "marcus-hill", "--name", "Marcus Hill",
-              "--role", "clinician", db=db, keys=keys)  # fmt: skip
+    # ``plantrail demo`` made the demo's users, Marcus Hill (another clinician) among them.
 
     shown = json.loads(plantrail("show", jordan["plan_id"], "--json", db=db, keys=keys).stdout)
     assert shown["client"]["name"] == "Jordan Ellis"
