@@ -36,3 +36,9 @@ BaseUrl = Annotated[
 ]
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 """Where ``plantrail serve`` listens by default."""
+Paper = Annotated[str, typer.Option("--paper", help="letter or a4")]
+RuleProfileFile = Annotated[
+    Path | None,
+    typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
+]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite the output file if it exists")]

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from plantrail.api.cli.acting import AsUser, acting
 from plantrail.api.cli.app import app
-from plantrail.api.cli.options import Database, Json, KeyDir
+from plantrail.api.cli.options import Database, Force, Json, KeyDir, Paper, RuleProfileFile
 from plantrail.api.cli.output import console, print_json
 from plantrail.api.cli.views import _profile, _service_dates, parse_day
 from plantrail.api.packet.audit_request import answer_audit_request, parse_claims
@@ -73,14 +73,9 @@ def packet_command(
     practice: Annotated[
         str | None, typer.Option("--practice", help="The practice's name for the cover")
     ] = None,
-    paper: Annotated[str, typer.Option("--paper", help="letter or a4")] = "letter",
-    profile: Annotated[
-        Path | None,
-        typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the output file if it exists")
-    ] = False,
+    paper: Paper = "letter",
+    profile: RuleProfileFile = None,
+    force: Force = False,
     db: Database = None,
     keys: KeyDir = None,
 ) -> None:
@@ -181,14 +176,9 @@ def audit_request_command(
     practice: Annotated[
         str | None, typer.Option("--practice", help="The practice's name for the covers")
     ] = None,
-    paper: Annotated[str, typer.Option("--paper", help="letter or a4")] = "letter",
-    profile: Annotated[
-        Path | None,
-        typer.Option("--profile", help="Rule profile (JSON) with the practice's thresholds."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite the output file if it exists")
-    ] = False,
+    paper: Paper = "letter",
+    profile: RuleProfileFile = None,
+    force: Force = False,
     db: Database = None,
     keys: KeyDir = None,
 ) -> None:
