@@ -56,10 +56,18 @@ class CommandMeta(BaseModel):
     entry_kind: EntryKind | None = None
 
 
+class GuardianIn(Command):
+    name: ShortText
+    relationship: ShortText
+    phone: ShortText | None = None
+
+
 class ClientIn(Command):
     id: ShortText
     name: ShortText
     date_of_birth: date
+    guardian: GuardianIn | None = None
+    """Required for a client under 18 on the plan's effective date."""
 
     @model_validator(mode="after")
     def _plausible_birth(self) -> ClientIn:
@@ -240,6 +248,9 @@ class CompleteReview(Command):
     progress_summary: ClinicalText
     client_input: ClinicalText | None = None
     next_review_date: date | None = None
+    continuation_reason: ClinicalText | None = None
+    """Why continuing the plan unchanged is clinically right: required when the review would
+    be judged copied forward (docs/glossary.md, "Continuation reason")."""
 
 
 class RequestSignature(Command):
@@ -260,6 +271,15 @@ class CaptureSignature(Command):
 
 class RevokeSignature(Command):
     signature_id: ItemId
+
+
+class RenewPlan(Command):
+    """Renew the plan for a new period ending ``plan_end_date`` (docs/glossary.md, "Renewal")."""
+
+    plan_end_date: date
+    continuation_reason: ClinicalText | None = None
+    """Why renewing the plan's language unchanged is clinically right: required when the
+    renewal would be judged copied forward."""
 
 
 class DischargePlan(Command):
@@ -332,6 +352,7 @@ PlanCommand = (
     | CaptureSignature
     | RevokeSignature
     | DischargePlan
+    | RenewPlan
     | RequestAmendment
     | ExtendAmendmentDeadline
     | AcceptAmendment

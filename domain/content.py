@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from plantrail.domain.plan import PlanState
-from plantrail.domain.values import Measure
+from plantrail.domain.values import Client, Measure
 
 
 def _measure(measure: Measure) -> dict[str, Any]:
@@ -23,6 +23,15 @@ def _measure(measure: Measure) -> dict[str, Any]:
     for field in Measure.field_since:
         if data.get(field) is None:
             data.pop(field, None)
+    return data
+
+
+def _client(client: Client) -> dict[str, Any]:
+    """The client's content; the 0.3.0 guardian only when named, so that the content hash of
+    every plan written before it is unchanged."""
+    data = client.model_dump(mode="json")
+    if data.get("guardian") is None:
+        data.pop("guardian", None)
     return data
 
 
@@ -44,7 +53,7 @@ def plan_content(state: PlanState) -> dict[str, Any]:
 
 def _content(state: PlanState) -> dict[str, Any]:
     return {
-        "client": state.client.model_dump(mode="json"),
+        "client": _client(state.client),
         "clinician": state.clinician.model_dump(mode="json"),
         "supervisor": state.supervisor.model_dump(mode="json") if state.supervisor else None,
         "effective_date": state.effective_date.isoformat(),

@@ -22,7 +22,8 @@ from plantrail.domain.errors import (
     RuleViolation,
 )
 from plantrail.domain.plan import Amendment, PlanState
-from plantrail.domain.validation import score_problem
+from plantrail.domain.instruments import canonical_instrument
+from plantrail.domain.validation import measure_scale, score_problem
 from plantrail.domain.values import (
     AMENDMENT_EXTENSION_DAYS,
     Assessment,
@@ -31,7 +32,6 @@ from plantrail.domain.values import (
     EntryKind,
     Participant,
     SafetyContact,
-    canonical_instrument,
 )
 
 DEFAULT_LATE_ENTRY_DAYS = 7
@@ -132,6 +132,15 @@ def _nothing_changed(field: str, label: str) -> RuleViolation:
     return RuleViolation.on(field, f"the revision changes nothing in {label}")
 
 
+ADULT_AGE = 18
+
+
+def is_minor(born: date, on: date) -> bool:
+    """Whether someone born on ``born`` is under 18 on ``on``."""
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return age < ADULT_AGE
+
+
 def open_plan(command: cmd.OpenPlan, ctx: Context) -> list[ev.PlanEvent]:
     """Open a new plan as a draft (it becomes active at the first clinician signature)."""
     effective, kind = _effective(ctx, None)
@@ -143,6 +152,12 @@ def open_plan(command: cmd.OpenPlan, ctx: Context) -> list[ev.PlanEvent]:
         )
     if command.client.date_of_birth > effective:
         raise RuleViolation.on("client.date_of_birth", "is after the plan's effective date")
+    if command.client.guardian is None and is_minor(command.client.date_of_birth, effective):
+        raise RuleViolation.on(
+            "client.guardian",
+            f"is required: the client is under {ADULT_AGE} on {effective} (name who consents "
+            "and signs for them)",
+        )
     if command.service_type in GROUP_SERVICE_TYPES and not any(
         p.client_id != command.client.id for p in command.participants
     ):
@@ -153,7 +168,7 @@ def open_plan(command: cmd.OpenPlan, ctx: Context) -> list[ev.PlanEvent]:
     out = _Events(ctx, 0, effective, kind)
     out.add(
         ev.PlanOpened,
-        client=Client(**command.client.model_dump()),
+        client=Client.model_validate(command.client.model_dump()),
         clinician=Clinician(**command.clinician.model_dump()),
         supervisor=Clinician(**command.supervisor.model_dump()) if command.supervisor else None,
         plan_end_date=command.plan_end_date,
@@ -467,7 +482,12 @@ def _revise_intervention(
 def _record_measurement(
     state: PlanState, c: cmd.RecordMeasurement, ctx: Context
 ) -> list[ev.PlanEvent]:
-    if problem := score_problem(c.instrument, c.score, "score"):
+    scale = None
+    if c.objective_id is not None and (objective := state.objectives.get(c.objective_id)):
+        measure = objective.measure
+        if measure is not None and measure.instrument == canonical_instrument(c.instrument):
+            scale = measure_scale(measure)  # a custom measure's own stated range
+    if problem := score_problem(c.instrument, c.score, "score", scale):
         raise RuleViolation.on("score", problem)
     if c.administered_on > ctx.today:
         raise RuleViolation.on("administered_on", f"{c.administered_on} is in the future")
@@ -656,6 +676,7 @@ def _complete_review(state: PlanState, c: cmd.CompleteReview, ctx: Context) -> l
         progress_summary=c.progress_summary,
         client_input=c.client_input,
         next_review_date=next_review,
+        continuation_reason=c.continuation_reason,
     )
     return out.out
 
@@ -740,6 +761,31 @@ def _revoke_signature(state: PlanState, c: cmd.RevokeSignature, ctx: Context) ->
     _require_rationale(ctx, state, "revoke a signature")
     out = _simple(state, ctx, not_before=(signature.effective_date, "the signature"))
     out.add(ev.SignatureRevoked, signature_id=signature.id)
+    return out.out
+
+
+@_decides(cmd.RenewPlan)
+def _renew(state: PlanState, c: cmd.RenewPlan, ctx: Context) -> list[ev.PlanEvent]:
+    if state.status != "active":
+        raise RuleViolation.on(
+            "plan_end_date", "a draft plan is not renewed: it takes effect when first signed"
+        )
+    _require_rationale(ctx, state, "renew the plan")
+    out = _simple(state, ctx)
+    if c.plan_end_date <= state.plan_end_date:
+        raise RuleViolation.on(
+            "plan_end_date", f"must be after the current end date {state.plan_end_date}"
+        )
+    if c.plan_end_date >= out.effective + timedelta(days=365):
+        raise RuleViolation.on(
+            "plan_end_date", "must be less than a year after the renewal's date (Medicare)"
+        )
+    out.add(
+        ev.PlanRenewed,
+        plan_end_date=c.plan_end_date,
+        previous_end_date=state.plan_end_date,
+        continuation_reason=c.continuation_reason,
+    )
     return out.out
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "PlanDischarged",
     "PlanEvent",
     "PlanOpened",
+    "PlanRenewed",
     "ProblemAdded",
     "ProblemResolved",
     "ProblemRevised",
@@ -123,7 +124,8 @@ class PlanOpened(PlanEvent):
     """A new plan (one per client episode of care) was opened as a draft."""
 
     TOPIC = "plantrail:PlanOpened"
-    class_version = 2
+    class_version = 3
+    """v2 (0.2.0): ``participants``. v3 (0.3.0): ``Client`` gained ``guardian``."""
     field_since = {"participants": "0.2.0"}
     client: Client
     clinician: Clinician
@@ -139,6 +141,26 @@ class PlanOpened(PlanEvent):
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """0.1.0 plans named no participants."""
         state.setdefault("participants", [])
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """Clients before 0.3.0 named no guardian."""
+        client = state.get("client")
+        if isinstance(client, dict):
+            client.setdefault("guardian", None)
+
+
+class PlanRenewed(PlanEvent):
+    """The plan was renewed for a new period (docs/glossary.md, "Renewal"): its end date moves
+    to ``plan_end_date``, and the renewed plan is signed again."""
+
+    TOPIC = "plantrail:PlanRenewed"
+    since = "0.3.0"
+    plan_end_date: date
+    previous_end_date: date
+    continuation_reason: str | None = None
+    """Why renewing the plan's language unchanged is clinically right, when the renewal would
+    be judged copied forward."""
 
 
 class PlanDischarged(PlanEvent):
@@ -220,14 +242,27 @@ def _measure_v1_v2(state: dict[str, Any]) -> None:
         measure.setdefault("keep", None)
 
 
+def _measure_v2_v3(state: dict[str, Any]) -> None:
+    """Measures before 0.3.0 stated no custom range."""
+    measure = state.get("measure")
+    if isinstance(measure, dict):
+        measure.setdefault("scale_min", None)
+        measure.setdefault("scale_max", None)
+
+
 class ObjectiveAdded(PlanEvent):
     TOPIC = "plantrail:ObjectiveAdded"
-    class_version = 2
-    """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``)."""
+    class_version = 3
+    """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``).
+    v3 (0.3.0): ``Measure`` gained ``scale_min`` and ``scale_max`` (a custom measure's range)."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         _measure_v1_v2(state)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        _measure_v2_v3(state)
 
     objective_id: str
     label: str
@@ -240,12 +275,17 @@ class ObjectiveAdded(PlanEvent):
 
 class ObjectiveRevised(PlanEvent):
     TOPIC = "plantrail:ObjectiveRevised"
-    class_version = 2
-    """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``)."""
+    class_version = 3
+    """v2 (0.2.0): ``Measure`` gained ``threshold`` and ``keep`` (direction ``maintain``).
+    v3 (0.3.0): ``Measure`` gained ``scale_min`` and ``scale_max`` (a custom measure's range)."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         _measure_v1_v2(state)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        _measure_v2_v3(state)
 
     objective_id: str
     statement: str | None = None
@@ -354,13 +394,18 @@ class ReviewCompleted(PlanEvent):
     assessment sets its status and records the status it had."""
 
     TOPIC = "plantrail:ReviewCompleted"
-    class_version = 2
-    """v2 (0.2.0): ``Assessment`` gained ``previous_status`` and ``rationale``."""
+    class_version = 3
+    """v2 (0.2.0): ``Assessment`` gained ``previous_status`` and ``rationale``.
+    v3 (0.3.0): ``continuation_reason``."""
+    field_since = {"continuation_reason": "0.3.0"}
     review_id: str
     assessments: list[Assessment]
     progress_summary: str
     client_input: str | None = None
     next_review_date: date | None = None
+    continuation_reason: str | None = None
+    """The clinician's statement of why continuing the plan unchanged is clinically right,
+    given when the review would be judged copied forward (docs/glossary.md)."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -369,6 +414,11 @@ class ReviewCompleted(PlanEvent):
             if isinstance(assessment, dict):
                 assessment.setdefault("previous_status", None)
                 assessment.setdefault("rationale", None)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """Reviews before 0.3.0 recorded no continuation reason."""
+        state.setdefault("continuation_reason", None)
 
 
 # ---------------------------------------------------------------------------- safety plan
@@ -528,6 +578,7 @@ EVENT_CLASSES: tuple[type[PlanEvent], ...] = (
     DisagreementStatementFiled,
     RebuttalFiled,
     SafetyPlanSet,
+    PlanRenewed,
 )
 
 REQUIRES_RATIONALE_WHEN_ACTIVE: frozenset[type[PlanEvent]] = frozenset(
@@ -543,6 +594,7 @@ REQUIRES_RATIONALE_WHEN_ACTIVE: frozenset[type[PlanEvent]] = frozenset(
         InterventionDiscontinued,
         MeasurementVoided,
         SignatureRevoked,
+        PlanRenewed,
     }
 )
 """Revisions, status changes, discontinuations, removals and voiding (the rationale rule of

@@ -153,6 +153,20 @@ class Review(Item):
     progress_summary: str | None = None
     client_input: str | None = None
     next_review_date: date | None = None
+    continuation_reason: str | None = None
+
+
+class Renewal(BaseModel):
+    """One renewal of the plan for a new period (``PlanRenewed``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int
+    effective_date: date
+    plan_end_date: date
+    previous_end_date: date
+    rationale: str | None = None
+    continuation_reason: str | None = None
 
 
 class SignatureRequest(Item):
@@ -271,6 +285,8 @@ class PlanState(BaseModel):
     activated_on: date | None = None
     discharged_reason: str | None = None
     discharged_on: date | None = None
+    renewals: list[Renewal] = []
+    """Each renewal for a new period, oldest first (0.3.0)."""
     diagnoses: dict[str, Diagnosis] = {}
     problems: dict[str, Problem] = {}
     goals: dict[str, Goal] = {}
@@ -404,6 +420,23 @@ def _discharged(state: PlanState, e: ev.PlanDischarged) -> bool:
     state.discharged_reason = e.reason
     state.discharged_on = e.effective_date
     return False
+
+
+@_applies(ev.PlanRenewed)
+def _renewed(state: PlanState, e: ev.PlanRenewed) -> bool:
+    state.plan_end_date = e.plan_end_date
+    state.renewals = [
+        *state.renewals,
+        Renewal(
+            version=e.originator_version,
+            effective_date=e.effective_date,
+            plan_end_date=e.plan_end_date,
+            previous_end_date=e.previous_end_date,
+            rationale=e.rationale,
+            continuation_reason=e.continuation_reason,
+        ),
+    ]
+    return True
 
 
 @_applies(ev.DiagnosisAdded)
@@ -694,6 +727,7 @@ def _review_completed(state: PlanState, e: ev.ReviewCompleted) -> bool:
             "progress_summary": e.progress_summary,
             "client_input": e.client_input,
             "next_review_date": e.next_review_date,
+            "continuation_reason": e.continuation_reason,
         }
     )
     changed = False

@@ -15,7 +15,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from plantrail.domain.values import INSTRUMENT_RANGES, Measure, canonical_instrument
+from plantrail.domain.instruments import INSTRUMENT_RANGES, canonical_instrument
+from plantrail.domain.values import Measure
 
 MAX_TEXT = 10_000
 """Longest free text accepted in any field (a plan statement, not a pasted document)."""
@@ -68,11 +69,16 @@ def check_finite(value: float) -> float:
 Score = Annotated[float, AfterValidator(check_finite)]
 
 
-def score_problem(instrument: str, score: float, field: str) -> str | None:
-    """Why ``score`` is impossible on ``instrument``, or None when it is plausible."""
+def score_problem(
+    instrument: str, score: float, field: str, scale: tuple[float, float] | None = None
+) -> str | None:
+    """Why ``score`` is impossible on ``instrument`` (a catalogue instrument's range, or the
+    ``scale`` a custom measure states), or None when it is plausible."""
     name = canonical_instrument(instrument)
     limits = INSTRUMENT_RANGES.get(name)
     if limits is None:
+        if scale is not None and not scale[0] <= score <= scale[1]:
+            return f"{field} {score:g} is outside the stated range {scale[0]:g}–{scale[1]:g}"
         return None
     low, high = limits
     if score != int(score):
@@ -80,6 +86,29 @@ def score_problem(instrument: str, score: float, field: str) -> str | None:
     if not low <= score <= high:
         return f"{field} {score:g} is outside the {name} range {low}–{high}"
     return None
+
+
+def measure_scale(measure: Measure) -> tuple[float, float] | None:
+    """The range a custom measure states, when it states one."""
+    if measure.scale_min is None or measure.scale_max is None:
+        return None
+    return measure.scale_min, measure.scale_max
+
+
+def _check_scale(measure: Measure) -> None:
+    stated = (measure.scale_min, measure.scale_max)
+    if stated == (None, None):
+        return
+    name = canonical_instrument(measure.instrument)
+    if name in INSTRUMENT_RANGES:
+        low, high = INSTRUMENT_RANGES[name]
+        raise ValueError(f"scale_min and scale_max are for custom measures; {name} is {low}–{high}")
+    if None in stated:
+        raise ValueError("scale_max and scale_min go together: state both ends of the range")
+    for value in stated:
+        check_finite(value)  # type: ignore[arg-type]
+    if measure.scale_min >= measure.scale_max:  # type: ignore[operator]
+        raise ValueError("scale_max must be greater than scale_min")
 
 
 def check_measure(measure: Measure) -> Measure:
@@ -98,6 +127,8 @@ def check_measure(measure: Measure) -> Measure:
             raise ValueError("a maintain measure has a threshold instead of a target; drop target")
     elif measure.threshold is not None or measure.keep is not None:
         raise ValueError("threshold and keep are only for direction maintain")
+    _check_scale(measure)
+    scale = measure_scale(measure)
     for field, value in (
         ("baseline", measure.baseline),
         ("target", measure.target),
@@ -106,7 +137,7 @@ def check_measure(measure: Measure) -> Measure:
         if value is None:
             continue
         check_finite(value)
-        if problem := score_problem(measure.instrument, value, field):
+        if problem := score_problem(measure.instrument, value, field, scale):
             raise ValueError(problem)
     if measure.baseline is not None and measure.target is not None:  # never for maintain
         improves = (

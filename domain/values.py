@@ -49,24 +49,6 @@ AMENDMENT_EXTENSION_DAYS = 30
 OPEN_OBJECTIVE_STATUSES: frozenset[str] = frozenset({"open", "partially_met", "not_met"})
 """Statuses that still need work, hence an assessment at every review."""
 
-INSTRUMENT_RANGES: dict[str, tuple[int, int]] = {
-    "PHQ-9": (0, 27),
-    "GAD-7": (0, 21),
-    "PCL-5": (0, 80),
-    "AUDIT": (0, 40),
-    "DAST-10": (0, 10),
-}
-"""Score ranges of the standard instruments plantrail knows by name."""
-
-
-def canonical_instrument(name: str) -> str:
-    """Map 'phq9', 'PHQ 9', 'Phq-9' to the canonical 'PHQ-9'; unknown names pass unchanged."""
-    squashed = "".join(ch for ch in name.upper() if ch.isalnum())
-    for known in INSTRUMENT_RANGES:
-        if squashed == "".join(ch for ch in known if ch.isalnum()):
-            return known
-    return name
-
 
 class Record(BaseModel):
     """Base of every immutable value: unknown fields are refused, never silently dropped."""
@@ -88,12 +70,27 @@ class Actor(Record):
     credentials: str | None = None
 
 
+class Guardian(Record):
+    """Who consents and signs for a client who is a minor (since 0.3.0)."""
+
+    since = "0.3.0"
+
+    name: str
+    relationship: str
+    """'mother', 'legal guardian', 'foster parent', ..."""
+    phone: str | None = None
+
+
 class Client(Record):
     """The person in treatment. ``id`` is the practice's own identifier (MRN)."""
 
     id: str
     name: str
     date_of_birth: date
+    guardian: Guardian | None = None
+    """Required when the client is under 18 on the plan's effective date (since 0.3.0)."""
+
+    field_since: ClassVar[dict[str, str]] = {"guardian": "0.3.0"}
 
 
 class Clinician(Record):
@@ -117,8 +114,17 @@ class Measure(Record):
     """For ``maintain``: the score the measure must stay at or on the right side of."""
     keep: Keep | None = None
     """For ``maintain``: ``at_most`` (stay at or below the threshold) or ``at_least``."""
+    scale_min: float | None = None
+    """A custom measure's lowest possible score (an instrument of the catalogue has its own)."""
+    scale_max: float | None = None
+    """A custom measure's highest possible score."""
 
-    field_since: ClassVar[dict[str, str]] = {"threshold": "0.2.0", "keep": "0.2.0"}
+    field_since: ClassVar[dict[str, str]] = {
+        "threshold": "0.2.0",
+        "keep": "0.2.0",
+        "scale_min": "0.3.0",
+        "scale_max": "0.3.0",
+    }
 
     def breaches(self, score: float) -> bool:
         """Whether ``score`` is on the wrong side of a maintain objective's threshold."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from plantrail.domain.instruments import canonical_instrument
 from plantrail.domain.values import (
     GoalStatus,
     InterventionStatus,
     ObjectiveStatus,
     PlanStatus,
     SignatureMeaning,
-    canonical_instrument,
 )
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"

@@ -13,7 +13,7 @@ import typing
 
 import pytest
 
-from plantrail.domain import values
+from plantrail.domain import instruments, values
 from plantrail.domain.events import EVENT_CLASSES, PlanEvent
 from tests.docs.markdown import read, sections, words
 
@@ -119,9 +119,9 @@ def test_each_event_is_explained_under_its_subject(cls: type[PlanEvent]) -> None
 
 
 # ------------------------------------------------------------------- code values
-@pytest.mark.parametrize("instrument", sorted(values.INSTRUMENT_RANGES))
+@pytest.mark.parametrize("instrument", sorted(instruments.INSTRUMENT_RANGES))
 def test_instrument_ranges_match_the_code(instrument: str) -> None:
-    low, high = values.INSTRUMENT_RANGES[instrument]
+    low, high = instruments.INSTRUMENT_RANGES[instrument]
     assert f"{instrument} ({low}–{high})" in words(entry("Instrument")), (
         f"the Instrument entry should give {instrument} ({low}–{high})"
     )

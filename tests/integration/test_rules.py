@@ -29,7 +29,7 @@ from plantrail.domain.errors import (
 )
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.domain.values import INSTRUMENT_RANGES
+from plantrail.domain.instruments import INSTRUMENT_RANGES
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.schema import events
 from tests.support.clock import FakeClock

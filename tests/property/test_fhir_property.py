@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from plantrail.domain import commands as c
 from plantrail.domain.errors import PlantrailError
-from plantrail.domain.values import INSTRUMENT_RANGES
+from plantrail.domain.instruments import INSTRUMENT_RANGES
 from plantrail.projections import fhir
 from tests.support.fhir import unresolved, validate
 from tests.support.histories import SUPERVISOR, PlanBuilder, depression_plan

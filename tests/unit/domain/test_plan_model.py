@@ -204,7 +204,7 @@ def test_new_events_are_stored_with_their_class_version() -> None:
     b, _ = depression_plan(sign=False)
     opened = b.events[0]
     stored = mapper.to_stored_event(opened)
-    assert orjson.loads(stored.state)["class_version"] == 2
+    assert orjson.loads(stored.state)["class_version"] == 3
     assert mapper.to_domain_event(stored) == opened
 
 
@@ -219,3 +219,5 @@ def test_the_content_hash_of_a_plan_without_the_new_sections_is_unchanged() -> N
     assert "participants" not in content
     assert "safety_plan" not in content
     assert all("threshold" not in (o["measure"] or {}) for o in content["objectives"])
+    assert all("scale_min" not in (o["measure"] or {}) for o in content["objectives"])
+    assert "guardian" not in content["client"]
