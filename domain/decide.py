@@ -21,8 +21,8 @@ from plantrail.domain.errors import (
     PlanDischargedError,
     RuleViolation,
 )
-from plantrail.domain.plan import Amendment, PlanState
 from plantrail.domain.instruments import canonical_instrument
+from plantrail.domain.plan import Amendment, PlanState
 from plantrail.domain.validation import measure_scale, score_problem
 from plantrail.domain.values import (
     AMENDMENT_EXTENSION_DAYS,
