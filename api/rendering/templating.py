@@ -21,6 +21,12 @@ CSP = (
 )
 """No script is needed to read or use any page, so none is allowed: an injected ``<script>``
 could not run even if escaping ever failed."""
+AUTHORING_CSP = CSP.replace(
+    "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';"
+)
+"""The authoring pages run the app's own script files (never inline script): search-as-you-type
+for diagnosis codes and the live copy-forward check. Every form works without them."""
+AUTHORING_HEADERS = {"Content-Security-Policy": AUTHORING_CSP}
 SIGN_IN_CSP = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
 """The sign-in page alone runs one script, its own file from ``/web/static`` (never inline): it
 fills the key of a client's link from the address's fragment. The page works without it."""

@@ -1,0 +1,174 @@
+"""The clinician's authoring forms over HTTP, as a browser without JavaScript sends them, on
+SQLite and PostgreSQL: each change goes through the command path (the plan's version as
+If-Match, the form's id as the idempotency key), a refusal keeps what was typed and names the
+field, a stale form shows what changed and offers to reapply, and nothing is stored on error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from tests.e2e.test_web_pages import csrf_of, sign_in
+from tests.support.http import Practice, practice
+from tests.support.plans import full_plan
+
+
+@pytest.fixture
+def site(store_url: str, tmp_path: Path) -> Iterator[Practice]:
+    with practice(store_url, tmp_path) as found:
+        yield found
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no hidden {name} in the form"
+    return found.group(1)
+
+
+def open_form(
+    site: Practice, plan_id: Any, key: str, item: str | None = None
+) -> tuple[str, dict[str, str]]:
+    address = f"/web/plans/{plan_id}/write/{key}" + (f"?item={item}" if item else "")
+    form = site.client.get(address)
+    assert form.status_code == 200, form.text
+    return address, {
+        "csrf_token": csrf_of(form.text),
+        "form_id": hidden(form.text, "form_id"),
+        "version": hidden(form.text, "version"),
+    }
+
+
+def version_of(site: Practice, plan_id: Any) -> int:
+    return site.service.load(UUID(str(plan_id))).version
+
+
+def test_a_problem_added_in_the_form_is_on_the_plan(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-problem")
+    sent = site.client.post(
+        address,
+        data={**base, "statement": "Panic attacks on the commute, about three a week",
+              "diagnosis_codes": "F32.1"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    state = site.service.load(plan["plan_id"])
+    [added] = [p for p in state.problems.values() if p.statement.startswith("Panic")]
+    assert added.diagnosis_codes == ["F32.1"]
+    assert sent.headers["location"].endswith(f"#item-{added.id}")
+
+
+def test_a_double_submit_stores_once(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-strength")
+    data = {**base, "text": "Walks the dog every morning"}
+    first = site.client.post(address, data=data, follow_redirects=False)
+    again = site.client.post(address, data=data, follow_redirects=False)
+    assert (first.status_code, again.status_code) == (303, 303)
+    state = site.service.load(plan["plan_id"])
+    assert [s.text for s in state.strengths].count("Walks the dog every morning") == 1
+    assert state.version == plan["version"] + 1
+
+
+def test_a_revision_of_an_active_plan_without_rationale_is_refused_at_the_field(
+    site: Practice,
+) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "revise-objective", plan["objective"])
+    sent = site.client.post(
+        address,
+        data={**base, "statement": "PHQ-9 below 8 for a month", "measure.instrument": "PHQ-9",
+              "measure.direction": "decrease", "measure.baseline": "16", "measure.target": "9"},
+    )  # fmt: skip
+    assert sent.status_code == 422
+    assert 'id="f-rationale-error"' in sent.text
+    assert "is required to revise Objective 1.1" in sent.text
+    assert "PHQ-9 below 8 for a month" in sent.text  # what was typed is kept
+    assert version_of(site, plan["plan_id"]) == plan["version"]
+
+
+def test_a_target_outside_the_instrument_range_is_refused_at_its_field(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-objective")
+    sent = site.client.post(
+        address,
+        data={**base, "goal_id": plan["goal"], "statement": "GAD-7 down to a mild range",
+              "measure.instrument": "GAD-7", "measure.direction": "decrease",
+              "measure.baseline": "15", "measure.target": "30"},
+    )  # fmt: skip
+    assert sent.status_code == 422
+    message = re.search(r'id="f-measure-target-error">(.*?)</p>', sent.text, re.S)
+    assert message
+    assert "outside the GAD-7 range 0–21" in message.group(1)
+    assert version_of(site, plan["plan_id"]) == plan["version"]
+
+
+def test_a_revision_sends_only_what_changed_with_its_rationale(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "revise-intervention", plan["intervention"])
+    sent = site.client.post(
+        address,
+        data={**base, "modality": "CBT", "technique": "Behavioural activation with a weekly plan",
+              "frequency": "weekly", "objective_ids": plan["objective"],
+              "rationale": "Activation stalled without a written plan",
+              "entry_kind": "original", "effective_date": ""},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    events = site.service.events_of(plan["plan_id"])
+    last = events[-1]
+    assert type(last).__name__ == "InterventionRevised"
+    assert last.technique == "Behavioural activation with a weekly plan"  # type: ignore[attr-defined]
+    assert last.modality is None
+    assert last.frequency is None
+    assert last.rationale == "Activation stalled without a written plan"
+
+
+def test_a_stale_form_says_what_changed_and_keeps_what_was_typed(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-barrier")
+    # Meanwhile, in another tab, the clinician notes a strength.
+    _, other = open_form(site, plan["plan_id"], "add-strength")
+    site.client.post(f"/web/plans/{plan['plan_id']}/write/add-strength",
+                     data={**other, "text": "Keeps a mood diary"})  # fmt: skip
+    stale = site.client.post(address, data={**base, "text": "Night shifts three times a week"})
+    assert stale.status_code == 412
+    assert "The plan changed while you wrote" in stale.text
+    assert "Keeps a mood diary" in stale.text or "Strength" in stale.text
+    assert "Night shifts three times a week" in stale.text
+    assert f'name="version" value="{plan["version"] + 1}"' in stale.text
+    before = version_of(site, plan["plan_id"])
+    reapplied = site.client.post(
+        address,
+        data={**base, "version": str(before), "form_id": hidden(stale.text, "form_id"),
+              "text": "Night shifts three times a week"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert reapplied.status_code == 303
+    assert [b.text for b in site.service.load(plan["plan_id"]).barriers][-1].startswith("Night")
+
+
+def test_another_clinicians_plan_has_no_form(site: Practice) -> None:
+    plan = full_plan(site.service, clinician="dana")
+    sign_in(site, "marcus")
+    assert site.client.get(f"/web/plans/{plan['plan_id']}/write/add-problem").status_code == 404
+
+
+def test_a_form_without_the_session_token_is_refused(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-strength")
+    sent = site.client.post(address, data={**base, "csrf_token": "forged", "text": "x"})
+    assert sent.status_code == 403
+    assert version_of(site, plan["plan_id"]) == plan["version"]
