@@ -18,6 +18,7 @@ from plantrail.api.routing.access import PublicAccess
 from plantrail.api.routing.context import AppContext
 from plantrail.api.routing.problems import out_of_range, status_of
 from plantrail.api.web import routes_auth, routes_pages, routes_rights, routes_writes
+from plantrail.api.web.authoring import opening
 from plantrail.api.web.authoring import routes as authoring
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
 from plantrail.projections.access.policy import BREAK_GLASS_ROLES
@@ -50,6 +51,8 @@ def create_web_app(context: AppContext) -> FastAPI:
     app.state.plantrail = context
     app.state.sign_in_limiter = routes_auth.SignInLimiter()  # per app: one per worker process
     app.include_router(routes_auth.router)
+    # Before the plan pages: /web/plans/new is the form, not a plan id.
+    app.include_router(opening.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_writes.router)
     app.include_router(routes_rights.router)

@@ -220,6 +220,12 @@ async def plan_page(
         can_amend=caller.role == "clinician"
         and moment.current
         and (document.get("clinician") or {}).get("user_id") == caller.user_id,
+        # The authoring forms: the plan's own clinician, on the current plan, until discharge.
+        can_write=caller.role == "clinician"
+        and moment.current
+        and document["status"] != "discharged"
+        and (document.get("clinician") or {}).get("user_id") == caller.user_id,
+        saved=request.query_params.get("saved"),
     )
 
 

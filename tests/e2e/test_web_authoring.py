@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -172,3 +173,84 @@ def test_a_form_without_the_session_token_is_refused(site: Practice) -> None:
     sent = site.client.post(address, data={**base, "csrf_token": "forged", "text": "x"})
     assert sent.status_code == 403
     assert version_of(site, plan["plan_id"]) == plan["version"]
+
+
+def open_plan_form(site: Practice) -> dict[str, str]:
+    form = site.client.get("/web/plans/new")
+    assert form.status_code == 200, form.text
+    return {"csrf_token": csrf_of(form.text), "form_id": hidden(form.text, "form_id")}
+
+
+NEW_CLIENT = {
+    "client.id": "MRN-5150", "client.name": "Robin Vale", "client.date_of_birth": "1991-03-04",
+    "service_type": "individual", "session_minutes": "53", "review_interval_days": "90",
+}  # fmt: skip
+
+
+def test_a_clinician_opens_a_plan_for_a_new_client_from_the_caseload(site: Practice) -> None:
+    sign_in(site, "dana")
+    assert 'href="/web/plans/new"' in site.client.get("/web/").text
+    end = (site.clock().date() + timedelta(days=180)).isoformat()
+    sent = site.client.post(
+        "/web/plans/new", data={**open_plan_form(site), **NEW_CLIENT, "plan_end_date": end},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    plan_id = UUID(sent.headers["location"].split("/")[3].split("?")[0])
+    state = site.service.load(plan_id)
+    assert (state.client.id, state.client.name, state.status) == ("MRN-5150", "Robin Vale", "draft")
+    assert state.clinician.user_id == "dana-reyes"
+
+
+def test_a_minor_needs_a_guardian_and_the_form_says_so_at_the_field(site: Practice) -> None:
+    sign_in(site, "dana")
+    born = site.clock().date().replace(year=site.clock().date().year - 15).isoformat()
+    end = (site.clock().date() + timedelta(days=180)).isoformat()
+    data = {
+        **open_plan_form(site),
+        **NEW_CLIENT,
+        "client.date_of_birth": born,
+        "plan_end_date": end,
+    }
+    refused = site.client.post("/web/plans/new", data=data)
+    assert refused.status_code == 422
+    assert 'id="f-client-guardian-name-error"' in refused.text
+    assert "Robin Vale" not in site.client.get("/web/").text  # nothing was opened
+    data.update({"client.guardian.name": "Jo Vale", "client.guardian.relationship": "mother"})
+    opened = site.client.post("/web/plans/new", data=data, follow_redirects=False)
+    assert opened.status_code == 303, opened.text
+    plan_id = UUID(opened.headers["location"].split("/")[3].split("?")[0])
+    guardian = site.service.load(plan_id).client.guardian
+    assert guardian is not None
+    assert guardian.name == "Jo Vale"
+
+
+def test_an_mrn_recorded_with_other_demographics_is_refused_naming_the_conflict(
+    site: Practice,
+) -> None:
+    full_plan(site.service, mrn="MRN-5150")  # Alex Moreno, born 1988-05-17
+    sign_in(site, "dana")
+    end = (site.clock().date() + timedelta(days=180)).isoformat()
+    refused = site.client.post(
+        "/web/plans/new", data={**open_plan_form(site), **NEW_CLIENT, "plan_end_date": end}
+    )
+    assert refused.status_code == 422
+    message = re.search(r'id="f-client-name-error">(.*?)</p>', refused.text, re.S)
+    assert message
+    assert "already recorded with another name" in message.group(1)
+    assert "Robin Vale" in refused.text  # kept as typed
+
+
+def test_an_existing_client_is_picked_from_the_caseload(site: Practice) -> None:
+    full_plan(site.service, mrn="MRN-7777")
+    sign_in(site, "dana")
+    end = (site.clock().date() + timedelta(days=180)).isoformat()
+    sent = site.client.post(
+        "/web/plans/new",
+        data={**open_plan_form(site), "existing_client": "MRN-7777", "service_type": "individual",
+              "session_minutes": "53", "review_interval_days": "90", "plan_end_date": end},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    plan_id = UUID(sent.headers["location"].split("/")[3].split("?")[0])
+    assert site.service.load(plan_id).client.name == "Alex Moreno"

@@ -9,6 +9,7 @@ changed by someone else since (412) re-renders it with what changed and an offer
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -151,6 +152,11 @@ def render(
     if values is None:
         shown.setdefault("entry_kind", ["original"])
         shown.setdefault("effective_date", [view.today])
+        # A link may preselect a field of a new item ("Add an objective" under Goal 2).
+        names = {f.name for s in view.sections for f in s.fields}
+        for name, given in request.query_params.multi_items():
+            if name in names and name not in view.prefill:
+                shown.setdefault(name, []).append(given)
     response = page(
         request,
         "authoring_form.html",
@@ -221,27 +227,38 @@ def envelope_of(values: Values) -> dict[str, Any]:
     return {name: first(values, name) for name in ENVELOPE if first(values, name).strip()}
 
 
-def field_errors(
-    error: InvalidInput | NotFound, view: PlanView
+def place_errors(
+    error: InvalidInput | NotFound, names: Sequence[str]
 ) -> tuple[dict[str, str], list[str]]:
-    """Each problem next to its field when the form has it, else in the summary."""
-    names = {f.name for s in view.sections for f in s.fields} | set(ENVELOPE)
+    """Each problem next to its field when the form has it (a problem about a record or a
+    list, such as ``client.guardian`` or ``participants``, at its first input), else in the
+    error summary."""
     errors: dict[str, str] = {}
     summary: list[str] = []
     problems: tuple[FieldProblem, ...] = error.errors or (FieldProblem("", str(error)),)
     for problem in problems:
         name = problem.field
-        while name and name not in names and "." in name:
-            name = name.rsplit(".", 1)[0]  # "contacts.0" → its row's first input, else summary
-        if name and name in names:
+        while name and name not in names and "." in name and not _under(name, names):
+            name = name.rsplit(".", 1)[0]
+        if name in names:
             errors.setdefault(name, problem.message)
-        elif name and (fit := [n for n in names if n.startswith(f"{name}.")]):
-            errors.setdefault(sorted(fit)[0], problem.message)
+        elif name and (inside := _under(name, names)):
+            errors.setdefault(inside, problem.message)
         else:
             summary.append(
                 f"{problem.field}: {problem.message}" if problem.field else problem.message
             )
     return errors, summary
+
+
+def _under(name: str, names: Sequence[str]) -> str | None:
+    """The first input inside the record or list ``name`` (``contacts`` → ``contacts.0.name``)."""
+    return next((n for n in names if n.startswith(f"{name}.")), None)
+
+
+def form_names(sections: Sequence[Section]) -> list[str]:
+    """Every input of a form in page order, the entry's own (rationale...) last."""
+    return [f.name for s in sections for f in s.fields] + list(ENVELOPE)
 
 
 def changes_since(
@@ -307,7 +324,7 @@ async def submit_form(request: Request, plan_id: PlanId, key: str, caller: Write
         return render(request, spec, view, item, values=values, stale=stale,
                       status=412, version=view.version)  # fmt: skip
     except (InvalidInput, NotFound) as error:
-        errors, summary = field_errors(error, view)
+        errors, summary = place_errors(error, form_names(view.sections))
         return again(422, errors=errors, summary=summary)
     except PlanDischargedError as error:
         return again(409, summary=[str(error)])

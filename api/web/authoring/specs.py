@@ -354,7 +354,7 @@ register(
         key="add-intervention",
         title="Add an intervention",
         command=cmd.AddIntervention,
-        anchor="h-interventions",
+        anchor="h-int",
         statements=("technique",),
         sections=fixed(
             Section(None, (
@@ -386,7 +386,7 @@ register(
         key="revise-intervention",
         title="Revise an intervention",
         command=cmd.ReviseIntervention,
-        anchor="h-interventions",
+        anchor="h-int",
         item="intervention_id",
         revision=True,
         prefill=_intervention,
@@ -410,7 +410,7 @@ register(
         key="add-strength",
         title="Note a strength",
         command=cmd.NoteStrength,
-        anchor="h-strengths",
+        anchor="h-str",
         sections=fixed(Section(None, (Field("text", "Strength", "textarea", required=True),))),
     )
 )
@@ -419,7 +419,7 @@ register(
         key="add-barrier",
         title="Note a barrier",
         command=cmd.NoteBarrier,
-        anchor="h-strengths",
+        anchor="h-bar",
         sections=fixed(Section(None, (Field("text", "Barrier", "textarea", required=True),))),
     )
 )
@@ -459,7 +459,7 @@ register(
         key="discharge-criteria",
         title="Set the discharge criteria",
         command=cmd.SetDischargeCriteria,
-        anchor="h-discharge",
+        anchor="h-dc",
         revision=True,
         prefill=lambda state, _: (
             {"criteria": ["\n".join(state.discharge_criteria)]} if state.discharge_criteria else {}
