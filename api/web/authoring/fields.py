@@ -46,6 +46,10 @@ class Section:
     legend: str | None
     fields: tuple[Field, ...]
     hint: str | None = None
+    optional: bool = False
+    """Shown folded (``<details>``) unless one of its inputs holds a value or an error."""
+    columns: int = 1
+    """Inputs side by side (rows of a list), one column at phone width."""
 
 
 Values = dict[str, list[str]]

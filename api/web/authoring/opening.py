@@ -59,6 +59,8 @@ def sections(
     ))  # fmt: skip
     guardian = Section(
         "Guardian (required for a client under 18)",
+        optional=True,
+        fields=
         (
             Field("client.guardian.name", "Guardian's name", "text", attrs={"autocomplete": "off"}),
             Field("client.guardian.relationship", "Relationship", "text",
@@ -80,7 +82,7 @@ def sections(
     ))  # fmt: skip
     participants = Section(
         "Participants (group, family or couples plans)",
-        tuple(
+        fields=tuple(
             field
             for n in range(PARTICIPANT_ROWS)
             for field in (
@@ -93,6 +95,8 @@ def sections(
         ),
         hint="Name everyone besides the client who takes part; leave the rows empty for an "
         "individual plan.",
+        optional=True,
+        columns=3,
     )  # fmt: skip
     return (client, guardian, plan, participants)
 

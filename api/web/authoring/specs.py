@@ -211,33 +211,46 @@ def instrument_options() -> list[tuple[str, str]]:
     ]
 
 
-def measure_section() -> Section:
-    return Section(
-        "Measure",
-        (
-            Field("measure.instrument", "Instrument", "select", options=instrument_options()),
-            Field("measure.direction", "Which way is better", "select", options=(
-                ("decrease", "lower scores are better (reduce to the target)"),
-                ("increase", "higher scores are better (raise to the target)"),
-                ("maintain", "keep the score at or on one side of a threshold"),
-            )),
-            Field("measure.baseline", "Baseline score", "number", attrs={"step": "any"}),
-            Field("measure.target", "Target score", "number",
-                  "For lower- or higher-is-better measures.", attrs={"step": "any"}),
-            Field("measure.threshold", "Threshold to maintain", "number",
-                  "For a maintain measure only.", attrs={"step": "any"}),
-            Field("measure.keep", "Keep the score", "select", options=(
-                ("", "—"), ("at_most", "at most the threshold"),
-                ("at_least", "at least the threshold"))),
-            Field("custom_instrument", "Custom measure: its name", "text",
-                  "For example: days abstinent in the last 28, panic attacks a week."),
-            Field("measure.scale_min", "Custom measure: lowest possible score", "number",
-                  attrs={"step": "any"}),
-            Field("measure.scale_max", "Custom measure: highest possible score", "number",
-                  attrs={"step": "any"}),
-            Field("measure.unit", "Custom measure: unit", "text", "days, attacks a week, ..."),
+def measure_sections() -> tuple[Section, ...]:
+    return (
+        Section(
+            "Measure",
+            (
+                Field("measure.instrument", "Instrument", "select", options=instrument_options()),
+                Field("measure.direction", "Which way is better", "select", options=(
+                    ("decrease", "lower scores are better (reduce to the target)"),
+                    ("increase", "higher scores are better (raise to the target)"),
+                    ("maintain", "keep the score at or on one side of a threshold"),
+                )),
+                Field("measure.baseline", "Baseline score", "number", attrs={"step": "any"}),
+                Field("measure.target", "Target score", "number", attrs={"step": "any"}),
+            ),
+            hint="A target outside the instrument's range is refused; the ranges and clinical "
+            "cut-offs are listed at the end of the form.",
         ),
-        hint="Targets outside the instrument's range are refused. Cut-offs are listed below.",
+        Section(
+            "Maintain: a threshold instead of a target",
+            (
+                Field("measure.threshold", "Threshold to maintain", "number", attrs={"step": "any"}),
+                Field("measure.keep", "Keep the score", "select", options=(
+                    ("", "—"), ("at_most", "at most the threshold"),
+                    ("at_least", "at least the threshold"))),
+            ),
+            optional=True,
+        ),
+        Section(
+            "A custom measure: its name, range and unit",
+            (
+                Field("custom_instrument", "Custom measure: its name", "text",
+                      "For example: days abstinent in the last 28, panic attacks a week."),
+                Field("measure.scale_min", "Custom measure: lowest possible score", "number",
+                      attrs={"step": "any"}),
+                Field("measure.scale_max", "Custom measure: highest possible score", "number",
+                      attrs={"step": "any"}),
+                Field("measure.unit", "Custom measure: unit", "text", "days, attacks a week, ..."),
+            ),
+            optional=True,
+        ),
     )  # fmt: skip
 
 
@@ -301,7 +314,7 @@ register(
                       "Specific, measurable, achievable, relevant, time-bound.", required=True),
                 Field("target_date", "Target date", "date"),
             )),
-            measure_section(),
+            *measure_sections(),
         ),
     )
 )  # fmt: skip
@@ -323,7 +336,7 @@ register(
                 Field("statement", "Objective", "textarea", required=True),
                 Field("target_date", "Target date", "date"),
             )),
-            measure_section(),
+            *measure_sections(),
         ),
     )
 )  # fmt: skip

