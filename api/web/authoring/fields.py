@@ -68,8 +68,6 @@ def form_data(sections: Sequence[Section], values: Values) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for section in sections:
         for one in section.fields:
-            if one.kind == "hidden":
-                continue
             if one.kind == "checkbox":
                 flat[one.name] = first(values, one.name) in ("on", "true", "1", "yes")
             elif one.kind == "multi":

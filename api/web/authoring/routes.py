@@ -24,9 +24,11 @@ from plantrail.api.routing.access import WRITE_PLAN
 from plantrail.api.routing.common import PlanId, context
 from plantrail.api.routing.context import access_entry
 from plantrail.api.routing.problems import HTTPProblem
+from plantrail.api.web.authoring import specs_review  # noqa: F401 (registers its forms)
 from plantrail.api.web.authoring.fields import Section, Values, first, form_data, unchanged
 from plantrail.api.web.authoring.specs import SPECS, FormSpec
 from plantrail.api.web.forms import MAX_FORM_BYTES, same_token
+from plantrail.domain import commands as cmd
 from plantrail.domain.errors import (
     FieldProblem,
     InvalidInput,
@@ -87,6 +89,7 @@ class PlanView:
     options: dict[str, list[tuple[str, str]]]
     """The choices each field takes from the plan (its goals, objectives, diagnoses)."""
     prefill: Values
+    defaults: Values
     item_label: str | None
     today: str
 
@@ -125,6 +128,7 @@ def plan_view(request: Request, caller: Principal, plan_id: UUID, spec: FormSpec
                 if callable(f.options)
             },
             prefill=spec.prefill(state, item) if spec.prefill else {},
+            defaults=spec.defaults(state, item) if spec.defaults else {},
             item_label=_item_label(state, item),
             today=today,
         )
@@ -145,10 +149,11 @@ def render(
     form_id: str | None = None,
     stale: list[dict[str, Any]] | None = None,
     elsewhere: dict[str, int] | None = None,
+    verdict: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     asks_rationale = spec.revision and view.status == "active"
-    shown = values if values is not None else {**view.prefill}
+    shown = values if values is not None else {**view.defaults, **view.prefill}
     if values is None:
         shown.setdefault("entry_kind", ["original"])
         shown.setdefault("effective_date", [view.today])
@@ -172,6 +177,7 @@ def render(
         form_id=form_id or secrets.token_urlsafe(16),
         stale=stale,
         elsewhere=elsewhere or {},
+        verdict=verdict,
         asks_rationale=asks_rationale,
         asks_envelope=spec.revision or spec.asks_envelope,
         entry_kinds=ENTRY_KINDS,
@@ -204,7 +210,49 @@ async def show_form(request: Request, plan_id: PlanId, key: str, caller: Writer)
     view = await anyio.to_thread.run_sync(
         lambda: plan_view(request, caller, plan_id, spec, item), limiter=ctx.limiter
     )
-    return render(request, spec, view, item)
+    verdict = None
+    if spec.extra.get("continuation"):
+        values = {**view.defaults, **view.prefill}
+        verdict = await anyio.to_thread.run_sync(
+            lambda: preview(request, caller, plan_id, spec, view, values, item, view.version),
+            limiter=ctx.limiter,
+        )
+    return render(request, spec, view, item, verdict=verdict)
+
+
+def draft(spec: FormSpec, view: PlanView, values: Values, item: str | None) -> cmd.Command:
+    """The command as typed so far, for the copy-forward preview: parsed when it parses, else
+    built unchecked (a review whose summary is not written yet is still judged on its plan)."""
+    data = command_data(spec, view, values, item)
+    try:
+        return parse_command(spec.command, data)
+    except InvalidInput:
+        if spec.command is cmd.CompleteReview:
+            return cmd.CompleteReview.model_construct(
+                review_id=item or "",
+                assessments=[
+                    cmd.AssessmentIn.model_construct(**a)
+                    for a in data.get("assessments", [])
+                    if isinstance(a, dict)
+                ],
+                progress_summary=data.get("progress_summary"),
+                continuation_reason=None,
+            )
+        return spec.command.model_construct(**data)
+
+
+def preview(request: Request, caller: Principal, plan_id: UUID, spec: FormSpec, view: PlanView,
+            values: Values, item: str | None, version: int) -> dict[str, Any]:  # fmt: skip
+    """The verdict the record would get if the form were completed now."""
+    command = draft(spec, view, values, item)
+    found: dict[str, Any] = context(request).gateway.continuation_preview(
+        caller,
+        plan_id,
+        command,
+        access_entry(request),
+        version=version,  # type: ignore[arg-type]
+    )
+    return found
 
 
 def command_data(
@@ -291,6 +339,16 @@ async def submit_form(request: Request, plan_id: PlanId, key: str, caller: Write
 
     if version is None:
         return again(422, summary=["the form lost the plan's version; reload the page"])
+    judged = version if version <= view.version else view.version
+    if spec.extra.get("continuation"):
+        verdict = await anyio.to_thread.run_sync(
+            lambda: preview(request, caller, plan_id, spec, view, values, item, judged),
+            limiter=ctx.limiter,
+        )
+        if first(values, "action") == "check":
+            return again(200, verdict=verdict)
+    else:
+        verdict = None
     try:
         data = command_data(spec, view, values, item)
         command = parse_command(spec.command, data)
@@ -325,7 +383,7 @@ async def submit_form(request: Request, plan_id: PlanId, key: str, caller: Write
                       status=412, version=view.version)  # fmt: skip
     except (InvalidInput, NotFound) as error:
         errors, summary = place_errors(error, form_names(view.sections))
-        return again(422, errors=errors, summary=summary)
+        return again(422, errors=errors, summary=summary, verdict=verdict)
     except PlanDischargedError as error:
         return again(409, summary=[str(error)])
     target = result.item_id if result.created and result.item_id else item

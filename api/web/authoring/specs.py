@@ -36,6 +36,9 @@ class FormSpec:
     asks_envelope: bool = False
     """Show the entry kind and effective date even for an addition (a late entry is common)."""
     prefill: Prefill | None = None
+    """What the item holds now: a revision sends only the inputs changed from it."""
+    defaults: Prefill | None = None
+    """Suggested values of a new entry (never compared: a default kept is still sent)."""
     build: Build | None = None
     statements: tuple[str, ...] = ()
     intro: str | None = None
@@ -44,6 +47,7 @@ class FormSpec:
 
 
 SPECS: dict[str, FormSpec] = {}
+"""Every form by key; the modules that register more are imported at the end."""
 
 
 def register(spec: FormSpec) -> FormSpec:
