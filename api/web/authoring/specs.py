@@ -235,7 +235,8 @@ def measure_sections() -> tuple[Section, ...]:
         Section(
             "Maintain: a threshold instead of a target",
             (
-                Field("measure.threshold", "Threshold to maintain", "number", attrs={"step": "any"}),
+                Field("measure.threshold", "Threshold to maintain", "number",
+                      attrs={"step": "any"}),
                 Field("measure.keep", "Keep the score", "select", options=(
                     ("", "—"), ("at_most", "at most the threshold"),
                     ("at_least", "at least the threshold"))),

@@ -88,7 +88,8 @@ def _review_sections(state: PlanState, item: str | None) -> tuple[Section, ...]:
                           required=True, options=words(ASSESSED)),
                     Field(f"assessments.{n}.note", f"{o.label}: note", "textarea",
                           "What the scores and sessions show."),
-                    Field(f"assessments.{n}.rationale", f"{o.label}: why it is reopened", "textarea",
+                    Field(f"assessments.{n}.rationale", f"{o.label}: why it is reopened",
+                          "textarea",
                           "Only for an objective that was met and is now marked otherwise."
                           if o.status == "met" else None)
                     if o.status == "met" else Field(f"assessments.{n}.rationale", "", "hidden"),
