@@ -24,6 +24,12 @@ could not run even if escaping ever failed."""
 SIGN_IN_CSP = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
 """The sign-in page alone runs one script, its own file from ``/web/static`` (never inline): it
 fills the key of a client's link from the address's fragment. The page works without it."""
+CODE_SEARCH_CSP = CSP.replace(
+    "default-src 'none';", "default-src 'none'; script-src 'self'; connect-src 'self';"
+)
+"""For a page with a diagnosis search field: ``/web/static/code-search.js`` (its own file, never
+inline) fills the list of codes from ``/web/vocabulary/icd-10-cm`` as the user types. The form
+works the same without it."""
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
