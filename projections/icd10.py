@@ -49,13 +49,12 @@ class _Index:
     codes: tuple[str, ...]
     """Dotted codes in ranked order: chapter F first, then shorter descriptions, then code."""
     descriptions: tuple[str, ...]
-    words: tuple[str, ...]
-    """Each description lowercased, punctuation as spaces, with a leading space: a query word
-    ``w`` starts a word of the description when ``" " + w`` occurs in it."""
     text: str
-    """``words`` joined by newlines: one string that ``str.find`` scans at C speed."""
+    """Every description as searchable words (``_words``: lowercased, punctuation as spaces,
+    each with a leading space), one row a line: a query word ``w`` starts a word of a
+    description when ``" " + w`` occurs in its line, which ``str.find`` finds at C speed."""
     starts: tuple[int, ...]
-    """Where each row's words begin in ``text``."""
+    """Where each row's line begins in ``text``, and where the text ends (one more)."""
     keys: tuple[str, ...]
     """The codes without their dots, sorted (bisection finds a prefix's range)."""
     key_rows: tuple[int, ...]
@@ -79,8 +78,10 @@ def _words(text: str) -> str:
 
 def _billable_codes() -> list[tuple[str, str]]:
     """(dotted code, description) of every billable code, read from the library, which is then
-    released. Importing it calls ``importlib.resources.read_text``, deprecated on Python 3.11
-    (the suite turns warnings into errors): that one warning is silenced here."""
+    released. Importing it calls ``importlib.resources.read_text`` and ``open_text``, deprecated
+    on Python 3.11 (the suite turns warnings into errors): that one warning is silenced here.
+    ``catch_warnings`` changes the process's filters for the import's few seconds; it runs once,
+    under the lock."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore",
@@ -110,13 +111,13 @@ def _build(rows: list[tuple[str, str]]) -> _Index:
     keys = sorted((code.replace(".", ""), row) for row, code in enumerate(codes))
     words = tuple(_words(description) for _, description in rows)
     starts, at = [], 0
-    for text in words:
+    for line in words:
         starts.append(at)
-        at += len(text) + 1
+        at += len(line) + 1
+    starts.append(at)
     return _Index(
         codes=codes,
         descriptions=tuple(description for _, description in rows),
-        words=words,
         text="\n".join(words),
         starts=tuple(starts),
         keys=tuple(key for key, _ in keys),
@@ -165,13 +166,13 @@ def search(query: str, limit: int = 20) -> list[CodeMatch]:
             at = index.text.find(first)
             while at >= 0:
                 row = bisect_right(index.starts, at) - 1
-                if all(w in index.words[row] for w in rest):
+                end = index.starts[row + 1]
+                line = index.text[index.starts[row] : end]
+                if all(w in line for w in rest):
                     found.append(row)
                     if len(found) >= limit:
                         break
-                if row + 1 == len(index.starts):
-                    break
-                at = index.text.find(first, index.starts[row + 1])
+                at = index.text.find(first, end)
     return [CodeMatch(index.codes[r], index.descriptions[r], billable=True) for r in found]
 
 
