@@ -30,7 +30,6 @@ AUTHORING_HEADERS = {"Content-Security-Policy": AUTHORING_CSP}
 SIGN_IN_CSP = CSP.replace("default-src 'none';", "default-src 'none'; script-src 'self';")
 """The sign-in page alone runs one script, its own file from ``/web/static`` (never inline): it
 fills the key of a client's link from the address's fragment. The page works without it."""
-
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",

@@ -41,6 +41,7 @@ from plantrail.domain.values import (
     SignatureMeaning,
     SignerRole,
 )
+from plantrail.projections import icd10
 
 UserId = Annotated[
     str,
@@ -617,3 +618,40 @@ class AuditLine(Open):
 class AuditReport(Open):
     lines: list[AuditLine]
     plan_ids: list[str]
+
+
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _search_text(value: str) -> str:
+    if found := _ANY_CONTROL.search(value):
+        raise ValueError(f"must not contain control characters (found U+{ord(found.group()):04X})")
+    return value
+
+
+SearchText = Annotated[str, Field(max_length=100), AfterValidator(_search_text)]
+"""What a user types into a search box: at most 100 characters, no control characters (not even
+a newline or a tab). Shorter than two characters, after trimming, it finds nothing."""
+
+SearchLimit = Annotated[int, Field(ge=1, le=50)]
+
+
+class CodeFound(Open):
+    code: str = Field(examples=["F41.1"])
+    description: str = Field(examples=["Generalized anxiety disorder"])
+
+
+class CodeSearch(Open):
+    """Billable ICD-10-CM codes for a query (``GET /vocabulary/icd-10-cm`` and the pages' copy
+    of it), best first."""
+
+    query: str
+    codes: list[CodeFound]
+
+    @classmethod
+    def of(cls, query: str, limit: int) -> CodeSearch:
+        found = icd10.search(query, limit)
+        return cls(
+            query=query,
+            codes=[CodeFound(code=m.code, description=m.description) for m in found],
+        )

@@ -34,6 +34,7 @@ from plantrail.api.http import (
     routes_reports,
     routes_system,
     routes_views,
+    routes_vocabulary,
     routes_workflow,
 )
 from plantrail.api.routing.context import PRACTICE_NAME, AppContext, Settings
@@ -147,6 +148,7 @@ def create_app(
         routes_audit_requests,
         routes_packet,
         routes_client,
+        routes_vocabulary,
     ):
         app.include_router(module.router)
     fast_read = routes_plans.FastPlanRead(context)

@@ -17,7 +17,13 @@ from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page
 from plantrail.api.routing.access import PublicAccess
 from plantrail.api.routing.context import AppContext
 from plantrail.api.routing.problems import out_of_range, status_of
-from plantrail.api.web import routes_auth, routes_pages, routes_rights, routes_writes
+from plantrail.api.web import (
+    routes_auth,
+    routes_pages,
+    routes_rights,
+    routes_vocabulary,
+    routes_writes,
+)
 from plantrail.api.web.authoring import opening
 from plantrail.api.web.authoring import routes as authoring
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
@@ -57,6 +63,7 @@ def create_web_app(context: AppContext) -> FastAPI:
     app.include_router(routes_writes.router)
     app.include_router(routes_rights.router)
     app.include_router(authoring.router)
+    app.include_router(routes_vocabulary.router)
 
     files = {p.name: p for p in STATIC.iterdir() if p.is_file()}
 

@@ -101,6 +101,7 @@ ROUTES: list[Route] = [
     Route("GET", "/plans", LIST),
     Route("GET", "/reports/copy-forward", LIST),
     Route("GET", "/reports/findings", LIST),
+    Route("GET", "/vocabulary/icd-10-cm", LIST, query="?q=anxiety"),
     Route("GET", "/reports/break-glass", BG_REPORT),
     Route("POST", "/reports/break-glass/{seq}/review", BG_REVIEW, 201,
           {"note": "Crisis call out of hours; reason confirmed with the on-call log"},

@@ -254,3 +254,35 @@ def test_an_existing_client_is_picked_from_the_caseload(site: Practice) -> None:
     assert sent.status_code == 303, sent.text
     plan_id = UUID(sent.headers["location"].split("/")[3].split("?")[0])
     assert site.service.load(plan_id).client.name == "Alex Moreno"
+
+
+def test_a_diagnosis_is_found_by_words_and_recorded_with_the_code_sets_description(
+    site: Practice,
+) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-diagnosis")
+    found = site.client.post(address, data={**base, "code_search": "generalized anxiety",
+                                            "action": "search"})  # fmt: skip
+    assert found.status_code == 200
+    assert '<option value="F41.1"' in found.text
+    assert "script-src 'self'" in found.headers["content-security-policy"]
+    sent = site.client.post(
+        address, data={**base, "code_search": "generalized anxiety", "code": "F41.1"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    diagnosis = site.service.load(plan["plan_id"]).diagnoses["F41.1"]
+    assert diagnosis.description == "Generalized anxiety disorder"
+    assert not diagnosis.primary
+
+
+def test_a_category_that_is_not_billable_is_refused_at_the_code(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-diagnosis")
+    sent = site.client.post(address, data={**base, "code": "F41"})
+    assert sent.status_code == 422
+    assert "F41 is not a billable ICD-10-CM code" in sent.text
+    assert 'id="f-code-error"' in sent.text
+    assert version_of(site, plan["plan_id"]) == plan["version"]

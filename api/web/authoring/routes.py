@@ -24,7 +24,7 @@ from plantrail.api.routing.access import WRITE_PLAN
 from plantrail.api.routing.common import PlanId, context
 from plantrail.api.routing.context import access_entry
 from plantrail.api.routing.problems import HTTPProblem
-from plantrail.api.web.authoring import specs_review  # noqa: F401 (registers its forms)
+from plantrail.api.web.authoring import specs_diagnosis, specs_review  # noqa: F401 (their forms)
 from plantrail.api.web.authoring.fields import Section, Values, first, form_data, unchanged
 from plantrail.api.web.authoring.specs import SPECS, FormSpec
 from plantrail.api.web.forms import MAX_FORM_BYTES, same_token
@@ -154,6 +154,10 @@ def render(
 ) -> HTMLResponse:
     asks_rationale = spec.revision and view.status == "active"
     shown = values if values is not None else {**view.defaults, **view.prefill}
+    if spec.extra.get("code_search"):
+        if values is None and (query := request.query_params.get("code_search")):
+            shown["code_search"] = [query]
+        view.options["code"] = specs_diagnosis.code_options(shown)
     if values is None:
         shown.setdefault("entry_kind", ["original"])
         shown.setdefault("effective_date", [view.today])
@@ -349,6 +353,8 @@ async def submit_form(request: Request, plan_id: PlanId, key: str, caller: Write
             return again(200, verdict=verdict)
     else:
         verdict = None
+    if spec.extra.get("code_search") and first(values, "action") == "search":
+        return again(200)
     try:
         data = command_data(spec, view, values, item)
         command = parse_command(spec.command, data)
