@@ -76,6 +76,17 @@ def test_a_clinician_writes_a_whole_plan_in_the_pages(
     assert page.get_by_role("heading", name=re.compile("Jamie Ortiz")).is_visible()
     plan_url = page.url.split("?")[0]
 
+    # A diagnosis found by words as they are typed (code-search.js fills the list of codes).
+    page.get_by_role("link", name="Add a diagnosis").click()
+    page.get_by_label("Search codes and descriptions").press_sequentially("panic disorder")
+    page.wait_for_function("document.querySelector('#f-code').options.length > 1")
+    page.get_by_label(re.compile("^Code")).select_option("F41.0")
+    page.get_by_label("The primary diagnosis").check()
+    checked(page, tally, "add diagnosis")
+    screenshot(page, "author-diagnosis")
+    submit(page, tally, "Save")
+    assert page.get_by_text("Panic disorder [episodic paroxysmal anxiety]").is_visible()
+
     # A problem, then a goal in the client's words.
     page.get_by_role("link", name="Add a problem").click()
     checked(page, tally, "add problem")

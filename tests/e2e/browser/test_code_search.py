@@ -1,9 +1,9 @@
 """``/web/static/code-search.js`` in Chromium: the diagnosis search as you type, with the
 session cookie, as a list (ARIA listbox picked with the keyboard) and as a ``<select>``.
 
-No page of the app loads the script yet (the diagnosis form comes with the authoring pages), so
-each test writes a small form into a signed-in page of the app's own origin and loads the
-script from ``/web/static``, as such a page will."""
+The diagnosis form itself is driven in ``test_authoring.py``; here each test writes a small
+form of either shape into a signed-in page of the app's own origin and loads the script from
+``/web/static``, as the form does."""
 
 from __future__ import annotations
 
