@@ -31,6 +31,7 @@ __all__ = [
     "SharedStatement",
     "applies",
     "continuation_preview",
+    "judge",
     "unmoved_objectives",
 ]
 
@@ -196,8 +197,19 @@ def continuation_preview(
     profile: RuleProfile,
     shared: Sequence[SharedStatement],
 ) -> dict[str, Any]:
-    """What the record would get if ``command`` were completed now on the plan folded from
-    ``events`` (see the module docstring). Keys: ``verdict`` (the copy-forward verdict, None
+    """What the record would get if ``command`` were completed now (``judge``'s preview)."""
+    return judge(events, command, profile, shared)[1]
+
+
+def judge(
+    events: Iterable[ev.PlanEvent],
+    command: ContinuationCommand,
+    profile: RuleProfile,
+    shared: Sequence[SharedStatement],
+) -> tuple[PlanState | None, dict[str, Any]]:
+    """The plan folded from ``events`` (None without its opening; never to be changed), and
+    what the record would get if ``command`` were completed now on it (see the module
+    docstring). Keys: ``verdict`` (the copy-forward verdict, None
     when there is nothing to compare with), ``requires_reason``, ``similarity``,
     ``summary_repeated``, ``unmoved_objectives``, ``shared_statements``, ``message``,
     ``version`` (the version judged) and ``applies`` (whether the rule judges the command at
@@ -215,7 +227,7 @@ def continuation_preview(
         subject = review.label if review is not None else "the review"
     else:
         subject = "the renewed plan"
-    return {
+    return state, {
         "applies": applies(state, command),
         "verdict": verdict,
         "requires_reason": verdict is not None and verdict["verdict"] in REQUIRES_REASON,

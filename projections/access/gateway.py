@@ -23,12 +23,14 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from plantrail.domain import commands as cmd
+from plantrail.domain.decide import Context, decide
 from plantrail.domain.errors import (
     AccessDenied,
     FieldProblem,
     InvalidInput,
     NotFound,
     PlanNotFound,
+    PlantrailError,
     RuleViolation,
     StaleVersion,
 )
@@ -49,7 +51,7 @@ from plantrail.projections.access.policy import (
     signature_revoke_denial,
 )
 from plantrail.projections.assembly import recorder_of
-from plantrail.projections.continuation import continuation_preview
+from plantrail.projections.continuation import judge
 from plantrail.projections.profile import RuleProfile
 
 MAX_EXPECTED_VERSION = 2**31
@@ -489,15 +491,15 @@ class PlanGateway:
         continued = isinstance(command, cmd.CompleteReview | cmd.RenewPlan)
         attempts = 1 if if_match is not None or not continued else STALE_RETRIES
         for attempt in range(attempts):
-            expected = if_match
-            if isinstance(command, cmd.CompleteReview | cmd.RenewPlan):
-                expected = self._check_continuation(plan_id, command, if_match, entry)
             meta = parse_meta(
                 dict(envelope),
                 actor=caller.actor(),
                 command_id=self.command_id(caller, idempotency_key),
-                expected_version=expected,
+                expected_version=if_match,
             )
+            if isinstance(command, cmd.CompleteReview | cmd.RenewPlan):
+                judged = self._check_continuation(caller, plan_id, command, meta, entry)
+                meta = meta.model_copy(update={"expected_version": judged})
             try:
                 with pending_write(entry, self.service.clock):
                     result = self.service.execute(plan_id, command, meta)
@@ -511,25 +513,49 @@ class PlanGateway:
 
     def _check_continuation(
         self,
+        caller: Principal,
         plan_id: UUID,
         command: cmd.CompleteReview | cmd.RenewPlan,
-        version: int | None,
+        meta: cmd.CommandMeta,
         entry: AccessEntry,
     ) -> int | None:
         """Refuse ``command`` without a continuation reason when the record would be judged
-        copied forward on the plan at ``version`` (None: now); the version judged, which the
-        command must then be run on (None when there is no plan to judge, or when the rule does
-        not apply: the engine refuses the command, or answers a retry as the first time)."""
+        copied forward on the plan at ``meta.expected_version`` (None: now); the version
+        judged, which the command must then be run on. When the rule does not apply (no plan,
+        a stale If-Match, a review not open, a plan not active) or the engine would refuse the
+        command anyway, the engine answers as it would without the rule: its own refusal
+        first, or a retried command's first answer."""
+        version = meta.expected_version
         events = self.service.events_of(plan_id)
         if not events or (version is not None and events[-1].originator_version != version):
-            return version  # the engine answers: unknown plan, or a stale If-Match (412)
-        preview = continuation_preview(events, command, self.profile, ())
-        if not preview["applies"]:
-            return version  # the engine refuses it, or answers a retry as the first time
+            return version
+        state, preview = judge(events, command, self.profile, ())
+        if state is None or not preview["applies"] or self._refused(plan_id, state, command, meta):
+            return version
         if preview["requires_reason"] and command.continuation_reason is None:
             entry.outcome = "rejected"
             raise RuleViolation.on("continuation_reason", preview["message"])
         return int(preview["version"])
+
+    def _refused(
+        self,
+        plan_id: UUID,
+        state: PlanState,
+        command: cmd.PlanCommand,
+        meta: cmd.CommandMeta,
+        *,
+        reraise: bool = False,
+    ) -> bool:
+        """Whether the engine's rules refuse ``command`` on ``state`` (decided, never saved);
+        ``reraise``: raise the engine's error instead."""
+        now = max(self.service.clock(), state.last_recorded_at)
+        try:
+            decide(state, command, Context(plan_id, meta, now, self.service.late_entry_days))
+        except PlantrailError:
+            if reraise:
+                raise
+            return True
+        return False
 
     def continuation_preview(
         self,
@@ -539,13 +565,16 @@ class PlanGateway:
         entry: AccessEntry,
         *,
         version: int | None = None,
+        envelope: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """What completing the review or renewing the plan would be judged now (or on the
-        plan at ``version``), for a caller who may run ``command``; stores nothing. Adds
-        ``applies`` (False when the engine would refuse the command: a review not open, a plan
-        not active) and the plan's objective statements found in other clients' plans."""
+        plan at ``version``), for a caller who may run ``command``; stores nothing
+        (``continuation.continuation_preview``, with the plan's objective statements found in
+        other clients' plans). Given the write's ``envelope`` (a dry run), the engine's rules
+        are checked too, on the plan judged: what the write would refuse, the preview refuses
+        with the same error."""
         action = f"Preview{type(command).__name__}"
-        found = self._admit(caller, plan_id, command, entry, {}, action)
+        found = self._admit(caller, plan_id, command, entry, envelope or {}, action)
         events = self.service.events_of(plan_id, lte=version)
         if not events:
             entry.outcome = "not_found"
@@ -557,7 +586,15 @@ class PlanGateway:
             if found.client_id is not None
             else []
         )
-        preview = continuation_preview(events, command, self.profile, shared)
+        state, preview = judge(events, command, self.profile, shared)
+        if envelope is not None:
+            assert state is not None  # the plan's events start with its opening
+            meta = parse_meta(dict(envelope), actor=caller.actor())
+            try:
+                self._refused(plan_id, state, command, meta, reraise=True)
+            except PlantrailError:
+                entry.outcome = "rejected"
+                raise
         entry.outcome = "ok"
         return preview
 
