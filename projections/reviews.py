@@ -423,6 +423,12 @@ def review_history(
                     if change["path"] != "plan.next_review_due"
                 ],
                 "copy_forward": verdict,
+                # Only when given (0.3.0), so that a packet of an older history reads the same.
+                **(
+                    {"continuation_reason": event.continuation_reason}
+                    if event.continuation_reason is not None
+                    else {}
+                ),
             }
         )
     return history
