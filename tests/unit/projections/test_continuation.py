@@ -200,7 +200,8 @@ def test_a_near_copy_names_its_small_edits() -> None:
     b.run(
         c.ReviseObjective(
             objective_id=ids["objective12"],
-            statement="Four planned activities a week from the activation menu, one of them social.",
+            statement="Four planned activities a week from the activation menu, one of them "
+            "social.",
         ),
         rationale="Clearer wording",
     )
