@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from plantrail.domain import commands as c
-from tests.support.http import Practice, meta
+from plantrail.domain.errors import PlanNotFound
+from plantrail.projections.access.access_log import AccessEntry
+from tests.support.http import Practice, meta, principal
 from tests.support.plans import full_plan
 
 REASON = "Steady gains at this dose of therapy; nothing needs changing yet"
@@ -214,3 +216,26 @@ def test_an_updated_renewal_needs_no_reason(running: Practice) -> None:
     why = {"plan_end_date": end, "rationale": "Annual renewal with the client"}
     assert dana.send("/renew", why, dry_run=True)["requires_reason"] is False
     dana.send("/renew", why)
+
+
+def test_statements_shared_with_other_clients_are_counted_never_named(running: Practice) -> None:
+    dana, review = copied_forward(running)
+    full_plan(running.service, "marcus")  # another client's plan: the same objective statement
+    preview = dana.send(f"/reviews/{review}/complete", dana.body(), dry_run=True)
+    [shared] = preview["shared_statements"]
+    assert shared["objective_id"] == dana.ids["objective"]
+    assert shared["statement"] == "PHQ-9 below 10"
+    assert shared["other_clients"] == 1
+    assert "Alex Moreno" not in str(preview)  # the other client is counted, never named
+
+    gateway = running.app.state.plantrail.gateway
+    entry = AccessEntry("POST", "/web/plans/{plan_id}/objectives")
+    count = gateway.statement_elsewhere(
+        principal("dana"), dana.ids["plan_id"], "phq-9  Below 10.", entry
+    )
+    assert count == 1
+    assert (
+        gateway.statement_elsewhere(principal("dana"), dana.ids["plan_id"], "Sleep 7 h", entry) == 0
+    )
+    with pytest.raises(PlanNotFound):  # only the plan's own clinician writes its pages
+        gateway.statement_elsewhere(principal("marcus"), dana.ids["plan_id"], "x", entry)
