@@ -780,6 +780,7 @@ EVERY_COMMAND: dict[str, Callable[[Ids], c.PlanCommand]] = {
     ),
     "RevokeSignature": lambda i: c.RevokeSignature(signature_id=i["signature"]),
     "DischargePlan": lambda i: c.DischargePlan(reason="Discharged twice"),
+    "RenewPlan": lambda i: c.RenewPlan(plan_end_date=date(2027, 6, 30)),
     "RequestAmendment": lambda i: c.RequestAmendment(
         concerns="Problem 1",
         requested_change="Remove the word 'hopeless'",
