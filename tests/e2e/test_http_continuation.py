@@ -239,3 +239,19 @@ def test_statements_shared_with_other_clients_are_counted_never_named(running: P
     )
     with pytest.raises(PlanNotFound):  # only the plan's own clinician writes its pages
         gateway.statement_elsewhere(principal("marcus"), dana.ids["plan_id"], "x", entry)
+
+
+def test_the_audit_packet_prints_the_continuation_reason(running: Practice) -> None:
+    dana, review = copied_forward(running)
+    dana.send(f"/reviews/{review}/complete", {**dana.body(), "continuation_reason": REASON})
+    period = {"from": "2026-01-01", "to": "2026-12-31"}
+    html = running.request(
+        "dana", "GET", dana.plan + "/packet", params={**period, "format": "html"}
+    )
+    assert html.status_code == 200, html.text
+    assert f"Continuation reason (why continuing unchanged is clinically right): {REASON}" in (
+        html.text
+    )
+    pdf = running.request("dana", "GET", dana.plan + "/packet", params=period)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
