@@ -51,6 +51,7 @@ from plantrail.domain.events import PlanEvent
 from plantrail.domain.persistence import decode_event
 from plantrail.domain.plan import PlanState
 from plantrail.domain.service import PlanService
+from plantrail.projections.continuation import SharedStatement
 from plantrail.projections.copy_forward import small_statement_edit
 from plantrail.projections.document import due_row, next_review_due
 from plantrail.projections.findings import plan_findings as findings_of
@@ -162,6 +163,13 @@ class PlanRows:
     participants: list[dict[str, Any]] = field(default_factory=list)
 
 
+def statement_fingerprint(statement: str) -> tuple[str, str]:
+    """A statement's normalised text and its fingerprint, as ``plantrail_objective_statements``
+    holds them: two statements with one fingerprint are the same words after normalisation."""
+    normalised = normalise_text(statement)
+    return normalised, hashlib.sha256(normalised.encode()).hexdigest()
+
+
 def compute_rows(events: Sequence[PlanEvent], profile: RuleProfile, today: date) -> PlanRows | None:
     """The read-model rows of one plan from its whole history (pure: no database)."""
     # One fold yields the state, the review verdicts and the flagged revision-log entries; the
@@ -174,7 +182,7 @@ def compute_rows(events: Sequence[PlanEvent], profile: RuleProfile, today: date)
     verdicts = [_verdict_row(state, judged) for judged in scan.reviews]
     statements = []
     for objective in state.objectives.values():
-        normalised = normalise_text(objective.statement)
+        normalised, fingerprint = statement_fingerprint(objective.statement)
         statements.append(
             {
                 "objective_id": objective.id,
@@ -182,7 +190,7 @@ def compute_rows(events: Sequence[PlanEvent], profile: RuleProfile, today: date)
                 "label": objective.label,
                 "statement": objective.statement,
                 "normalised": normalised,
-                "fingerprint": hashlib.sha256(normalised.encode()).hexdigest(),
+                "fingerprint": fingerprint,
             }
         )
     copied = [v for v in verdicts if v["verdict"] in COPIED]
@@ -393,6 +401,57 @@ def _compute(
     for index, future in enumerate(offered):
         computed += taken_back[index] if index in taken_back else future.result()
     return computed
+
+
+def _elsewhere(plan_id: UUID | None, client_id: str) -> Any:
+    """The other clients' plans: not this client's, nor (for a group, family or couples plan)
+    one of this plan's participants, whose plans share objectives on purpose."""
+    condition = objective_statements.c.client_id != client_id
+    if plan_id is not None:
+        participants = select(plan_participants.c.client_id).where(
+            plan_participants.c.plan_id == plan_id
+        )
+        condition = condition & objective_statements.c.client_id.not_in(participants)
+    return condition
+
+
+def query_shared_statements(
+    recorder: SqlPlanRecorder, plan_id: UUID, client_id: str
+) -> list[SharedStatement]:
+    """This plan's objective statements whose fingerprint appears in a plan of another client,
+    each with how many other clients (never who: the caller may not reach their plans). The
+    read model may lag the latest writes (``catch_up`` first)."""
+    mine = objective_statements.alias("mine")
+    others = (
+        select(func.count(func.distinct(objective_statements.c.client_id)))
+        .where(objective_statements.c.fingerprint == mine.c.fingerprint)
+        .where(_elsewhere(plan_id, client_id))
+        .scalar_subquery()
+    )
+    query = (
+        select(mine.c.objective_id, mine.c.label, mine.c.statement, others.label("others"))
+        .where(mine.c.plan_id == plan_id)
+        .order_by(mine.c.label, mine.c.objective_id)
+    )
+    with translated("read the objective statements"), recorder.engine.connect() as conn:
+        return [
+            SharedStatement(row.objective_id, row.label, row.statement, int(row.others))
+            for row in conn.execute(query)
+            if row.others
+        ]
+
+
+def query_statement_elsewhere(recorder: SqlPlanRecorder, statement: str, client_id: str) -> int:
+    """How many other clients' plans use ``statement`` verbatim after normalisation (the
+    fingerprint of ``statement_fingerprint``). The read model may lag the latest writes."""
+    _, fingerprint = statement_fingerprint(statement)
+    query = (
+        select(func.count(func.distinct(objective_statements.c.client_id)))
+        .where(objective_statements.c.fingerprint == fingerprint)
+        .where(_elsewhere(None, client_id))
+    )
+    with translated("read the objective statements"), recorder.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def client_identities(recorder: SqlPlanRecorder, client_id: str) -> set[tuple[str, date]]:

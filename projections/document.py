@@ -196,6 +196,12 @@ def _review(state: PlanState, review: Review) -> dict[str, Any]:
         "progress_summary": review.progress_summary,
         "client_input": review.client_input,
         "next_review_date": iso(review.next_review_date),
+        # Only when given (0.3.0): a document of an older history reads as it always did.
+        **(
+            {"continuation_reason": review.continuation_reason}
+            if review.continuation_reason is not None
+            else {}
+        ),
         **_entry(state, review),
     }
 
@@ -332,4 +338,10 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
             {"version": version, "entry_kind": kind}
             for version, kind in sorted(state.entry_kinds.items())
         ],
+        # Only once renewed (0.3.0), as for the reviews' continuation reasons.
+        **(
+            {"renewals": [r.model_dump(mode="json") for r in state.renewals]}
+            if state.renewals
+            else {}
+        ),
     }

@@ -553,6 +553,11 @@ def _reviews(
                     f"{label} on {last.effective_date.isoformat()} changed nothing in the plan "
                     f"({in_a_row})"
                 )
+            if last.continuation_reason is not None:
+                message += (
+                    "; the clinician stated why continuing unchanged is right: "
+                    f"«{last.continuation_reason}»"
+                )
             out.add("REVIEW_COPIED_FORWARD", message, last.review_id, label)
     needed = profile.stalled_reviews
     for o in state.objectives.values():

@@ -37,9 +37,11 @@ from plantrail.projections.signatures import rfc3339
 
 __all__ = [
     "JudgedReview",
+    "Preview",
     "ReviewJudge",
     "fold_judging",
     "judged_reviews",
+    "preview",
     "preview_verdict",
     "review_history",
 ]
@@ -195,6 +197,55 @@ def judged_reviews(
     return state, judge.judged
 
 
+@dataclass(frozen=True)
+class Preview:
+    """A review's verdict if it were completed now (``preview``): the plan as folded, the
+    point it would be compared with, and the verdict (None before the opening)."""
+
+    state: PlanState | None
+    against: _Point | None
+    verdict: dict[str, Any] | None
+    completed: tuple[JudgedReview, ...] = ()
+
+    @property
+    def against_kind(self) -> str | None:
+        return self.against.kind if self.against else None
+
+    @property
+    def against_label(self) -> str | None:
+        return self.against.label if self.against else None
+
+
+def preview(
+    events: Iterable[ev.PlanEvent],
+    statuses: Mapping[str, ObjectiveStatus],
+    progress_summary: str | None,
+    profile: RuleProfile = DEFAULT_PROFILE,
+) -> Preview:
+    """``preview_verdict`` with the plan it folded and the point it compared with."""
+    judge = ReviewJudge(keep_states=False, profile=profile)
+    state = fold_judging(events, judge)
+    against = judge.previous or judge.opening
+    if state is None or against is None:
+        return Preview(state, against, None, tuple(judge.judged))
+    objectives = {
+        key: objective.model_copy(update={"status": statuses[key]})
+        if key in statuses
+        else objective
+        for key, objective in state.objectives.items()
+    }
+    hypothetical = state.model_copy(update={"objectives": objectives})
+    verdict = verdict_between(
+        against.language,
+        plan_language(hypothetical, profile.copy_forward_detector),
+        against.summary,
+        progress_summary,
+        judge.streak,
+        profile,
+    )
+    return Preview(state, against, verdict, tuple(judge.judged))
+
+
 def preview_verdict(
     events: Iterable[ev.PlanEvent],
     statuses: Mapping[str, ObjectiveStatus],
@@ -208,26 +259,7 @@ def preview_verdict(
 
     Completing the review with the same assessments and summary, before any other change,
     gives the same verdict (``review_history``)."""
-    judge = ReviewJudge(keep_states=False, profile=profile)
-    state = fold_judging(events, judge)
-    against = judge.previous or judge.opening
-    if state is None or against is None:
-        return None
-    objectives = {
-        key: objective.model_copy(update={"status": statuses[key]})
-        if key in statuses
-        else objective
-        for key, objective in state.objectives.items()
-    }
-    hypothetical = state.model_copy(update={"objectives": objectives})
-    return verdict_between(
-        against.language,
-        plan_language(hypothetical, profile.copy_forward_detector),
-        against.summary,
-        progress_summary,
-        judge.streak,
-        profile,
-    )
+    return preview(events, statuses, progress_summary, profile).verdict
 
 
 def _reached(latest: float | None, target: float | None, direction: str) -> bool | None:
@@ -391,6 +423,12 @@ def review_history(
                     if change["path"] != "plan.next_review_due"
                 ],
                 "copy_forward": verdict,
+                # Only when given (0.3.0), so that a packet of an older history reads the same.
+                **(
+                    {"continuation_reason": event.continuation_reason}
+                    if event.continuation_reason is not None
+                    else {}
+                ),
             }
         )
     return history

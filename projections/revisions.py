@@ -286,7 +286,16 @@ def describe_event(state: PlanState, e: ev.PlanEvent) -> Subject:
             f"{labels.get(a.objective_id, a.objective_id)} {_assessed(a)}" for a in e.assessments
         )
         nxt = f"; next review {e.next_review_date.isoformat()}" if e.next_review_date else ""
-        return f"{label} completed: {assessed or 'no open objectives'}{nxt}", e.review_id, label
+        why = (
+            f"; continued unchanged because {quote(e.continuation_reason)}"
+            if e.continuation_reason
+            else ""
+        )
+        return (
+            f"{label} completed: {assessed or 'no open objectives'}{nxt}{why}",
+            e.review_id,
+            label,
+        )
     if isinstance(e, ev.SignatureRequested):
         return (
             f"Co-signature requested of {e.signer_name} ({e.role}, {e.meaning})",
@@ -310,6 +319,18 @@ def describe_event(state: PlanState, e: ev.PlanEvent) -> Subject:
         return f"Signature{who} revoked", e.signature_id, None
     if isinstance(e, ev.PlanDischarged):
         return f"Plan discharged: {quote(e.reason)}", None, None
+    if isinstance(e, ev.PlanRenewed):
+        why = (
+            f"; continued unchanged because {quote(e.continuation_reason)}"
+            if e.continuation_reason
+            else ""
+        )
+        return (
+            f"Plan renewed until {e.plan_end_date.isoformat()} "
+            f"(was {e.previous_end_date.isoformat()}){why}",
+            None,
+            None,
+        )
     if isinstance(e, _AMENDMENT_EVENTS):
         return _describe_amendment(state, e)
     return f"{e.event_type}", None, None

@@ -1,5 +1,5 @@
 """A plan's workflow: reviews, signatures and co-signature requests, rationales and notes,
-amendment requests (45 CFR 164.526), discharge. Supervisors may sign (``supervisor``/
+amendment requests (45 CFR 164.526), renewal, discharge. Supervisors may sign (``supervisor``/
 ``approved``), revoke their own signature and record rationale requests and comments; everything
 else is the plan's clinician's, including every step of an amendment request (ADR 0012)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from plantrail.api.routing.common import (
     ETAG_HEADER,
@@ -25,10 +25,12 @@ from plantrail.api.routing.schemas import (
     AmendmentExtensionBody,
     AmendmentRequestBody,
     CompleteReviewBody,
+    ContinuationPreview,
     DisagreementBody,
     DischargeBody,
     RationaleBody,
     RebuttalBody,
+    RenewBody,
     SignatureBody,
     SignatureRequestBody,
     StartReviewBody,
@@ -52,12 +54,28 @@ def start_review(
     return write.run(cmd.StartReview, body)
 
 
-@router.post("/reviews/{review_id}/complete", responses=CHANGED, summary="Complete a review")
+DryRun = Annotated[
+    bool,
+    Query(
+        description="Store nothing: answer with the copy-forward verdict the write would get "
+        "(`ContinuationPreview`), after the engine's own checks"
+    ),
+]
+
+
+@router.post(
+    "/reviews/{review_id}/complete",
+    responses=CHANGED,
+    summary="Complete a review (or preview its copy-forward verdict with ?dry_run=true)",
+)
 def complete_review(
     review_id: ItemIdPath,
     body: CompleteReviewBody,
     write: ClinicianWrite,
-) -> WriteResult:
+    dry_run: DryRun = False,
+) -> WriteResult | ContinuationPreview:
+    if dry_run:
+        return write.preview(cmd.CompleteReview, body, review_id=review_id)
     return write.run(cmd.CompleteReview, body, review_id=review_id)
 
 
@@ -125,6 +143,21 @@ def record_rationale(
     write: SignerWrite,
 ) -> WriteResult:
     return write.run(cmd.RecordRationale, body)
+
+
+@router.post(
+    "/renew",
+    responses=CHANGED,
+    summary="Renew the plan for a new period (or preview its verdict with ?dry_run=true)",
+)
+def renew(
+    body: RenewBody,
+    write: ClinicianWrite,
+    dry_run: DryRun = False,
+) -> WriteResult | ContinuationPreview:
+    if dry_run:
+        return write.preview(cmd.RenewPlan, body)
+    return write.run(cmd.RenewPlan, body)
 
 
 @router.post("/discharge", responses=CHANGED, summary="Discharge the plan")

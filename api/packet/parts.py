@@ -492,6 +492,11 @@ def reviews_part(part: Mapping[str, Any], start: date, end: date, width: float) 
                         + (" (late entry)" if review["late_entry"] else ""),
                     ),
                     ("Copy-forward verdict", _verdict(review)),
+                    *(
+                        [("Continuation reason", text(review["continuation_reason"]))]
+                        if review.get("continuation_reason")
+                        else []
+                    ),
                     (
                         "Compared with",
                         text(

@@ -17,7 +17,12 @@ from plantrail.api.routing.access import (
 )
 from plantrail.api.routing.context import AppContext, access_entry
 from plantrail.api.routing.problems import problem_responses
-from plantrail.api.routing.schemas import WRITE_FIELDS, WriteFields, WriteResult
+from plantrail.api.routing.schemas import (
+    WRITE_FIELDS,
+    ContinuationPreview,
+    WriteFields,
+    WriteResult,
+)
 from plantrail.domain import commands as cmd
 from plantrail.domain.commands import ICD10_CODE
 from plantrail.domain.parsing import parse_command
@@ -89,7 +94,11 @@ class PlanWrite:
     if_match: str | None
     idempotency_key: str | None
 
-    def run(self, model: type[cmd.Command], body: WriteFields | None, **fields: Any) -> WriteResult:
+    @staticmethod
+    def _parsed(
+        model: type[cmd.Command], body: WriteFields | None, fields: dict[str, Any]
+    ) -> tuple[cmd.Command, dict[str, Any]]:
+        """The command and the envelope (the common write fields) a body gives."""
         data: dict[str, Any] = {}
         envelope: dict[str, Any] = {}
         if body is not None:
@@ -97,7 +106,32 @@ class PlanWrite:
             envelope = {k: v for k, v in dumped.items() if k in WRITE_FIELDS}
             data = {k: v for k, v in dumped.items() if k not in WRITE_FIELDS}
         data.update(fields)
-        command = parse_command(model, data)
+        return parse_command(model, data), envelope
+
+    def preview(
+        self,
+        model: type[cmd.CompleteReview] | type[cmd.RenewPlan],
+        body: WriteFields,
+        **fields: Any,
+    ) -> ContinuationPreview:
+        """A dry run (``?dry_run=true``) of a review's completion or a renewal: the verdict it
+        would get on the plan at If-Match (else now), after the engine's own checks; stores
+        nothing."""
+        command, envelope = self._parsed(model, body, fields)
+        assert isinstance(command, cmd.CompleteReview | cmd.RenewPlan)
+        found = context(self.request).gateway.continuation_preview(
+            self.caller,
+            self.plan_id,
+            command,
+            access_entry(self.request),
+            version=if_match_version(self.if_match),
+            envelope=envelope,
+        )
+        etag(self.response, int(found["version"]))
+        return ContinuationPreview.model_validate(found)
+
+    def run(self, model: type[cmd.Command], body: WriteFields | None, **fields: Any) -> WriteResult:
+        command, envelope = self._parsed(model, body, fields)
         result = context(self.request).gateway.execute(
             self.caller,
             self.plan_id,

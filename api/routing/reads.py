@@ -52,11 +52,10 @@ def point(name: str, value: str) -> tuple[int | None, datetime | None]:
 
 
 def rule_profile(ctx: AppContext) -> Any:
-    """The practice's rule profile (default thresholds unless the app was given one)."""
+    """The practice's rule profile (default thresholds unless the app was given one): the one
+    object the gateway judges a continuation by (``create_app`` gives it both)."""
     if ctx.settings.profile is None:
-        from plantrail.projections.profile import RuleProfile
-
-        ctx.settings.profile = RuleProfile()
+        ctx.settings.profile = ctx.gateway.profile
     return ctx.settings.profile
 
 

@@ -258,6 +258,11 @@ class CompleteReviewBody(WriteFields):
     progress_summary: ClinicalText
     client_input: ClinicalText | None = None
     next_review_date: IsoDate | None = None
+    continuation_reason: ClinicalText | None = Field(
+        None,
+        description="Why continuing the plan unchanged is clinically right: required when the "
+        "review would be judged copied forward or nearly copied forward (see `?dry_run=true`)",
+    )
 
 
 class SignatureBody(WriteFields):
@@ -279,6 +284,17 @@ class SignatureRequestBody(WriteFields):
 
 class DischargeBody(WriteFields):
     reason: ClinicalText
+
+
+class RenewBody(WriteFields):
+    plan_end_date: IsoDate = Field(
+        description="The renewed plan's end date: after the current one, within a year"
+    )
+    continuation_reason: ClinicalText | None = Field(
+        None,
+        description="Why renewing the plan's language unchanged is clinically right: required "
+        "when the renewal would be judged copied forward or nearly copied forward",
+    )
 
 
 # ---------------------------------------------------- amendment requests (45 CFR 164.526)
@@ -342,6 +358,36 @@ class WriteResult(Open):
     version: int
     id: str | None = None
     label: str | None = None
+
+
+class ContinuationPreview(Open):
+    """What completing a review or renewing the plan would be judged now (``?dry_run=true``);
+    nothing is stored."""
+
+    verdict: dict[str, Any] | None = Field(
+        description="The copy-forward verdict the record would get (as in a review's "
+        "`copy_forward`); null when there is nothing to compare with"
+    )
+    requires_reason: bool = Field(
+        description="The verdict is copied_forward or nearly_copied_forward: the write needs a "
+        "`continuation_reason`"
+    )
+    similarity: float | None
+    summary_repeated: bool
+    unmoved_objectives: list[dict[str, Any]] = Field(
+        description="Objectives whose latest score, or not_met status, has not moved over the "
+        "rule profile's `stalled_reviews` reviews: objective_id, label, instrument, scores"
+    )
+    shared_statements: list[dict[str, Any]] = Field(
+        description="This plan's objective statements used verbatim in other clients' plans: "
+        "objective_id, label, statement, other_clients (a count; never who)"
+    )
+    message: str = Field(description="One sentence for the clinician")
+    version: int = Field(description="The plan version judged")
+    applies: bool = Field(
+        description="False when the rule does not judge the write (a review not open, a plan "
+        "not active)"
+    )
 
 
 class Person(Open):

@@ -54,6 +54,7 @@ from plantrail.projections.access.web_sessions import (
     WebSessions,
 )
 from plantrail.projections.assembly import open_service, recorder_of
+from plantrail.projections.profile import RuleProfile
 from plantrail.projections.store.recorder import to_micros
 
 DESCRIPTION = """\
@@ -93,11 +94,17 @@ def create_app(
     sessions.create_tables()
     break_glass = BreakGlass(recorder.engine, service.clock)
     break_glass.create_tables()
+    # One profile object: the findings' (``reads.rule_profile``) and the continuation rule's.
+    if settings.profile is None:
+        settings.profile = RuleProfile()
+    profile = settings.profile
+    if not isinstance(profile, RuleProfile):
+        raise TypeError("settings.profile must be a RuleProfile")
     context = AppContext(
         service=service,
         accounts=accounts,
         access_log=access_log,
-        gateway=PlanGateway(service, accounts),
+        gateway=PlanGateway(service, accounts, profile=profile),
         documents=RenderedDocuments(),
         break_glass=break_glass,
         settings=settings,

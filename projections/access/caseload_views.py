@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from plantrail.domain.service import PlanService
 from plantrail.projections.access.policy import Principal, reach_of
@@ -21,7 +22,10 @@ from plantrail.projections.caseload import (
     query_caseload,
     query_copy_forward,
     query_findings,
+    query_shared_statements,
+    query_statement_elsewhere,
 )
+from plantrail.projections.continuation import SharedStatement
 
 
 @dataclass(frozen=True)
@@ -64,3 +68,17 @@ class CaseloadViews:
     def copy_forward(self, caller: Principal, clinician_id: str | None = None) -> dict[str, Any]:
         self._fresh()
         return query_copy_forward(self.recorder, reach_of(caller), clinician_id=clinician_id)
+
+    def shared_statements(self, plan_id: UUID, client_id: str) -> list[SharedStatement]:
+        """This plan's objective statements used verbatim (after normalisation) in a plan of
+        another client, each with how many other clients: counted, never named, because the
+        caller may not reach those plans. Answered from the read model, which is caught up
+        first but may still lag a write another process is making."""
+        self._fresh()
+        return query_shared_statements(self.recorder, plan_id, client_id)
+
+    def statement_elsewhere(self, text: str, client_id: str) -> int:
+        """How many other clients' plans use ``text`` verbatim after the read model's
+        normalisation (its fingerprint); as ``shared_statements``, it may lag a write."""
+        self._fresh()
+        return query_statement_elsewhere(self.recorder, text, client_id)

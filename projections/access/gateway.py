@@ -23,12 +23,14 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from plantrail.domain import commands as cmd
+from plantrail.domain.decide import Context, decide
 from plantrail.domain.errors import (
     AccessDenied,
     FieldProblem,
     InvalidInput,
     NotFound,
     PlanNotFound,
+    PlantrailError,
     RuleViolation,
     StaleVersion,
 )
@@ -49,8 +51,13 @@ from plantrail.projections.access.policy import (
     signature_revoke_denial,
 )
 from plantrail.projections.assembly import recorder_of
+from plantrail.projections.continuation import judge
+from plantrail.projections.profile import RuleProfile
 
 MAX_EXPECTED_VERSION = 2**31
+STALE_RETRIES = 3
+"""A continuation check without If-Match is judged again this many times when another write
+lands between the check and the write."""
 T = TypeVar("T")
 
 
@@ -72,10 +79,17 @@ class PlanGateway:
     """Caller-checked access to plans (see module docstring)."""
 
     def __init__(
-        self, service: PlanService, accounts: Accounts, *, cache_size: int = 10_000
+        self,
+        service: PlanService,
+        accounts: Accounts,
+        *,
+        cache_size: int = 10_000,
+        profile: RuleProfile | None = None,
     ) -> None:
         self.service = service
         self.accounts = accounts
+        self.profile = profile if profile is not None else RuleProfile()
+        """The practice's rule profile: the copy-forward detector a continuation is judged by."""
         self._headers: dict[UUID, PlanHeader] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -416,20 +430,17 @@ class PlanGateway:
             "license_number": user.license_number,
         }
 
-    def execute(
+    def _admit(
         self,
         caller: Principal,
         plan_id: UUID,
         command: cmd.PlanCommand,
-        envelope: Mapping[str, Any],
-        *,
-        if_match: int | None,
-        idempotency_key: str | None,
         entry: AccessEntry,
-    ) -> CommandResult:
-        """Run ``command`` on the plan for ``caller``: role rule (403), reach (404), item rule
-        (403), then the engine (If-Match → 412, lost race → 409, key reuse → 422)."""
-        action = type(command).__name__
+        envelope: Mapping[str, Any],
+        action: str,
+    ) -> PlanHeader:
+        """The checks before ``command`` is run (or previewed) for ``caller``: role rule (403),
+        reach (404), item rule (403)."""
         entry.action = action
         denial = command_denial(caller, command)
         if denial is not None:
@@ -452,18 +463,153 @@ class PlanGateway:
                 if reason is not None:
                     entry.outcome = "denied"
                     raise AccessDenied(reason)
+        return found
+
+    def execute(
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        command: cmd.PlanCommand,
+        envelope: Mapping[str, Any],
+        *,
+        if_match: int | None,
+        idempotency_key: str | None,
+        entry: AccessEntry,
+    ) -> CommandResult:
+        """Run ``command`` on the plan for ``caller``: role rule (403), reach (404), item rule
+        (403), the continuation rule (422), then the engine (If-Match → 412, lost race → 409,
+        key reuse → 422).
+
+        The continuation rule: a review completed, or a plan renewed, that would be judged
+        copied forward (or nearly) needs a ``continuation_reason``. It is judged on the plan
+        at the If-Match version (else the current one), and the command is then run expecting
+        exactly that version, so the verdict recorded is the one checked; without If-Match, a
+        write that lands in between has the check made again (``STALE_RETRIES``)."""
+        self._admit(caller, plan_id, command, entry, envelope, type(command).__name__)
         if if_match is not None and not 1 <= if_match <= MAX_EXPECTED_VERSION:
             raise StaleVersion(if_match, self.service.load(plan_id).version)
-        meta = parse_meta(
-            dict(envelope),
-            actor=caller.actor(),
-            command_id=self.command_id(caller, idempotency_key),
-            expected_version=if_match,
+        continued = isinstance(command, cmd.CompleteReview | cmd.RenewPlan)
+        attempts = 1 if if_match is not None or not continued else STALE_RETRIES
+        for attempt in range(attempts):
+            meta = parse_meta(
+                dict(envelope),
+                actor=caller.actor(),
+                command_id=self.command_id(caller, idempotency_key),
+                expected_version=if_match,
+            )
+            if isinstance(command, cmd.CompleteReview | cmd.RenewPlan):
+                judged = self._check_continuation(caller, plan_id, command, meta, entry)
+                meta = meta.model_copy(update={"expected_version": judged})
+            try:
+                with pending_write(entry, self.service.clock):
+                    result = self.service.execute(plan_id, command, meta)
+            except StaleVersion:
+                if if_match is not None or attempt == attempts - 1:
+                    raise
+                continue
+            entry.outcome = "ok"
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _check_continuation(
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        command: cmd.CompleteReview | cmd.RenewPlan,
+        meta: cmd.CommandMeta,
+        entry: AccessEntry,
+    ) -> int | None:
+        """Refuse ``command`` without a continuation reason when the record would be judged
+        copied forward on the plan at ``meta.expected_version`` (None: now); the version
+        judged, which the command must then be run on. When the rule does not apply (no plan,
+        a stale If-Match, a review not open, a plan not active) or the engine would refuse the
+        command anyway, the engine answers as it would without the rule: its own refusal
+        first, or a retried command's first answer."""
+        version = meta.expected_version
+        events = self.service.events_of(plan_id)
+        if not events or (version is not None and events[-1].originator_version != version):
+            return version
+        state, preview = judge(events, command, self.profile, ())
+        if state is None or not preview["applies"] or self._refused(plan_id, state, command, meta):
+            return version
+        if preview["requires_reason"] and command.continuation_reason is None:
+            entry.outcome = "rejected"
+            raise RuleViolation.on("continuation_reason", preview["message"])
+        return int(preview["version"])
+
+    def _refused(
+        self,
+        plan_id: UUID,
+        state: PlanState,
+        command: cmd.PlanCommand,
+        meta: cmd.CommandMeta,
+        *,
+        reraise: bool = False,
+    ) -> bool:
+        """Whether the engine's rules refuse ``command`` on ``state`` (decided, never saved);
+        ``reraise``: raise the engine's error instead."""
+        now = max(self.service.clock(), state.last_recorded_at)
+        try:
+            decide(state, command, Context(plan_id, meta, now, self.service.late_entry_days))
+        except PlantrailError:
+            if reraise:
+                raise
+            return True
+        return False
+
+    def continuation_preview(
+        self,
+        caller: Principal,
+        plan_id: UUID,
+        command: cmd.CompleteReview | cmd.RenewPlan,
+        entry: AccessEntry,
+        *,
+        version: int | None = None,
+        envelope: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """What completing the review or renewing the plan would be judged now (or on the
+        plan at ``version``), for a caller who may run ``command``; stores nothing
+        (``continuation.continuation_preview``, with the plan's objective statements found in
+        other clients' plans). Given the write's ``envelope`` (a dry run), the engine's rules
+        are checked too, on the plan judged: what the write would refuse, the preview refuses
+        with the same error."""
+        action = f"Preview{type(command).__name__}"
+        found = self._admit(caller, plan_id, command, entry, envelope or {}, action)
+        events = self.service.events_of(plan_id, lte=version)
+        if not events:
+            entry.outcome = "not_found"
+            raise PlanNotFound(plan_id)
+        if version is not None and events[-1].originator_version != version:
+            raise StaleVersion(version, events[-1].originator_version)
+        shared = (
+            self._caseload.shared_statements(plan_id, found.client_id)
+            if found.client_id is not None
+            else []
         )
-        with pending_write(entry, self.service.clock):
-            result = self.service.execute(plan_id, command, meta)
+        state, preview = judge(events, command, self.profile, shared)
+        if envelope is not None:
+            assert state is not None  # the plan's events start with its opening
+            meta = parse_meta(dict(envelope), actor=caller.actor())
+            try:
+                self._refused(plan_id, state, command, meta, reraise=True)
+            except PlantrailError:
+                entry.outcome = "rejected"
+                raise
         entry.outcome = "ok"
-        return result
+        return preview
+
+    def statement_elsewhere(
+        self, caller: Principal, plan_id: UUID, text: str, entry: AccessEntry
+    ) -> int:
+        """How many other clients' plans use ``text`` verbatim (after normalisation), for the
+        authoring pages of a plan ``caller`` may change: counted, never named. From the
+        caseload read model, which may lag the latest writes."""
+        found = self.reach(caller, plan_id, entry, "view:statement-elsewhere")
+        if not can_write_plan(caller, found.clinician_id):
+            entry.outcome = "denied"
+            raise PlanNotFound(plan_id)
+        entry.outcome = "ok"
+        return self._caseload.statement_elsewhere(text, found.client_id or "")
 
     @staticmethod
     def command_id(caller: Principal, idempotency_key: str | None) -> str | None:

@@ -174,6 +174,8 @@ ROUTES: list[Route] = [
     Route("POST", P + "/signature-requests", WRITE, 201,
           {"role": "supervisor", "meaning": "approved", "signer_id": "sam-okafor"}),
     Route("POST", P + "/discharge", WRITE, 200, {"reason": "Goals met"}),
+    Route("POST", P + "/renew", WRITE, 200,
+          {"plan_end_date": "2027-02-01", "continuation_reason": "Gains hold; same plan", **WHY}),
     Route("POST", P + "/amendments", CLIENT_WRITE, 201,
           {"concerns": "Problem 1", "requested_change": "Say 'low mood', not 'hopeless'",
            "reason": "I never said hopeless", "received_on": "2026-03-02",

@@ -98,7 +98,9 @@ def test_from_opening_to_the_third_review(running: Practice) -> None:
     assert by_role["supervisor"]["signer_credentials"] == "PhD"
     activated = plan["version"]
 
-    def review(days: int, summary: str, statuses: dict[str, str], **extra: Any) -> dict[str, Any]:
+    def review(
+        days: int, summary: str, statuses: dict[str, str], why: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         clock.advance(days=days)
         started = dana.post("/reviews", {"reason": "scheduled", **extra})
         body = {
@@ -106,6 +108,13 @@ def test_from_opening_to_the_third_review(running: Practice) -> None:
             "progress_summary": summary,
             **extra,
         }
+        if why is not None:
+            # A copied-forward review needs its reason: without it, 422 and nothing stored.
+            before = dana.call("GET")["version"]
+            refused = dana.post(f"/reviews/{started['id']}/complete", body, status=422)
+            assert [e["field"] for e in refused["errors"]] == ["continuation_reason"]
+            assert dana.call("GET")["version"] == before
+            body["continuation_reason"] = why
         done: dict[str, Any] = dana.post(f"/reviews/{started['id']}/complete", body, status=200)
         return done
 
@@ -122,13 +131,14 @@ def test_from_opening_to_the_third_review(running: Practice) -> None:
     after_first = clock()
     # Review 2: nothing changed but the date.
     second = review(90, "Activities up to three a week; mood improving.",
-                    {phq["id"]: "partially_met", activity["id"]: "partially_met"})  # fmt: skip
+                    {phq["id"]: "partially_met", activity["id"]: "partially_met"},
+                    why="Steady gains on the current plan; no change is indicated")  # fmt: skip
     # Review 3: held 10 days ago, typed in today (a late entry), again nothing changed.
     clock.advance(days=100)
     held = (clock().date() - timedelta(days=10)).isoformat()
     third = review(0, "Stable; continue plan",
                    {phq["id"]: "partially_met", activity["id"]: "partially_met"},
-                   effective_date=held)  # fmt: skip
+                   why="Still improving at this dose of therapy", effective_date=held)  # fmt: skip
     assert third["version"] == second["version"] + 2 == first["version"] + 4
 
     # The review history, as the supervisor reads it.

@@ -431,7 +431,7 @@ def test_the_verify_page_reports_the_chain_and_the_last_checkpoint(site: Practic
     assert f"version {plan['version'] + 1} was written after it" in page.text
 
 
-def _review(site: Practice, plan: dict[str, Any], summary: str) -> None:
+def _review(site: Practice, plan: dict[str, Any], summary: str, why: str | None = None) -> None:
     started = site.service.execute(plan["plan_id"], c.StartReview(reason="scheduled"), meta("dana"))
     site.service.execute(
         plan["plan_id"],
@@ -439,6 +439,7 @@ def _review(site: Practice, plan: dict[str, Any], summary: str) -> None:
             review_id=started.item_id,  # type: ignore[arg-type]
             assessments=[c.AssessmentIn(objective_id=plan["objective"], status="partially_met")],
             progress_summary=summary,
+            continuation_reason=why,
         ),
         meta("dana"),
     )
@@ -459,7 +460,7 @@ def test_the_reviews_page_shows_verdicts_scores_and_a_chart(site: Practice) -> N
     )
     _review(site, plan, "Some progress; continue.")
     site.clock.advance(days=90)
-    _review(site, plan, "Some progress; continue.")
+    _review(site, plan, "Some progress; continue.", "Gains hold at this dose of therapy")
     sign_in(site, "sam")
     reviews = site.client.get(f"/web/plans/{plan['plan_id']}/reviews")
     assert reviews.status_code == 200
@@ -472,6 +473,8 @@ def test_the_reviews_page_shows_verdicts_scores_and_a_chart(site: Practice) -> N
     assert "copied forward" in sections["Review 2"]
     assert "summary repeated" in sections["Review 2"]
     assert "copied forward" not in sections["Review 1"], "the first review changed statuses"
+    assert "continuation reason): Gains hold at this dose of therapy" in sections["Review 2"]
+    assert "continuation reason" not in sections["Review 1"]
     assert "12 (" in sections["Review 1"], "the score since the signed plan"
     dom = _Dom()
     dom.feed(reviews.text)

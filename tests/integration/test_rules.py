@@ -27,9 +27,9 @@ from plantrail.domain.errors import (
     RuleViolation,
     StaleVersion,
 )
+from plantrail.domain.instruments import INSTRUMENT_RANGES
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.domain.instruments import INSTRUMENT_RANGES
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.schema import events
 from tests.support.clock import FakeClock
@@ -780,6 +780,7 @@ EVERY_COMMAND: dict[str, Callable[[Ids], c.PlanCommand]] = {
     ),
     "RevokeSignature": lambda i: c.RevokeSignature(signature_id=i["signature"]),
     "DischargePlan": lambda i: c.DischargePlan(reason="Discharged twice"),
+    "RenewPlan": lambda i: c.RenewPlan(plan_end_date=date(2027, 6, 30)),
     "RequestAmendment": lambda i: c.RequestAmendment(
         concerns="Problem 1",
         requested_change="Remove the word 'hopeless'",

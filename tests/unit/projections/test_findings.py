@@ -476,3 +476,27 @@ def test_a_superseded_clinician_signature_is_a_finding_naming_versions_and_items
     assert "UNSIGNED_CHANGES" not in {
         f["code"] for f in findings_of(state, b.events, Profile(), b.today)
     }
+
+
+def test_a_copied_forward_review_with_a_continuation_reason_is_still_reported_with_it() -> None:
+    b, _ = depression_plan()
+    b.advance(days=30)
+    complete_review(b, "Some progress.")
+    b.advance(days=30)
+    review_id = b.add(c.StartReview(reason="scheduled"))
+    b.run(
+        c.CompleteReview(
+            review_id=review_id,
+            assessments=[
+                c.AssessmentIn(objective_id=o.id, status="partially_met")
+                for o in b.state.objectives.values()
+            ],
+            progress_summary="Some progress.",
+            continuation_reason="Steady gains; nothing to change yet",
+        )
+    )
+    [finding] = [f for f in found(b) if f["code"] == "REVIEW_COPIED_FORWARD"]
+    assert str(finding["message"]).endswith(
+        "; the clinician stated why continuing unchanged is right: "
+        "«Steady gains; nothing to change yet»"
+    )

@@ -179,3 +179,34 @@ def test_late_entries_are_marked_by_the_profile_threshold() -> None:
         _entry(revision_log(b.events, late_entry_days=14), late.originator_version)["late_entry"]
         is False
     )
+
+
+def test_a_renewal_and_a_continued_review_say_why_the_plan_went_on_unchanged() -> None:
+    b, ids = depression_plan()
+    b.advance(days=30)
+    review_id = b.add(c.StartReview(reason="scheduled"))
+    b.run(
+        c.CompleteReview(
+            review_id=review_id,
+            assessments=[
+                c.AssessmentIn(objective_id=o.id, status="partially_met")
+                for o in b.state.objectives.values()
+            ],
+            progress_summary="Steady.",
+            continuation_reason="Gains hold at this dose of therapy",
+        )
+    )
+    completed = b.state.version
+    b.run(
+        c.RenewPlan(plan_end_date=date(2027, 1, 31), continuation_reason="Same needs, same plan"),
+        rationale="Annual renewal",
+    )
+    log = revision_log(b.events)
+    assert _entry(log, completed)["summary"].endswith(
+        "; continued unchanged because “Gains hold at this dose of therapy”"
+    )
+    assert _entry(log, b.state.version)["summary"] == (
+        "Plan renewed until 2027-01-31 (was 2026-12-31); continued unchanged because "
+        "“Same needs, same plan”"
+    )
+    assert ids
