@@ -286,3 +286,81 @@ def test_a_category_that_is_not_billable_is_refused_at_the_code(site: Practice) 
     assert "F41 is not a billable ICD-10-CM code" in sent.text
     assert 'id="f-code-error"' in sent.text
     assert version_of(site, plan["plan_id"]) == plan["version"]
+
+
+def test_a_review_that_changes_nothing_is_stopped_until_the_clinician_says_why(
+    site: Practice,
+) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "start-review")
+    started = site.client.post(address, data={**base, "reason": "scheduled"},
+                               follow_redirects=False)  # fmt: skip
+    assert started.status_code == 303, started.text
+    [review] = site.service.load(plan["plan_id"]).reviews.values()
+    address, base = open_form(site, plan["plan_id"], "complete-review", review.id)
+    form = site.client.get(address)
+    assert "This would be recorded as copied forward" in form.text  # shown before completing
+    typed = {
+        **base, "assessments.0.objective_id": plan["objective"],
+        "assessments.0.status": "open", "progress_summary": "Attending weekly; mood stable.",
+    }  # fmt: skip
+    checked = site.client.post(address, data={**typed, "action": "check"})
+    assert checked.status_code == 200
+    assert "This would be recorded as copied forward" in checked.text
+    assert version_of(site, plan["plan_id"]) == plan["version"] + 1
+    refused = site.client.post(address, data={**typed, "action": "save"})
+    assert refused.status_code == 422
+    assert 'id="f-continuation_reason-error"' in refused.text
+    assert "Attending weekly; mood stable." in refused.text
+    assert version_of(site, plan["plan_id"]) == plan["version"] + 1
+    reason = "Exposure work starts next month; the plan is right until then."
+    done = site.client.post(address, data={**typed, "continuation_reason": reason},
+                            follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303, done.text
+    completed = site.service.load(plan["plan_id"]).reviews[review.id]
+    assert completed.continuation_reason == reason
+    assert completed.progress_summary == "Attending weekly; mood stable."
+
+
+def test_a_review_that_revises_the_plan_needs_no_reason(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "start-review")
+    site.client.post(address, data={**base, "reason": "scheduled"})
+    [review] = site.service.load(plan["plan_id"]).reviews.values()
+    address, base = open_form(site, plan["plan_id"], "revise-objective", plan["objective"])
+    site.client.post(
+        address,
+        data={**base, "statement": "PHQ-9 below 10 for two consecutive months",
+              "measure.instrument": "PHQ-9", "measure.direction": "decrease",
+              "measure.baseline": "16", "measure.target": "9",
+              "rationale": "Two months shows a durable change"},
+    )  # fmt: skip
+    address, base = open_form(site, plan["plan_id"], "complete-review", review.id)
+    assert "copied forward" not in site.client.get(address).text.split("<form")[0]
+    done = site.client.post(
+        address,
+        data={**base, "assessments.0.objective_id": plan["objective"],
+              "assessments.0.status": "partially_met",
+              "progress_summary": "PHQ-9 from 16 to 11; target lengthened to hold the gain."},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert done.status_code == 303, done.text
+    assert site.service.load(plan["plan_id"]).reviews[review.id].continuation_reason is None
+
+
+def test_wording_already_in_another_clients_plan_is_flagged_before_saving(site: Practice) -> None:
+    full_plan(site.service, mrn="MRN-1111")  # its Objective 1.1 reads "PHQ-9 below 10"
+    plan = full_plan(site.service, mrn="MRN-2222")
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "add-objective")
+    typed = {**base, "goal_id": plan["goal"], "statement": "PHQ-9  below 10"}
+    warned = site.client.post(address, data=typed)
+    assert warned.status_code == 200
+    assert "This wording is already in other clients' plans" in warned.text
+    assert "in the plan of 1 other client." in warned.text  # MRN-1111; never which one
+    assert version_of(site, plan["plan_id"]) == plan["version"]
+    kept = site.client.post(address, data={**typed, "keep_wording": "yes"}, follow_redirects=False)
+    assert kept.status_code == 303, kept.text
+    assert version_of(site, plan["plan_id"]) == plan["version"] + 1

@@ -224,12 +224,15 @@ async def show_form(request: Request, plan_id: PlanId, key: str, caller: Writer)
     return render(request, spec, view, item, verdict=verdict)
 
 
-def draft(spec: FormSpec, view: PlanView, values: Values, item: str | None) -> cmd.Command:
+def draft(
+    spec: FormSpec, view: PlanView, values: Values, item: str | None
+) -> cmd.CompleteReview | cmd.RenewPlan:
     """The command as typed so far, for the copy-forward preview: parsed when it parses, else
     built unchecked (a review whose summary is not written yet is still judged on its plan)."""
     data = command_data(spec, view, values, item)
+    model: type[cmd.CompleteReview | cmd.RenewPlan] = spec.command  # type: ignore[assignment]
     try:
-        return parse_command(spec.command, data)
+        return parse_command(model, data)
     except InvalidInput:
         if spec.command is cmd.CompleteReview:
             return cmd.CompleteReview.model_construct(
@@ -239,10 +242,10 @@ def draft(spec: FormSpec, view: PlanView, values: Values, item: str | None) -> c
                     for a in data.get("assessments", [])
                     if isinstance(a, dict)
                 ],
-                progress_summary=data.get("progress_summary"),
+                progress_summary=data.get("progress_summary"),  # type: ignore[arg-type]
                 continuation_reason=None,
             )
-        return spec.command.model_construct(**data)
+        return model.model_construct(**data)
 
 
 def preview(request: Request, caller: Principal, plan_id: UUID, spec: FormSpec, view: PlanView,
@@ -254,7 +257,7 @@ def preview(request: Request, caller: Principal, plan_id: UUID, spec: FormSpec, 
         plan_id,
         command,
         access_entry(request),
-        version=version,  # type: ignore[arg-type]
+        version=version,
     )
     return found
 
