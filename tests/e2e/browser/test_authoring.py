@@ -158,3 +158,98 @@ def test_a_clinician_writes_a_whole_plan_in_the_pages(
     assert page.get_by_text("Chest tightness on the platform").is_visible()
     screenshot(page, "author-plan-written")
     assert page.url.startswith(plan_url)
+
+
+ITEMS = {
+    "problem_id": "problems",
+    "goal_id": "goals",
+    "objective_id": "objectives",
+    "intervention_id": "interventions",
+    "measurement_id": "measurements",
+}
+
+
+def test_every_authoring_form_passes_axe_and_works_from_the_keyboard(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    """Each form of the registry, opened on a demo plan at every item kind it revises."""
+    import httpx
+
+    from plantrail.api.web.authoring.specs import SPECS
+
+    plan_id = str(next(p.plan_id for p in web_server.plans if p.client == "Riley Chen"))
+    token = web_server.token("priya-shah")
+    document = httpx.get(f"{web_server.base_url}/plans/{plan_id}",
+                         headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+    page = signed_in("priya-shah")
+    # A review in progress, for the completion form.
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}/write/start-review")
+    page.get_by_role("button", name="Start the review").click()
+    page.wait_for_url(re.compile(r"/web/plans/[^/]+\?saved="))
+    review = httpx.get(f"{web_server.base_url}/plans/{plan_id}",
+                       headers={"Authorization": f"Bearer {token}"}).json()["reviews"][-1]  # fmt: skip
+    tally = Tally()
+    for key, spec in sorted(SPECS.items()):
+        if spec.item is None:
+            item = None
+        elif spec.item == "review_id":
+            item = review["id"]
+        elif spec.item == "code":
+            item = document["diagnoses"][0]["code"]
+        elif spec.item in ITEMS:
+            item = document[ITEMS[spec.item]][0]["id"]
+        else:  # a form for an item kind this test does not know yet: fail, never skip
+            raise AssertionError(f"no demo item for {key} ({spec.item})")
+        address = f"{web_server.base_url}/web/plans/{plan_id}/write/{key}"
+        response = page.goto(address + (f"?item={item}" if item else ""))
+        assert response is not None and response.status == 200, (
+            f"{key}: {response and response.status}"
+        )
+        checked(page, tally, key)
+        screenshot(page, f"form-{key}")
+    page.goto(f"{web_server.base_url}/web/plans/new")
+    checked(page, tally, "open-plan")
+    assert sum(tally.axe.values()) == 0
+
+    # Keyboard only: a strength noted with Tab, typing and Enter on the button.
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}/write/add-strength")
+    page.keyboard.press("Tab")  # the skip link
+    focused = ""
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.id")
+        if focused == "f-text":
+            break
+    assert focused == "f-text", "the strength's text is reachable with Tab"
+    page.keyboard.type("Plays in a weekly football league")
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.tagName") == "BUTTON":
+            break
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_text("Plays in a weekly football league").is_visible()
+
+
+def test_the_forms_work_with_javascript_off(
+    web_server: WebServer, browser: object, signed_in: Callable[[str], Page]
+) -> None:
+    """The diagnosis search without code-search.js: the Search button asks the server."""
+    page = signed_in("priya-shah")
+    context = page.context.browser.new_context(
+        java_script_enabled=False, base_url=web_server.base_url
+    )  # type: ignore[union-attr]
+    context.add_cookies(page.context.cookies())
+    plain = context.new_page()
+    plan_id = str(next(p.plan_id for p in web_server.plans if p.client == "Riley Chen"))
+    plain.goto(f"{web_server.base_url}/web/plans/{plan_id}/write/add-diagnosis")
+    plain.get_by_label("Search codes and descriptions").fill("insomnia due to medical")
+    with plain.expect_navigation():
+        plain.get_by_role("button", name="Search").click()
+    options = plain.eval_on_selector_all("#f-code option", "o => o.map(x => x.value)")
+    assert "G47.01" in options
+    plain.get_by_label(re.compile("^Code")).select_option("G47.01")
+    with plain.expect_navigation():
+        plain.get_by_role("button", name="Save").click()
+    assert plain.get_by_text("Insomnia due to medical condition").is_visible()
+    context.close()
