@@ -17,7 +17,13 @@ from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page
 from plantrail.api.routing.access import PublicAccess
 from plantrail.api.routing.context import AppContext
 from plantrail.api.routing.problems import out_of_range, status_of
-from plantrail.api.web import routes_auth, routes_pages, routes_rights, routes_writes
+from plantrail.api.web import (
+    routes_auth,
+    routes_hand_over,
+    routes_pages,
+    routes_rights,
+    routes_writes,
+)
 from plantrail.api.web.authoring import routes as authoring
 from plantrail.domain.errors import InvalidInput, PlanNotFound, PlantrailError
 from plantrail.projections.access.policy import BREAK_GLASS_ROLES
@@ -46,7 +52,14 @@ def _emergency_plan(request: Request) -> str | None:
 
 
 def create_web_app(context: AppContext) -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # While a session is handed over to a client, every page but its hand-over screen answers
+    # with that screen (routes_hand_over.hand_over_guard).
+    app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(routes_hand_over.hand_over_guard)],
+    )
     app.state.plantrail = context
     app.state.sign_in_limiter = routes_auth.SignInLimiter()  # per app: one per worker process
     app.include_router(routes_auth.router)
@@ -54,6 +67,7 @@ def create_web_app(context: AppContext) -> FastAPI:
     app.include_router(routes_writes.router)
     app.include_router(routes_rights.router)
     app.include_router(authoring.router)
+    app.include_router(routes_hand_over.router)
 
     files = {p.name: p for p in STATIC.iterdir() if p.is_file()}
 
@@ -115,6 +129,7 @@ def create_web_app(context: AppContext) -> FastAPI:
     def on_overflow(request: Request, error: Exception) -> Response:
         return on_domain(request, out_of_range())
 
+    app.add_exception_handler(routes_hand_over.HandedOver, routes_hand_over.to_screen)
     app.add_exception_handler(PlantrailError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -36,7 +36,8 @@ def test_the_form_has_a_row_for_each_instrument_the_objectives_use(site: Practic
     assert f'name="administered_on" type="date" value="{today}"' in form.text
     # the only objective measured by the PHQ-9 is chosen in its row
     row = re.search(r'name="scores.0.objective_id".*?</select>', form.text, re.S)
-    assert row and f'value="{plan["objective"]}" selected' in row.group(0)
+    assert row
+    assert f'value="{plan["objective"]}" selected' in row.group(0)
 
 
 def test_a_session_of_scores_is_stored_once_on_a_double_submit(site: Practice) -> None:
