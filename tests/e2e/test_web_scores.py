@@ -149,6 +149,6 @@ def test_the_plan_page_links_the_forms_for_its_own_clinician_only(site: Practice
     assert f'href="{base}/record-scores"' not in past.text
     site.client.cookies.clear()
     sign_in(site, "sam")
-    assert f'href="{base}/record-scores"' not in site.client.get(
-        f"/web/plans/{plan['plan_id']}"
-    ).text
+    assert (
+        f'href="{base}/record-scores"' not in site.client.get(f"/web/plans/{plan['plan_id']}").text
+    )

@@ -190,9 +190,10 @@ def copy_forward_history(
 
 
 def full_plan(
-    service: PlanService, clinician: str = "dana", mrn: str | None = None
+    service: PlanService, clinician: str = "dana", mrn: str | None = None, *, signed: bool = True
 ) -> dict[str, Any]:
-    """A signed plan with an item of each kind (and, under Sam, his approval); returns the ids."""
+    """A signed plan with an item of each kind (and, under Sam, his approval); returns the ids.
+    ``signed=False``: the same plan left a draft, signed by no one."""
     user = USERS[clinician]
     supervised = user.get("supervisor_id") == "sam-okafor"
     today = service.clock().date()
@@ -242,6 +243,9 @@ def full_plan(
     ids["barrier"] = run(c.NoteBarrier(text="Shift work"))
     run(c.SetTimeline(estimated_sessions=16, session_frequency="weekly"))
     run(c.SetDischargeCriteria(criteria=["PHQ-9 below 10 twice"]))
+    if not signed:
+        ids["version"] = service.load(plan_id).version
+        return ids
     ids["signature"] = run(
         c.CaptureSignature(
             role="clinician", meaning="authored", signer_name=user["name"],

@@ -95,8 +95,8 @@ class PlanView:
     prefill: Values
     item_label: str | None
     today: str
-    amendments: dict[str, tuple[str, str]] = field(default_factory=dict)
-    """The plan's open amendment requests: id → (label, the change asked for)."""
+    amendments: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    """The plan's amendment requests: id → (label, the change asked for, status)."""
 
 
 def _item_label(state: PlanState, item: str | None) -> str | None:
@@ -136,9 +136,7 @@ def plan_view(request: Request, caller: Principal, plan_id: UUID, spec: FormSpec
             item_label=_item_label(state, item),
             today=today,
             amendments={
-                a.id: (a.label, a.requested_change)
-                for a in state.amendments.values()
-                if a.status == "open"
+                a.id: (a.label, a.requested_change, a.status) for a in state.amendments.values()
             },
         )
 
@@ -237,7 +235,7 @@ async def show_form(request: Request, plan_id: PlanId, key: str, caller: Writer)
     view = await anyio.to_thread.run_sync(
         lambda: plan_view(request, caller, plan_id, spec, item), limiter=ctx.limiter
     )
-    if amendment is not None and amendment not in view.amendments:
+    if amendment is not None and view.amendments.get(amendment, ("", "", ""))[2] != "open":
         raise InvalidInput.on("amendment", f"{amendment} is not an open amendment request")
     return render(request, spec, view, item, amendment=amendment)
 
@@ -325,6 +323,12 @@ async def submit_form(request: Request, plan_id: PlanId, key: str, caller: Write
 
     if version is None:
         return again(422, summary=["the form lost the plan's version; reload the page"])
+    if amendment is not None and view.amendments.get(amendment, ("", "", ""))[2] == "accepted":
+        # Sent again after it stored (a double submit): the request is carried out already.
+        return RedirectResponse(
+            f"/web/plans/{plan_id}#amendment-{amendment}", status_code=303,
+            headers=AUTHORING_HEADERS,
+        )  # fmt: skip
     if amendment is not None:
         refused = _carrying_refusal(view, values, amendment)
         if refused:
@@ -456,7 +460,7 @@ def _carrying_refusal(view: PlanView, values: Values, amendment: str) -> dict[st
     """Why a revision cannot carry out ``amendment``, by field; checked before anything is
     stored, so a refusal never leaves a revision without its acceptance."""
     errors: dict[str, str] = {}
-    if amendment not in view.amendments:
+    if view.amendments.get(amendment, ("", "", ""))[2] != "open":
         errors[NOTIFIED] = f"{amendment} is not an open amendment request of this plan"
     elif not first(values, NOTIFIED).strip():
         errors[NOTIFIED] = "say who was told of the amendment (the client, and anyone they named)"
