@@ -114,7 +114,9 @@ def score_commands(values: Values) -> list[tuple[str, cmd.Command]]:
             continue  # an empty row (its instrument may be preselected)
         instrument = custom or first(values, f"{row}.instrument").strip()
         if not instrument:
-            problems.setdefault(f"{row}.instrument", "choose the instrument or name the measure")
+            problems.setdefault(
+                f"{row}.instrument", f"row {n + 1}: choose the instrument or name the measure"
+            )
             instrument = "unnamed"
         data = {"instrument": instrument, "score": score, "administered_on": day}
         if objective := first(values, f"{row}.objective_id").strip():
@@ -127,11 +129,14 @@ def score_commands(values: Values) -> list[tuple[str, cmd.Command]]:
                 where = name if name == "administered_on" else f"{row}.{name}"
                 if where != "administered_on" and f"{where}" not in values:
                     where = f"{row}.score"
-                problems.setdefault(where, problem.message)
+                problems.setdefault(
+                    where, problem.message if where == "administered_on" else
+                    f"row {n + 1}: {problem.message}"
+                )  # fmt: skip
             continue
         assert isinstance(command, cmd.RecordMeasurement)
         if why := score_problem(command.instrument, command.score, "the score"):
-            problems.setdefault(f"{row}.score", why)
+            problems.setdefault(f"{row}.score", f"row {n + 1}: {why}")
             continue
         commands.append((row, command))
     if not commands and not problems:
