@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page
+from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page, session_of
 from plantrail.api.routing.access import PublicAccess
 from plantrail.api.routing.context import AppContext
 from plantrail.api.routing.problems import out_of_range, status_of
@@ -111,6 +111,12 @@ def create_web_app(context: AppContext) -> FastAPI:
 
     def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        session = session_of(request)
+        if session is not None and session.hand_over is not None:
+            # No page, not even an error page with the clinician's menu, while handed over.
+            return routes_hand_over.to_screen(
+                request, routes_hand_over.HandedOver(session.hand_over.plan_id)
+            )
         if error.status_code == 404:
             return error_page(request, 404, "Page not found", "There is no page at this address.")
         titles = {401: "Sign in", 403: "Not allowed", 405: "Not allowed", 429: "Too many"}

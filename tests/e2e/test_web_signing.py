@@ -241,3 +241,47 @@ def test_an_amendment_carried_out_now_names_the_revisions_version(site: Practice
     assert state.amendments[aid].notified == "The client, by letter"
     assert state.entry_kinds[revised[0]] == "amendment"
     assert state.version == revised[0] + 1
+
+
+def test_a_minors_guardian_signs_in_the_clients_place(site: Practice) -> None:
+    plan = full_plan(site.service, minor=True)
+    sign_in(site, "dana")
+    text = _hand_over(site, plan)
+    assert "Robin Moreno, mother (guardian), for Alex Moreno" in text
+    signed = site.client.post(
+        f"/web/plans/{plan['plan_id']}/hand-over/sign",
+        data={"csrf_token": csrf_of(text), "version": hidden(text, "version"),
+              "form_id": hidden(text, "form_id"), "role": "guardian",
+              "signer_name": "Robin Moreno", "agree": "yes"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert signed.status_code == 303, signed.text
+    state = site.service.load(plan["plan_id"])
+    [guardian] = [s for s in state.signatures.values() if s.role == "guardian"]
+    assert (guardian.meaning, guardian.signer_name) == ("agreed", "Robin Moreno")
+
+
+def test_an_adults_plan_offers_no_guardian(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    text = _hand_over(site, plan)
+    assert 'value="guardian"' not in text
+    refused = site.client.post(
+        f"/web/plans/{plan['plan_id']}/hand-over/sign",
+        data={"csrf_token": csrf_of(text), "version": hidden(text, "version"),
+              "form_id": hidden(text, "form_id"), "role": "guardian",
+              "signer_name": "Someone", "agree": "yes"},
+    )  # fmt: skip
+    assert refused.status_code == 422
+    assert version_of(site, plan["plan_id"]) == plan["version"]
+
+
+def test_an_unknown_address_of_a_handed_over_session_shows_the_screen(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    _hand_over(site, plan)
+    lost = site.client.get("/web/no-such-page", follow_redirects=False)
+    assert lost.status_code == 303
+    assert lost.headers["location"] == f"/web/plans/{plan['plan_id']}/hand-over"
+    signed_out = site.client.post("/web/sign-out", data={}, follow_redirects=False)
+    assert signed_out.headers["location"] == f"/web/plans/{plan['plan_id']}/hand-over"
