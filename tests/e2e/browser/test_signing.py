@@ -72,6 +72,8 @@ def test_the_scores_form_and_the_attestation(
     plan_id = plan_of(web_server, "Jordan Ellis")
     page = signed_in("dana-reyes")
     page.goto(f"{web_server.base_url}/web/plans/{plan_id}")
+    accessible(page)
+    screenshot(page, "plan-clinician")
     page.get_by_role("link", name="Record a session's scores").click()
     accessible(page)
     screenshot(page, "record-scores")
