@@ -152,3 +152,14 @@ def test_the_plan_page_links_the_forms_for_its_own_clinician_only(site: Practice
     assert (
         f'href="{base}/record-scores"' not in site.client.get(f"/web/plans/{plan['plan_id']}").text
     )
+
+
+def test_voiding_a_score_on_a_draft_needs_a_reason_too(site: Practice) -> None:
+    """The engine asks a rationale on an active plan only; the form asks it always."""
+    plan = full_plan(site.service, signed=False)
+    sign_in(site, "dana")
+    address, base = open_form(site, plan["plan_id"], "void-score", plan["measurement"])
+    refused = site.client.post(address, data=base)
+    assert refused.status_code == 422
+    assert 'id="f-rationale-error"' in refused.text
+    assert version_of(site, plan["plan_id"]) == plan["version"]
