@@ -285,3 +285,15 @@ def test_an_unknown_address_of_a_handed_over_session_shows_the_screen(site: Prac
     assert lost.headers["location"] == f"/web/plans/{plan['plan_id']}/hand-over"
     signed_out = site.client.post("/web/sign-out", data={}, follow_redirects=False)
     assert signed_out.headers["location"] == f"/web/plans/{plan['plan_id']}/hand-over"
+
+
+def test_the_sign_form_warns_of_the_findings_a_signature_leaves(site: Practice) -> None:
+    plan = full_plan(site.service)
+    sign_in(site, "dana")
+    shown = site.client.get(f"/web/plans/{plan['plan_id']}/write/sign").text
+    assert "Before you sign: 1 finding would remain" in shown
+    assert "Client signature missing: Alex Moreno has not signed the plan" in shown
+    draft = full_plan(site.service, signed=False)
+    assert (
+        "Before you sign" not in site.client.get(f"/web/plans/{draft['plan_id']}/write/sign").text
+    )

@@ -161,6 +161,7 @@ def render(
     elsewhere: dict[str, int] | None = None,
     status: int = 200,
     amendment: str | None = None,
+    notices: list[str] | None = None,
 ) -> HTMLResponse:
     asks_rationale = spec.revision and view.status == "active"
     shown = values if values is not None else {**view.prefill}
@@ -197,6 +198,7 @@ def render(
         action=f"/web/plans/{view.plan_id}/write/{spec.key}" + (f"?{query}" if query else ""),
         amendment=amendment,
         carrying=carrying,
+        notices=notices or [],
     )
     response.headers.update(AUTHORING_HEADERS)
     return response
@@ -232,12 +234,18 @@ async def show_form(request: Request, plan_id: PlanId, key: str, caller: Writer)
     item = _item(request, spec)
     amendment = _amendment(request, spec)
     ctx = context(request)
+    notices: list[str] = []
+    if spec.notices is not None:
+        tell = spec.notices
+        notices = await anyio.to_thread.run_sync(
+            lambda: tell(request, caller, plan_id), limiter=ctx.limiter
+        )
     view = await anyio.to_thread.run_sync(
         lambda: plan_view(request, caller, plan_id, spec, item), limiter=ctx.limiter
     )
     if amendment is not None and view.amendments.get(amendment, ("", "", ""))[2] != "open":
         raise InvalidInput.on("amendment", f"{amendment} is not an open amendment request")
-    return render(request, spec, view, item, amendment=amendment)
+    return render(request, spec, view, item, amendment=amendment, notices=notices)
 
 
 def command_data(

@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
+
+from fastapi import Request
 
 from plantrail.api.routing.context import AppContext
 from plantrail.api.web.authoring.fields import Field, Options, Section, Values
@@ -22,6 +25,7 @@ Build = Callable[[dict[str, Any], Values], dict[str, Any]]
 Complete = Callable[[dict[str, Any], Principal, AppContext], dict[str, Any]]
 PracticeOptions = Callable[[AppContext], dict[str, Options]]
 Many = Callable[[Values], list[tuple[str, cmd.Command]]]
+Notices = Callable[[Request, Principal, UUID], list[str]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,9 @@ class FormSpec:
     """Choices that come from the practice, not the plan (the active supervisors), by field."""
     today_fields: tuple[str, ...] = ()
     """Date inputs that open on today's date (the server's clock)."""
+    notices: Notices | None = None
+    """What the clinician should know before sending (the findings a signature would leave),
+    shown above the form when it opens (run on a worker thread)."""
     many: Many | None = None
     """A form that sends several commands, one after another (a session's scores): the
     commands by row name, all validated before the first is sent (``InvalidInput`` naming

@@ -6,8 +6,13 @@ the scores form sends one ``RecordMeasurement`` per filled row (``FormSpec.many`
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+from fastapi import Request
+
+from plantrail.api.routing.common import context
 from plantrail.api.routing.context import AppContext
+from plantrail.api.routing.reads import events_and_state, rule_profile
 from plantrail.api.web.authoring.fields import Field, Options, Section, Values, first
 from plantrail.api.web.authoring.specs import FormSpec, fixed, objectives, register
 from plantrail.domain import commands as cmd
@@ -17,6 +22,7 @@ from plantrail.domain.parsing import parse_command
 from plantrail.domain.plan import PlanState
 from plantrail.domain.validation import score_problem
 from plantrail.projections.access.policy import Principal
+from plantrail.projections.findings import FINDINGS, plan_findings
 
 
 def refuse(*problems: tuple[str, str]) -> InvalidInput:
@@ -203,6 +209,22 @@ def _attest(data: dict[str, Any], values: Values) -> dict[str, Any]:
     return data
 
 
+SIGNING_CLEARS = frozenset({"UNSIGNED_CHANGES"})
+"""Findings the clinician's own signature clears: not worth a warning before it."""
+
+
+def remaining_findings(request: Request, caller: Principal, plan_id: UUID) -> list[str]:
+    """The plan's errors and warnings that signing would leave, in words."""
+    ctx = context(request)
+    events, state = events_and_state(ctx, caller, plan_id, request, "findings")
+    found = plan_findings(state, events, rule_profile(ctx), ctx.service.clock().date())
+    return [
+        f"{FINDINGS[f['code']].title}: {f['message']}"
+        for f in found
+        if f["severity"] in ("error", "warning") and f["code"] not in SIGNING_CLEARS
+    ]
+
+
 def _as_author(data: dict[str, Any], caller: Principal, ctx: AppContext) -> dict[str, Any]:
     """The signer is the signed-in clinician: their name and credentials, never typed."""
     return {
@@ -223,6 +245,7 @@ register(
         anchor="h-sig",
         build=_attest,
         complete=_as_author,
+        notices=remaining_findings,
         submit="Sign",
         extra={"attestation": True},
         sections=fixed(Section(None, (Field("attest", "I attest", "checkbox", required=True),))),
