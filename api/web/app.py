@@ -13,12 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page
+from plantrail.api.rendering.templating import SECURITY_HEADERS, caller_of, page, session_of
 from plantrail.api.routing.access import PublicAccess
 from plantrail.api.routing.context import AppContext
 from plantrail.api.routing.problems import out_of_range, status_of
 from plantrail.api.web import (
     routes_auth,
+    routes_hand_over,
     routes_pages,
     routes_rights,
     routes_vocabulary,
@@ -53,7 +54,14 @@ def _emergency_plan(request: Request) -> str | None:
 
 
 def create_web_app(context: AppContext) -> FastAPI:
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # While a session is handed over to a client, every page but its hand-over screen answers
+    # with that screen (routes_hand_over.hand_over_guard).
+    app = FastAPI(
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(routes_hand_over.hand_over_guard)],
+    )
     app.state.plantrail = context
     app.state.sign_in_limiter = routes_auth.SignInLimiter()  # per app: one per worker process
     app.include_router(routes_auth.router)
@@ -64,6 +72,7 @@ def create_web_app(context: AppContext) -> FastAPI:
     app.include_router(routes_rights.router)
     app.include_router(authoring.router)
     app.include_router(routes_vocabulary.router)
+    app.include_router(routes_hand_over.router)
 
     files = {p.name: p for p in STATIC.iterdir() if p.is_file()}
 
@@ -107,6 +116,12 @@ def create_web_app(context: AppContext) -> FastAPI:
 
     def on_http(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        session = session_of(request)
+        if session is not None and session.hand_over is not None:
+            # No page, not even an error page with the clinician's menu, while handed over.
+            return routes_hand_over.to_screen(
+                request, routes_hand_over.HandedOver(session.hand_over.plan_id)
+            )
         if error.status_code == 404:
             return error_page(request, 404, "Page not found", "There is no page at this address.")
         titles = {401: "Sign in", 403: "Not allowed", 405: "Not allowed", 429: "Too many"}
@@ -125,6 +140,7 @@ def create_web_app(context: AppContext) -> FastAPI:
     def on_overflow(request: Request, error: Exception) -> Response:
         return on_domain(request, out_of_range())
 
+    app.add_exception_handler(routes_hand_over.HandedOver, routes_hand_over.to_screen)
     app.add_exception_handler(PlantrailError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

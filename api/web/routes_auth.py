@@ -156,7 +156,6 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
     ctx = context(request)
     entry = access_entry(request)
     entry.action = "web:sign-in"
-    address = request.client.host if request.client else "unknown"
     form = await form_of(request)
     next_page = safe_next(form.get("next"))
     if not same_token(form.get("guard"), request.cookies.get(SIGN_IN_COOKIE, "")):
@@ -167,34 +166,9 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
             status=400,
             next_page=next_page,
         )
-    user_id = form.get("user_id", "").strip()
-    account = account_key(user_id, form.get("token", "").strip())
-    if _limiter(request).blocked("address:" + address, account):
-        entry.outcome = "denied"
-        return _sign_in_page(
-            request,
-            error="Too many failed sign-ins from this address or for this account. Wait ten "
-            "minutes and try again.",
-            status=429,
-            next_page=next_page,
-        )
-    if user_id:
-        password = form.get("password", "")
-        caller = await anyio.to_thread.run_sync(
-            ctx.accounts.check_password, user_id, password, limiter=ctx.limiter
-        )
-        failure = "That user id and password do not match an active user."
-    else:
-        token = form.get("token", "").strip()
-        caller = await anyio.to_thread.run_sync(
-            ctx.accounts.authenticate, token, limiter=ctx.limiter
-        )
-        failure = "That token is unknown, revoked, or its user is disabled."
+    caller, failure, status = await checked_credential(request, form)
     if caller is None:
-        _limiter(request).failed("address:" + address, account)
-        entry.outcome = "unauthenticated"
-        return _sign_in_page(request, error=failure, status=401, next_page=next_page)
-    _limiter(request).succeeded(account)
+        return _sign_in_page(request, error=failure, status=status, next_page=next_page)
     entry.user_id, entry.role = caller.user_id, caller.role
     if caller.role == "client":
         next_page = CLIENT_HOME  # a client's pages are their own plan's
@@ -211,6 +185,49 @@ async def sign_in(request: Request, _: Annotated[None, Depends(SIGN_IN)]) -> Res
     )
     response.delete_cookie(SIGN_IN_COOKIE, path="/web/sign-in")
     return response
+
+
+async def checked_credential(
+    request: Request, form: dict[str, str], *, expected: str | None = None
+) -> tuple[Principal | None, str, int]:
+    """The user a sign-in form's credential names (an API token or client key, or a user id
+    with its password), counted by the sign-in limiter: ``(caller, "", 200)``, or ``(None,
+    why, status)`` with the access-log entry's outcome set. ``expected``: the only user whose
+    credential counts (the clinician taking back a handed-over device); anyone else's is a
+    failure like a wrong one."""
+    ctx = context(request)
+    entry = access_entry(request)
+    address = request.client.host if request.client else "unknown"
+    user_id = form.get("user_id", "").strip()
+    account = account_key(user_id, form.get("token", "").strip())
+    if _limiter(request).blocked("address:" + address, account):
+        entry.outcome = "denied"
+        return (
+            None,
+            "Too many failed sign-ins from this address or for this account. Wait ten "
+            "minutes and try again.",
+            429,
+        )
+    if user_id:
+        password = form.get("password", "")
+        caller = await anyio.to_thread.run_sync(
+            ctx.accounts.check_password, user_id, password, limiter=ctx.limiter
+        )
+        failure = "That user id and password do not match an active user."
+    else:
+        token = form.get("token", "").strip()
+        caller = await anyio.to_thread.run_sync(
+            ctx.accounts.authenticate, token, limiter=ctx.limiter
+        )
+        failure = "That token is unknown, revoked, or its user is disabled."
+    if caller is not None and expected is not None and caller.user_id != expected:
+        caller, failure = None, "That is not the credential of the user who handed over."
+    if caller is None:
+        _limiter(request).failed("address:" + address, account)
+        entry.outcome = "unauthenticated"
+        return None, failure, 401
+    _limiter(request).succeeded(account)
+    return caller, "", 200
 
 
 @router.post("/sign-out", name="web_sign_out")

@@ -220,7 +220,8 @@ async def plan_page(
         can_amend=caller.role == "clinician"
         and moment.current
         and (document.get("clinician") or {}).get("user_id") == caller.user_id,
-        # The authoring forms: the plan's own clinician, on the current plan, until discharge.
+        # The plan's clinician's forms (scores, signing, hand-over, discharge): the current
+        # plan only, while it is not discharged (docs/web.md, "Writing from the pages").
         can_write=caller.role == "clinician"
         and moment.current
         and document["status"] != "discharged"

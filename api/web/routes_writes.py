@@ -7,22 +7,23 @@ and with the form's one-time id as the idempotency key, so a double submit recor
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plantrail.api.rendering.templating import SECURITY_HEADERS, session_of
+from plantrail.api.rendering.templating import SECURITY_HEADERS, page, session_of
 from plantrail.api.routing.access import SIGN_OR_NOTE, WRITE_PLAN
 from plantrail.api.routing.common import PlanId, context
 from plantrail.api.routing.context import access_entry
 from plantrail.api.routing.problems import HTTPProblem
 from plantrail.api.web.forms import form_of, same_token
 from plantrail.domain import commands as cmd
-from plantrail.domain.errors import InvalidInput
+from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.parsing import parse_command
+from plantrail.domain.plan import PlanState
 from plantrail.projections.access.policy import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -125,10 +126,6 @@ async def request_amendment(request: Request, plan_id: PlanId, caller: Writer) -
 
 _STEPS: dict[str, tuple[type[cmd.Command], dict[str, str]]] = {
     "extend": (cmd.ExtendAmendmentDeadline, {"new_due_date": "new_due_date", "reason": "text"}),
-    "accept": (
-        cmd.AcceptAmendment,
-        {"carried_out_in_version": "carried_out_in_version", "notified": "notified"},
-    ),
     "deny": (cmd.DenyAmendment, {"denial_basis": "denial_basis", "denial_text": "text"}),
     "disagreement": (cmd.FileDisagreementStatement, {"statement": "text"}),
     "rebuttal": (cmd.FileRebuttal, {"rebuttal": "text"}),
@@ -139,19 +136,76 @@ _STEPS: dict[str, tuple[type[cmd.Command], dict[str, str]]] = {
 async def amendment_step(
     request: Request, plan_id: PlanId, amendment_id: str, step: str, caller: Writer
 ) -> Response:
-    """An extension, an acceptance (naming the revision that carries it out), a denial, the
-    client's statement of disagreement or the rebuttal, by the clinician."""
+    """An extension, a denial, the client's statement of disagreement or the rebuttal, by the
+    clinician. Accepting is ``carry-out``: the pages never ask for a version number (the API's
+    ``POST /plans/{id}/amendments/{aid}/accept`` still names one)."""
     form = await checked_form(request)
     if step not in _STEPS:
         raise InvalidInput.on("step", f"{step!r} is not a step of an amendment request")
     model, names = _STEPS[step]
     data: dict[str, object] = {field: form.get(name, "") for field, name in names.items()}
-    if "carried_out_in_version" in data:
-        # A form sends text; the version is a number (or the command's own error names it).
-        raw = str(data["carried_out_in_version"]).strip()
-        data["carried_out_in_version"] = int(raw) if raw.isdigit() and len(raw) < 11 else raw
     command = parse_command(model, {"amendment_id": amendment_id, **data})
     await _run(request, caller, plan_id, command, form)  # type: ignore[arg-type]
     return RedirectResponse(
         f"/web/plans/{plan_id}#amendment-{amendment_id}", status_code=303, headers=SECURITY_HEADERS
     )
+
+
+REVISION_FORMS = {
+    "problems": "revise-problem",
+    "goals": "revise-goal",
+    "objectives": "revise-objective",
+    "interventions": "revise-intervention",
+}
+"""The authoring form that revises an item, by the kind of item."""
+PLAN_FORMS = (
+    ("safety-plan", "the safety plan"),
+    ("timeline", "the timeline"),
+    ("discharge-criteria", "the discharge criteria"),
+)
+"""The plan-wide parts a request may concern, each with its form."""
+
+
+@router.get("/plans/{plan_id}/amendments/{amendment_id}/carry-out", name="web_amendment_carry")
+def carry_out_page(
+    request: Request, plan_id: PlanId, amendment_id: str, caller: Writer
+) -> HTMLResponse:
+    """Accepting a request is carrying it out now: the items it concerns, each linked to its
+    revision form with ``&amendment=``; that form labels the entry an amendment and, once the
+    revision is stored, accepts the request naming the revision's own version."""
+    ctx = context(request)
+
+    def read(state: PlanState) -> dict[str, Any]:
+        found = state.amendments.get(amendment_id)
+        if found is None:
+            raise NotFound(f"no amendment request {amendment_id} in this plan")
+        items = []
+        for item_id in found.item_ids:
+            kind = next((k for k in REVISION_FORMS if item_id in getattr(state, k)), None)
+            label = getattr(state, kind)[item_id].label if kind else _other_label(state, item_id)
+            items.append({"id": item_id, "label": label,
+                          "form": REVISION_FORMS[kind] if kind else None})  # fmt: skip
+        return {
+            "plan": {"plan_id": str(state.plan_id), "client": {"name": state.client.name,
+                     "id": state.client.id}, "version": state.version, "status": state.status},
+            "amendment": found,
+            "items": items,
+        }  # fmt: skip
+
+    found = ctx.gateway.current(caller, plan_id, access_entry(request), read, view="author")
+    return page(
+        request,
+        "amendment_carry_out.html",
+        title=f"Carry out {found['amendment'].label}",
+        plan_forms=PLAN_FORMS,
+        **found,
+    )
+
+
+def _other_label(state: PlanState, item_id: str) -> str:
+    for items in (state.measurements, state.reviews, state.signatures):
+        if item_id in items:
+            return str(getattr(items[item_id], "label", item_id))
+    if item_id in state.diagnoses:
+        return f"diagnosis {item_id}"
+    return item_id

@@ -8,6 +8,13 @@ signs in with is never stored here or in the cookie.
 
 Each form's CSRF token is an HMAC of the session id: it needs no storage, changes with every
 session, and cannot be computed by a page that does not know the cookie.
+
+A session can be **handed over** to the client for one plan (``plantrail_web_hand_overs``, one
+row per session while it lasts): the clinician's device then shows that plan's hand-over screen
+and nothing else until the clinician ends it with their sign-in credential (docs/web.md,
+"Handing the device to the client"). The row lives in a table of its own, created with the
+sessions' (``create_all`` adds it to an existing store; no column of an existing table changes),
+and is read in the same query as the session, so a page request costs no extra round trip.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, insert, update
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, delete, insert, update
 from sqlalchemy.engine import Connection, Engine
 
 from plantrail.projections.store.driver import Driver
@@ -38,14 +45,24 @@ web_sessions = Table(
     Column("end_reason", String(20), nullable=True),
 )
 
+web_hand_overs = Table(
+    "plantrail_web_hand_overs",
+    sessions_metadata,
+    Column("session_hash", String(64), primary_key=True, comment="the session handed over"),
+    Column("plan_id", String(36), nullable=False, comment="the one plan it shows"),
+    Column("started_at_us", BigInteger, nullable=False),
+    Column("finished_at_us", BigInteger, nullable=True, comment="the client signed or declined"),
+)
+
 SESSION_IDLE_MINUTES = "PLANTRAIL_SESSION_IDLE_MINUTES"
 SESSION_HOURS = "PLANTRAIL_SESSION_HOURS"
 SECURE_COOKIES = "PLANTRAIL_SECURE_COOKIES"
 """How ``plantrail serve`` hands its session options to every worker process."""
 
 _SESSION_ROW = (
-    "SELECT user_id, started_at_us, seen_at_us, ended_at_us"
-    " FROM plantrail_web_sessions WHERE session_hash = ?"
+    "SELECT s.user_id, s.started_at_us, s.seen_at_us, s.ended_at_us, h.plan_id,"
+    " h.finished_at_us FROM plantrail_web_sessions s LEFT JOIN plantrail_web_hand_overs h"
+    " ON h.session_hash = s.session_hash WHERE s.session_hash = ?"
 )
 _TOUCH = "UPDATE plantrail_web_sessions SET seen_at_us = ? WHERE session_hash = ?"
 
@@ -69,10 +86,20 @@ def _hash(session_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class HandOver:
+    """A session handed to the client: the plan it shows, and whether the client is done
+    (signed or declined) and the device waits for the clinician."""
+
+    plan_id: str
+    finished: bool = False
+
+
+@dataclass(frozen=True)
 class ActiveSession:
     session_id: str
     user_id: str
     csrf_token: str
+    hand_over: HandOver | None = None
 
 
 class WebSessions:
@@ -131,7 +158,7 @@ class WebSessions:
             row = self._driver.first(_SESSION_ROW, (key,))
         if row is None:
             return None
-        user_id, started_at_us, seen_at_us, ended_at_us = row
+        user_id, started_at_us, seen_at_us, ended_at_us, plan_id, finished_at_us = row
         if ended_at_us is not None:
             return None
         now = self.clock_us()
@@ -144,7 +171,54 @@ class WebSessions:
         if now - seen_at_us > TOUCH_EVERY_US:
             with translated("check the session"), self._driver.transaction() as cursor:
                 cursor.execute(self._driver.sql(_TOUCH), (now, key))
-        return ActiveSession(session_id, user_id, self.csrf_token(session_id))
+        hand_over = HandOver(plan_id, finished_at_us is not None) if plan_id else None
+        return ActiveSession(session_id, user_id, self.csrf_token(session_id), hand_over)
+
+    def hand_over(self, session_id: str, plan_id: str) -> None:
+        """Show only ``plan_id``'s hand-over screen on this session until ``take_back``; a
+        session already handed over keeps its plan."""
+        key = _hash(session_id)
+        with (
+            translated("hand the session over"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            found = conn.execute(
+                web_hand_overs.select().where(web_hand_overs.c.session_hash == key)
+            ).first()
+            if found is None:
+                conn.execute(
+                    insert(web_hand_overs).values(
+                        session_hash=key, plan_id=plan_id, started_at_us=self.clock_us()
+                    )
+                )
+
+    def hand_over_finished(self, session_id: str) -> None:
+        """The client signed or declined: the device now waits for the clinician."""
+        with (
+            translated("record the hand-over"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            conn.execute(
+                update(web_hand_overs)
+                .where(
+                    web_hand_overs.c.session_hash == _hash(session_id),
+                    web_hand_overs.c.finished_at_us.is_(None),
+                )
+                .values(finished_at_us=self.clock_us())
+            )
+
+    def take_back(self, session_id: str) -> None:
+        """The clinician has proved who they are: the session is theirs again."""
+        with (
+            translated("end the hand-over"),
+            self.engine.connect().execution_options(**WRITE) as conn,
+            conn.begin(),
+        ):
+            conn.execute(
+                delete(web_hand_overs).where(web_hand_overs.c.session_hash == _hash(session_id))
+            )
 
     def end(self, session_id: str) -> None:
         """Sign-out: the session stops working at once, on every worker."""

@@ -190,9 +190,16 @@ def copy_forward_history(
 
 
 def full_plan(
-    service: PlanService, clinician: str = "dana", mrn: str | None = None
+    service: PlanService,
+    clinician: str = "dana",
+    mrn: str | None = None,
+    *,
+    signed: bool = True,
+    minor: bool = False,
 ) -> dict[str, Any]:
-    """A signed plan with an item of each kind (and, under Sam, his approval); returns the ids."""
+    """A signed plan with an item of each kind (and, under Sam, his approval); returns the ids.
+    ``signed=False``: the same plan left a draft, signed by no one; ``minor``: its client is 15,
+    with their mother, Robin Moreno, as guardian."""
     user = USERS[clinician]
     supervised = user.get("supervisor_id") == "sam-okafor"
     today = service.clock().date()
@@ -200,7 +207,9 @@ def full_plan(
         c.OpenPlan(
             client=c.ClientIn(
                 id=mrn or f"MRN-{uuid.uuid4().hex[:6]}", name="Alex Moreno",
-                date_of_birth=date(1988, 5, 17),
+                date_of_birth=today - timedelta(days=15 * 365) if minor else date(1988, 5, 17),
+                guardian=c.GuardianIn(name="Robin Moreno", relationship="mother")
+                if minor else None,
             ),
             clinician=c.ClinicianIn(
                 user_id=user["user_id"], name=user["name"], credentials=user.get("credentials"),
@@ -242,6 +251,9 @@ def full_plan(
     ids["barrier"] = run(c.NoteBarrier(text="Shift work"))
     run(c.SetTimeline(estimated_sessions=16, session_frequency="weekly"))
     run(c.SetDischargeCriteria(criteria=["PHQ-9 below 10 twice"]))
+    if not signed:
+        ids["version"] = service.load(plan_id).version
+        return ids
     ids["signature"] = run(
         c.CaptureSignature(
             role="clinician", meaning="authored", signer_name=user["name"],

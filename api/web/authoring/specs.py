@@ -8,15 +8,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
-from plantrail.api.web.authoring.fields import Field, Section, Values
+from fastapi import Request
+
+from plantrail.api.routing.context import AppContext
+from plantrail.api.web.authoring.fields import Field, Options, Section, Values
 from plantrail.domain import commands as cmd
 from plantrail.domain.instruments import CATALOGUE
 from plantrail.domain.plan import PlanState
+from plantrail.projections.access.policy import Principal
 from plantrail.projections.vocabulary import word
 
 Prefill = Callable[[PlanState, str | None], Values]
 Build = Callable[[dict[str, Any], Values], dict[str, Any]]
+Complete = Callable[[dict[str, Any], Principal, AppContext], dict[str, Any]]
+PracticeOptions = Callable[[AppContext], dict[str, Options]]
+Many = Callable[[Values], list[tuple[str, cmd.Command]]]
+Notices = Callable[[Request, Principal, UUID], list[str]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,20 @@ class FormSpec:
     intro: str | None = None
     submit: str = "Save"
     extra: dict[str, Any] = field(default_factory=dict)
+    complete: Complete | None = None
+    """What the server adds that the form must not ask: the signed-in signer's name and
+    credentials, a chosen user's name (run on a worker thread; may raise ``InvalidInput``)."""
+    practice_options: PracticeOptions | None = None
+    """Choices that come from the practice, not the plan (the active supervisors), by field."""
+    today_fields: tuple[str, ...] = ()
+    """Date inputs that open on today's date (the server's clock)."""
+    notices: Notices | None = None
+    """What the clinician should know before sending (the findings a signature would leave),
+    shown above the form when it opens (run on a worker thread)."""
+    many: Many | None = None
+    """A form that sends several commands, one after another (a session's scores): the
+    commands by row name, all validated before the first is sent (``InvalidInput`` naming
+    each row's fields by their form names, ``scores.1.score``)."""
 
 
 SPECS: dict[str, FormSpec] = {}
