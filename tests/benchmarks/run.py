@@ -2,8 +2,8 @@
 
     python -m tests.benchmarks.run [--quick] [--sizes 1000,10000] [--plan-sizes 100,1000,10000]
                                    [--backend sqlite|postgresql|both] [--rounds N]
-                                   [--only 1,2,3,4,5,6,7,8,9,10] [--out bench-results/] [--profile]
-                                   [--soak MINUTES]
+                                   [--only 1,2,3,4,5,6,7,8,9,10,11] [--out bench-results/]
+                                   [--profile] [--soak MINUTES]
 
 Generates its data, measures every figure and its baseline back to back in each round, and
 writes ``bench-results/bench-<time>.json`` and ``.md`` (plus ``latest.json`` / ``latest.md``):
@@ -43,11 +43,12 @@ from tests.benchmarks import (
     fig8_packet,
     fig9_soak,
     fig10_audit_request,
+    fig11_forms,
     profiling,
 )
 from tests.benchmarks.harness import BACKENDS, Figure, Stores, log
 
-QUICK = {
+QUICK: dict[str, Any] = {
     "rounds": 3,
     "commands": 80,
     "calls": 15,
@@ -58,7 +59,7 @@ QUICK = {
     "heavy_rounds": 2,
     "audit_events": 100,
 }
-FULL = {
+FULL: dict[str, Any] = {
     "rounds": 5,
     "commands": 300,
     "calls": 50,
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         config["import_plans"] = min(args.sizes)
     if args.plan_sizes:
         config["plan_sizes"] = args.plan_sizes
-    only = set(args.only or ([1, 2, 3, 4, 5, 6, 7, 8, 10] if args.quick else range(1, 11)))
+    only = set(args.only or ([1, 2, 3, 4, 5, 6, 7, 8, 10, 11] if args.quick else range(1, 12)))
     config["soak_minutes"] = args.soak
     backends = BACKENDS if args.backend == "both" else (args.backend,)
     if args.profile:
@@ -237,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 s, rounds=min(rounds, heavy), events=config["audit_events"]
             ),
         ),
+        (11, lambda s: fig11_forms.run(s, rounds=rounds, calls=max(40, config["calls"]))),
     ]
     with tempfile.TemporaryDirectory(prefix="plantrail-bench-") as tmp:
         for backend in backends:
