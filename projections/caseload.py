@@ -475,9 +475,11 @@ def catch_up(
     batch: int = 200,
     progress: Callable[[int], None] | None = None,
     helper: bool = False,
+    skip: frozenset[UUID] = frozenset(),
 ) -> int:
     """Bring every stale plan's rows up to date; returns the number of plans recomputed.
-    ``helper`` computes part of each batch in a second process when there are many plans."""
+    ``helper`` computes part of each batch in a second process when there are many plans;
+    the plans in ``skip`` are left as they are (a query that excludes them need not wait)."""
     profile = profile or RuleProfile(late_entry_days=service.late_entry_days)
     today = today or service.clock().date()
     done: set[UUID] = set()
@@ -488,7 +490,9 @@ def catch_up(
             # event log, so repeating it per batch made a rebuild grow with the square of the
             # caseload.
             with translated("read the caseload"), recorder.engine.connect() as conn:
-                todo = [(p, v) for p, v in stale_plans(conn, today) if p not in done]
+                todo = [
+                    (p, v) for p, v in stale_plans(conn, today) if p not in done and p not in skip
+                ]
             if not todo:
                 return len(done)
             if helper and pool is None and len(todo) >= HELPER_MIN_PLANS:

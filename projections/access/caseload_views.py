@@ -42,8 +42,8 @@ class CaseloadViews:
         self.service = service
         self.recorder = recorder_of(service)
 
-    def _fresh(self) -> None:
-        catch_up(self.service, self.recorder)
+    def _fresh(self, skip: frozenset[UUID] = frozenset()) -> None:
+        catch_up(self.service, self.recorder, skip=skip)
 
     def client_identities(self, client_id: str) -> set[tuple[str, date]]:
         """Every (name, date of birth) a plan gives the client with this MRN, across all plans
@@ -77,8 +77,11 @@ class CaseloadViews:
         self._fresh()
         return query_shared_statements(self.recorder, plan_id, client_id)
 
-    def statement_elsewhere(self, text: str, client_id: str) -> int:
+    def statement_elsewhere(self, text: str, client_id: str, plan_id: UUID | None = None) -> int:
         """How many other clients' plans use ``text`` verbatim after the read model's
-        normalisation (its fingerprint); as ``shared_statements``, it may lag a write."""
-        self._fresh()
+        normalisation (its fingerprint); as ``shared_statements``, it may lag a write. The
+        plan being written (``plan_id``) is not caught up: its client's plans are not counted,
+        and recomputing it folded its whole history on every submission (docs/performance.md,
+        figure 11)."""
+        self._fresh(frozenset({plan_id}) if plan_id is not None else frozenset())
         return query_statement_elsewhere(self.recorder, text, client_id)

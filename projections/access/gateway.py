@@ -609,7 +609,7 @@ class PlanGateway:
             entry.outcome = "denied"
             raise PlanNotFound(plan_id)
         entry.outcome = "ok"
-        return self._caseload.statement_elsewhere(text, found.client_id or "")
+        return self._caseload.statement_elsewhere(text, found.client_id or "", plan_id)
 
     @staticmethod
     def command_id(caller: Principal, idempotency_key: str | None) -> str | None:

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +59,20 @@ def submit(page: Page, tally: Tally, button: str) -> Response:
     return response
 
 
+def report(tally: Tally) -> None:
+    """The closing figures: written to ``$PLANTRAIL_AUTHORING_TALLY`` when set (docs/web.md)."""
+    import json
+    import os
+
+    target = os.environ.get("PLANTRAIL_AUTHORING_TALLY")
+    if target:
+        Path(target).write_text(json.dumps({
+            "submissions": tally.submissions,
+            "server_seconds": round(tally.server_seconds, 3),
+            "axe_serious_or_critical": tally.axe,
+        }, indent=2))  # fmt: skip
+
+
 def test_a_clinician_writes_a_whole_plan_in_the_pages(
     web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
 ) -> None:
@@ -67,7 +81,7 @@ def test_a_clinician_writes_a_whole_plan_in_the_pages(
     page.get_by_role("link", name="New plan").click()
     checked(page, tally, "open plan")
     screenshot(page, "author-open-plan")
-    today = date.today()
+    today = datetime.now(UTC).date()  # the server's clock: real time
     page.get_by_label("Client id (MRN)").fill("MRN-31337")
     page.get_by_label("Full name").fill("Jamie Ortiz")
     page.get_by_label("Date of birth").fill("1993-07-21")
@@ -158,6 +172,99 @@ def test_a_clinician_writes_a_whole_plan_in_the_pages(
     assert page.get_by_text("Chest tightness on the platform").is_visible()
     screenshot(page, "author-plan-written")
     assert page.url.startswith(plan_url)
+
+    # The clinician signs: the plan takes effect.
+    page.get_by_role("link", name="Sign the plan as its author").click()
+    page.get_by_label(re.compile("^I attest")).check()
+    checked(page, tally, "sign")
+    submit(page, tally, "Sign")
+    assert page.locator(".sub .status").inner_text() == "active"
+
+    # The client signs in session on the clinician's device, then hands it back.
+    with page.expect_navigation():
+        page.get_by_role("link", name="Hand this device to the client to sign").click()
+    page.get_by_label("Your full name").fill("Jamie Ortiz")
+    page.get_by_label("I have read this plan and agree to it").check()
+    submit(page, tally, "Sign my plan")
+    page.get_by_label("Or your API token").fill(web_server.token("priya-shah"))
+    submit(page, tally, "Take the device back with the token")
+    assert page.locator("table.signatures", has_text="Jamie Ortiz").count() == 1
+
+    # A session's scores.
+    page.get_by_role("link", name="Record a session's scores").click()
+    page.get_by_role("group", name=re.compile("^Score 1")).get_by_label("Score", exact=True).fill("14")
+    checked(page, tally, "scores")
+    submit(page, tally, "Save the scores")
+    assert page.locator("table.measurements", has_text="GAD-7").count() == 1
+
+    # A review that changes nothing is stopped until the clinician says why.
+    page.get_by_role("link", name="Start a review").click()
+    submit(page, tally, "Start the review")
+    page.get_by_role("link", name=re.compile("^Complete the review")).click()
+    assert page.get_by_role("heading", name="This would be recorded as copied forward").is_visible()
+    checked(page, tally, "complete review")
+    page.get_by_label(re.compile("^Progress summary")).fill(
+        "Two weeks of interoceptive exposure; GAD-7 15 to 14. Not yet on the train."
+    )
+    response = submit(page, tally, "Complete the review")
+    assert response.status == 422
+    assert page.locator("#f-continuation_reason-error").is_visible()
+    screenshot(page, "author-review-prevented")
+    page.get_by_label("Why continuing the plan unchanged is clinically right").fill(
+        "Exposure began two weeks ago; the plan's targets and methods stay right until the "
+        "first in-vivo steps are taken next month."
+    )
+    submit(page, tally, "Complete the review")
+    assert page.locator("#h-rev").is_visible()
+    page.goto(plan_url + "/reviews")
+    assert page.get_by_text("Exposure began two weeks ago").first.is_visible()
+    page.goto(plan_url)
+
+    # An objective revised with its rationale; first without one (refused at the field).
+    page.get_by_role("link", name="Revise Objective 1.2").click()
+    page.get_by_label(re.compile("^Objective")).fill(
+        "Rides the train to work four days a week"
+    )
+    page.locator("summary", has_text="A custom measure").click()
+    page.get_by_label("Target score").fill("4")
+    response = submit(page, tally, "Save")
+    assert response.status == 422
+    assert page.locator("#f-rationale-error").is_visible()
+    checked(page, tally, "revision refused")
+    page.get_by_label(re.compile("^Rationale")).fill("Three days reached early; four is next")
+    submit(page, tally, "Save")
+    assert page.get_by_text("Rides the train to work four days a week").is_visible()
+
+    # A stale form: another tab notes a barrier while this one revises an intervention.
+    page.get_by_role("link", name="Revise Intervention 2").click()
+    other = page.context.new_page()
+    other.goto(plan_url + "/write/add-barrier")
+    other.get_by_label(re.compile("^Barrier")).fill("Works early shifts twice a week")
+    with other.expect_navigation():
+        other.get_by_role("button", name="Save", exact=True).click()
+    other.close()
+    page.get_by_label(re.compile("^Frequency")).fill("twice a week")
+    page.get_by_label(re.compile("^Rationale")).fill("More practice before the next review")
+    response = submit(page, tally, "Save")
+    assert response.status == 412
+    assert page.get_by_text("The plan changed while you wrote").is_visible()
+    assert page.get_by_text(re.compile("Works early shifts")).is_visible()
+    screenshot(page, "author-stale")
+    assert page.get_by_label(re.compile("^Frequency")).input_value() == "twice a week"
+    reapply = page.get_by_role("button", name=re.compile("^Reapply on version"))
+    submit(page, tally, reapply.inner_text())
+    assert page.get_by_text("(twice a week)").is_visible()
+
+    # The plan's clinician asks the supervisor, who co-signs.
+    page.get_by_role("link", name="Ask a supervisor to co-sign").click()
+    submit(page, tally, "Ask for the co-signature")
+    supervisor = signed_in("sam-okafor")
+    supervisor.goto(plan_url)
+    with supervisor.expect_navigation():
+        supervisor.get_by_role("button", name="Co-sign as approved").click()
+    tally.submissions += 1
+    assert supervisor.get_by_text("Your co-signature is recorded.").is_visible()
+    report(tally)
 
 
 ITEMS = {
