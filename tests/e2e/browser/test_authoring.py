@@ -107,6 +107,7 @@ def test_a_clinician_writes_a_whole_plan_in_the_pages(
     page.get_by_label(re.compile("^Problem statement")).fill(
         "Panic attacks on the commute, about three a week since March; avoids the train"
     )
+    page.get_by_role("checkbox", name=re.compile("F41.0")).check()
     submit(page, tally, "Save")
     page.get_by_role("link", name="Add a goal", exact=True).click()
     page.get_by_label(re.compile("^Goal")).fill("Travel to work by train without panic")
@@ -175,7 +176,7 @@ def test_a_clinician_writes_a_whole_plan_in_the_pages(
 
     # The clinician signs: the plan takes effect.
     page.get_by_role("link", name="Sign the plan as its author").click()
-    page.get_by_label(re.compile("^I attest")).check()
+    page.get_by_label("I attest").check()
     checked(page, tally, "sign")
     submit(page, tally, "Sign")
     assert page.locator(".sub .status").inner_text() == "active"
