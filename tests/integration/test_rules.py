@@ -27,9 +27,9 @@ from plantrail.domain.errors import (
     RuleViolation,
     StaleVersion,
 )
+from plantrail.domain.instruments import INSTRUMENT_RANGES
 from plantrail.domain.parsing import parse_command, parse_meta
 from plantrail.domain.service import CommandResult, PlanService
-from plantrail.domain.instruments import INSTRUMENT_RANGES
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.store.schema import events
 from tests.support.clock import FakeClock
