@@ -34,6 +34,8 @@ BREAK_GLASS_ROLES = frozenset({"clinician", "supervisor"})
 """Who may read a plan outside their reach in an emergency, giving a reason (break-glass)."""
 CLINICAL_READERS = frozenset({"clinician", "supervisor", "auditor"})
 """Roles that read plans at all (each within its own reach)."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller: who they are and whose plans they supervise."""
