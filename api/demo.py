@@ -1,10 +1,12 @@
-"""The demo caseload: five plausible plans written through the real engine.
+"""The demo caseload: seven plausible plans written through the real engine.
 
 Depression, generalised anxiety, PTSD and alcohol use (plus one unsigned draft), three
-clinicians under one supervisor, three reviews on each active plan: some genuinely updated,
-some copied forward, one stalled objective, a late-entered score, a voided score, superseded and
-pending signatures, and an objective statement reused verbatim across two clients. The wording
-is plantrail's own.
+clinicians under one supervisor, three reviews on each of those active plans: some genuinely
+updated, some copied forward, one stalled objective, a late-entered score, a voided score,
+superseded and pending signatures, and an objective statement reused verbatim across two
+clients. Two later plans: social anxiety, whose review is due today with nothing changed since
+the last one (to try the continuation-reason prompt), and an adolescent's depression plan with
+a guardian and the PHQ-A. The wording is plantrail's own.
 
 History has to look as if it was typed over the last ten months, so the service runs on a
 simulated clock while the demo writes; the recorded times are still assigned by the service,
@@ -786,6 +788,267 @@ def _draft(w: PlanWriter) -> None:
     w.do(c.AddIntervention(modality="CBT", technique="Interoceptive exposure", frequency="weekly"))
 
 
+def _social_anxiety(w: PlanWriter) -> None:
+    """Noah Bennett, social anxiety: its review is due today, and neither the plan language nor
+    the scores have moved since the last review, so completing it unchanged asks why."""
+    w.open(
+        c.OpenPlan(
+            client=_client("MRN-20815", "Noah Bennett", date(1992, 7, 8)),
+            clinician=_clinician(MARCUS, "LPC-51177"),
+            supervisor=SUPERVISOR,
+            plan_end_date=w.day(350),
+            service_type="individual",
+            session_minutes=53,
+        )
+    )
+    w.do(c.AddDiagnosis(code="F40.10", description="Social phobia, unspecified", primary=True))
+    w.do(
+        c.AddProblem(
+            statement="Since a promotion four months ago, avoids speaking in team meetings and has called in sick on the days of two client presentations; leaves social events within minutes. SPIN of 44 and GAD-7 of 13 at intake.",
+            diagnosis_codes=["F40.10"],
+        ),
+        "p1",
+    )
+    w.do(
+        c.AddGoal(
+            statement="Take part in meetings, presentations and social life without avoidance deciding for him.",
+            problem_ids=[w.ids["p1"]],
+            client_words="I want to give my presentations instead of calling in sick.",
+        ),
+        "g1",
+    )
+    w.do(
+        c.AddObjective(
+            goal_id=w.ids["g1"],
+            statement="Bring GAD-7 down from 13 to 7 or lower.",
+            measure=_m({"instrument": "GAD-7", "baseline": 13, "target": 7}),
+            target_date=w.day(270),
+        ),
+        "o1",
+    )
+    w.do(
+        c.AddObjective(
+            goal_id=w.ids["g1"],
+            statement="Bring the Social Phobia Inventory score down from 44 to under 25.",
+            # The SPIN is not in plantrail's catalogue: a custom measure that states its range.
+            measure=_m(
+                {
+                    "instrument": "SPIN",
+                    "baseline": 44,
+                    "target": 24,
+                    "scale_min": 0,
+                    "scale_max": 68,
+                }
+            ),
+            target_date=w.day(270),
+        ),
+        "o2",
+    )
+    w.do(
+        c.AddObjective(
+            goal_id=w.ids["g1"],
+            statement="Speak at least once in each weekly team meeting, logged in the exposure diary.",
+            measure=_m(
+                {
+                    "instrument": "team meetings spoken in",
+                    "baseline": 0,
+                    "target": 4,
+                    "direction": "increase",
+                    "unit": "meetings/month",
+                    "scale_min": 0,
+                    "scale_max": 4,
+                }
+            ),
+            target_date=w.day(120),
+        ),
+        "o3",
+    )
+    w.do(
+        c.AddIntervention(
+            modality="CBT",
+            technique="Graded in-vivo exposure hierarchy, with video feedback on practice presentations",
+            frequency="weekly, 53 minutes",
+            objective_ids=[w.ids["o2"], w.ids["o3"]],
+        )
+    )
+    w.do(
+        c.AddIntervention(
+            modality="CBT",
+            technique="Cognitive restructuring of post-event rumination and dropping safety behaviours",
+            frequency="weekly, within the same session",
+            objective_ids=[w.ids["o1"], w.ids["o2"]],
+        )
+    )
+    w.do(c.NoteStrength(text="Manager supports a graded return to presenting."))
+    w.do(c.NoteBarrier(text="Hybrid work lets him stay home on meeting days."))
+    w.do(c.SetTimeline(estimated_sessions=20, session_frequency="weekly"))
+    w.do(
+        c.SetDischargeCriteria(
+            criteria=[
+                "GAD-7 of 7 or lower on two consecutive administrations",
+                "Gives a client presentation without calling in sick",
+            ]
+        )
+    )
+    w.score("GAD-7", 13, 0, "o1")
+    w.score("SPIN", 44, 0, "o2")
+    w.sign(MARCUS, "clinician", "authored")
+    w.sign_client("Noah Bennett")
+    w.do(
+        c.RequestSignature(
+            role="supervisor", meaning="approved", signer_id=SAM.user_id, signer_name=SAM.name
+        )
+    )
+    w.on(3)
+    w.sign(SAM, "supervisor", "approved")
+    w.on(30).score("GAD-7", 12, 30, "o1")
+    w.score("SPIN", 40, 30, "o2")
+    w.on(60).score("GAD-7", 10, 60, "o1")
+    w.score("SPIN", 36, 60, "o2")
+    w.on(86)
+    w.do(
+        c.ReviseObjective(
+            objective_id=w.ids["o3"],
+            statement="Speak in every weekly team meeting and give one five-minute update to the team a month, logged in the exposure diary.",
+            target_date=w.day(180),
+        ),
+        rationale="Speaking up in meetings is routine now; a short update is the next step of the hierarchy.",
+    )
+    w.review(
+        90,
+        {"o1": "partially_met", "o2": "partially_met", "o3": "partially_met"},
+        "GAD-7 down from 13 to 10 and SPIN from 44 to 36. Speaks in most team meetings; a short update to the team is the next step.",
+        "Meetings are easier. Presenting still feels impossible.",
+    )
+    # The review changed statuses, so the plan is signed again.
+    w.on(91)
+    w.sign(MARCUS, "clinician", "authored")
+    w.sign_client("Noah Bennett")
+    w.do(
+        c.RequestSignature(
+            role="supervisor", meaning="approved", signer_id=SAM.user_id, signer_name=SAM.name
+        )
+    )
+    w.on(94)
+    w.sign(SAM, "supervisor", "approved")
+    # Since then nothing in the plan has changed and the scores have stalled; the next review
+    # falls due today (90 days after the last one).
+    w.on(120).score("GAD-7", 10, 120, "o1")
+    w.score("SPIN", 36, 120, "o2")
+    w.on(150).score("GAD-7", 10, 150, "o1")
+    w.score("SPIN", 36, 150, "o2")
+    w.on(176).score("GAD-7", 10, 176, "o1")
+
+
+def _adolescent(w: PlanWriter) -> None:
+    """Ella Novak, 15, depression: a minor's plan with her mother as guardian, measured with the
+    PHQ-A and school attendance, signed by the clinician, Ella and her mother."""
+    born = w.start - timedelta(days=15 * 365 + 140)
+    w.open(
+        c.OpenPlan(
+            client=c.ClientIn(
+                id="MRN-20862",
+                name="Ella Novak",
+                date_of_birth=born,
+                guardian=c.GuardianIn(name="Petra Novak", relationship="mother", phone="555-0167"),
+            ),
+            clinician=_clinician(PRIYA, "PSY-30458"),
+            supervisor=SUPERVISOR,
+            plan_end_date=w.day(330),
+            service_type="individual",
+            session_minutes=53,
+        )
+    )
+    w.do(
+        c.AddDiagnosis(
+            code="F32.1",
+            description="Major depressive disorder, single episode, moderate",
+            primary=True,
+        )
+    )
+    w.do(
+        c.AddProblem(
+            statement="Low mood and irritability for four months, withdrawn from friends, grades falling; missed nine school days last month. PHQ-A of 16 at intake.",
+            diagnosis_codes=["F32.1"],
+        ),
+        "p1",
+    )
+    w.do(
+        c.AddGoal(
+            statement="Mood lifts enough to go to school every day and see friends again.",
+            problem_ids=[w.ids["p1"]],
+            client_words="I just want to feel normal at school.",
+        ),
+        "g1",
+    )
+    w.do(
+        c.AddObjective(
+            goal_id=w.ids["g1"],
+            statement="Lower PHQ-A from 16 to under 10.",
+            measure=_m({"instrument": "PHQ-A", "baseline": 16, "target": 9}),
+            target_date=w.day(240),
+        ),
+        "o1",
+    )
+    w.do(
+        c.AddObjective(
+            goal_id=w.ids["g1"],
+            statement="Attend school at least four days a week, per the school's attendance record.",
+            measure=_m(
+                {
+                    "instrument": "school days attended",
+                    "baseline": 2,
+                    "target": 4,
+                    "direction": "increase",
+                    "unit": "days/week",
+                    "scale_min": 0,
+                    "scale_max": 5,
+                }
+            ),
+            target_date=w.day(150),
+        ),
+        "o2",
+    )
+    w.do(
+        c.AddIntervention(
+            modality="CBT for adolescents",
+            technique="Behavioural activation and problem solving, with her mother joining every third session",
+            frequency="weekly, 53 minutes",
+            objective_ids=[w.ids["o1"], w.ids["o2"]],
+        )
+    )
+    w.do(
+        c.AddIntervention(
+            modality="Measurement-based care",
+            technique="PHQ-A and the C-SSRS screen every fourth session, reviewed with Ella",
+            frequency="monthly",
+            objective_ids=[w.ids["o1"]],
+        )
+    )
+    w.do(c.NoteStrength(text="Plays in the school band and wants to keep playing."))
+    w.do(c.NoteBarrier(text="Parents separated this year; alternates weeks between two homes."))
+    w.do(c.SetTimeline(estimated_sessions=16, session_frequency="weekly"))
+    w.do(
+        c.SetDischargeCriteria(
+            criteria=[
+                "PHQ-A under 10 on two consecutive administrations",
+                "Attends school four days a week for a month",
+            ]
+        )
+    )
+    w.score("PHQ-A", 16, 0, "o1")
+    w.score("C-SSRS", 0, 0)
+    w.score("school days attended", 2, 0, "o2")
+    w.sign(PRIYA, "clinician", "authored")
+    w.sign_client("Ella Novak")
+    w.do(c.CaptureSignature(role="guardian", meaning="agreed", signer_name="Petra Novak"))
+    w.on(28).score("PHQ-A", 14, 28, "o1")
+    w.score("school days attended", 3, 28, "o2")
+    w.on(56).score("PHQ-A", 12, 56, "o1")
+    w.score("C-SSRS", 0, 56)
+    w.score("school days attended", 4, 56, "o2")
+
+
 @dataclass(frozen=True)
 class DemoPlan:
     plan_id: UUID
@@ -802,6 +1065,8 @@ _PLANS: list[tuple[Callable[[PlanWriter], None], Actor, int, str]] = [
     (_ptsd, PRIYA, 290, "Riley Chen"),
     (_alcohol, DANA, 285, "Casey Brooks"),
     (_draft, PRIYA, 12, "Avery Patel"),
+    (_social_anxiety, MARCUS, 180, "Noah Bennett"),
+    (_adolescent, PRIYA, 60, "Ella Novak"),
 ]
 
 

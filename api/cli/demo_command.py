@@ -45,7 +45,7 @@ def demo(
     keys: KeyDir = None,
     json: Json = False,
 ) -> None:
-    """Write a realistic sample caseload (5 plans, 3 clinicians, a supervisor) and its users."""
+    """Write a realistic sample caseload (7 plans, 3 clinicians, a supervisor) and its users."""
     service = service_for(db, keys, create=True)
     recorder = recorder_of(service)
     existing = len(recorder.plan_ids())

@@ -50,7 +50,17 @@ def _patient(r: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:
     return _text(r.get("name")) or "Patient", [
         ("Birth date", r.get("birthDate")),
         ("Client id", _text([{"text": i["value"]} for i in r.get("identifier", [])])),
+        ("Guardian", _guardians(r.get("contact", []))),
     ]
+
+
+def _guardians(contacts: list[dict[str, Any]]) -> str | None:
+    """Each contact as "name (relationship)": a minor's guardian."""
+    found = [
+        f"{_text(c.get('name')) or '?'} ({_text(c.get('relationship')) or 'contact'})"
+        for c in contacts
+    ]
+    return "; ".join(found) if found else None
 
 
 def _practitioner(r: dict[str, Any]) -> tuple[str, list[tuple[str, Any]]]:

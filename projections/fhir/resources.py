@@ -23,7 +23,7 @@ from plantrail.domain.plan import (
     Review,
     Signature,
 )
-from plantrail.domain.values import Actor, Client, Clinician
+from plantrail.domain.values import Actor, Client, Clinician, Guardian
 from plantrail.projections.fhir import codes
 from plantrail.projections.fhir.ids import (
     diagnosis_id,
@@ -87,13 +87,33 @@ def _meta(state: PlanState) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- people
 def patient(client: Client) -> dict[str, Any]:
-    return {
+    resource: dict[str, Any] = {
         "resourceType": "Patient",
         "id": patient_id(client.id),
         "identifier": [{"system": codes.CLIENT_ID_SYSTEM, "value": client.id}],
         "name": [{"text": client.name}],
         "birthDate": client.date_of_birth.isoformat(),
     }
+    if client.guardian is not None:
+        resource["contact"] = [_guardian(client.guardian)]
+    return resource
+
+
+def _guardian(guardian: Guardian) -> dict[str, Any]:
+    """A minor's guardian as a Patient contact: v3 RoleCode ``GUARD`` (v2-0131 has no code for
+    a guardian; its ``N`` is next of kin), the relationship in words as the text."""
+    contact: dict[str, Any] = {
+        "relationship": [
+            {
+                "coding": [{"system": codes.ROLE_CODE, "code": "GUARD", "display": "guardian"}],
+                "text": guardian.relationship,
+            }
+        ],
+        "name": {"text": guardian.name},
+    }
+    if guardian.phone:
+        contact["telecom"] = [{"system": "phone", "value": guardian.phone}]
+    return contact
 
 
 def _practitioner(

@@ -42,6 +42,7 @@ VERBS = (
     "Accepted",
     "Denied",
     "Filed",
+    "Renewed",
 )
 """The past-tense verbs event names end with; what precedes the verb is the event's subject."""
 

@@ -63,7 +63,7 @@ def test_demo_prints_each_plan_id_with_its_client_on_one_line(tmp_path: Path) ->
     printed = plantrail("demo", db=db, keys=keys).stdout
     lines = printed.splitlines()
     listed = [line for line in lines if re.match(r"^  [0-9a-f-]{36}  ", line)]
-    assert len(listed) == 5, printed
+    assert len(listed) == 7, printed
     for line in listed:
         plan_id, who = line.strip().split("  ", 1)
         assert UUID(plan_id)

@@ -157,7 +157,7 @@ def test_serve_demo_prints_curl_lines_that_work(tmp_path: Path) -> None:
         tokens = re.findall(r"token: (pt_\S+)", printed)
         assert len(lines) == len(tokens) == 6, printed
         listed = re.findall(r"^  ([0-9a-f-]{36})  (.+) \((MRN-\d+)\), ", printed, re.M)
-        assert len(listed) == 5, "each demo plan's id and client on one line"
+        assert len(listed) == 7, "each demo plan's id and client on one line"
         outputs: dict[str, Any] = {}
         for line in lines:
             done = subprocess.run(

@@ -11,6 +11,7 @@ import pytest
 
 from plantrail.api.demo import load_demo
 from plantrail.domain import commands as c
+from plantrail.domain.content import content_hash
 from plantrail.domain.service import PlanService
 from plantrail.projections import caseload
 from plantrail.projections.access.policy import Reach
@@ -172,6 +173,46 @@ def test_caseload_rows_name_the_renewal_when_the_plan_ends_before_its_review(
     for row in rows.values():  # the demo data is consistent: no review after its plan ends
         if row["next_due"] and row["next_due"]["kind"] == "review" and row["next_review_due"]:
             assert row["next_review_due"] <= row["plan_end_date"], row["client"]["name"]
+
+
+def test_the_demo_has_a_review_due_today_with_nothing_changed_since_the_last(
+    service: PlanService, demo: dict[str, UUID], clock: FakeClock
+) -> None:
+    """Noah Bennett's plan is where a newcomer tries the copy-forward prompt: its review is due
+    today (not yet overdue), its content is what it was when the last review was completed,
+    and the scores since then have not moved."""
+    rows = {
+        r["client"]["name"]: r for r in query_caseload(recorder_of(service), Reach(all_plans=True))
+    }
+    noah = rows["Noah Bennett"]
+    today = clock.now.date()
+    assert noah["status"] == "active"
+    assert noah["next_due"] == {"kind": "review", "date": noah["next_review_due"], "note": None}
+    assert str(noah["next_review_due"]) == today.isoformat()
+    assert noah["review_overdue"] is False
+    state = service.load(demo["Noah Bennett"])
+    assert state.open_review is None
+    [last] = [r for r in state.reviews.values() if r.completed_version is not None]
+    assert last.completed_version is not None
+    at_review = service.load(demo["Noah Bennett"], last.completed_version)
+    assert content_hash(at_review) == content_hash(state)
+    since = [
+        m.score for m in state.measurements.values() if m.administered_on > last.effective_date
+    ]
+    assert sorted(set(since)) == [10, 36]  # GAD-7 10 and SPIN 36, again and again
+    assert all(
+        s.status == "current"
+        for s in state.signatures.values()
+        if s.signed_version > last.completed_version
+    )
+
+
+def test_the_demo_has_a_minor_with_a_guardian(service: PlanService, demo: dict[str, UUID]) -> None:
+    state = service.load(demo["Ella Novak"])
+    assert state.client.guardian is not None
+    assert state.client.guardian.relationship == "mother"
+    assert {s.role for s in state.signatures.values()} == {"clinician", "client", "guardian"}
+    assert any(o.measure and o.measure.instrument == "PHQ-A" for o in state.objectives.values())
 
 
 def test_copy_forward_report(service: PlanService, demo: dict[str, UUID]) -> None:

@@ -54,8 +54,8 @@ def validate_caseload(service: PlanService) -> Counter[str]:
 def test_every_demo_resource_validates_and_resolves(service: PlanService) -> None:
     validated = validate_caseload(service)
     print("FHIR resources validated over the demo caseload:", dict(sorted(validated.items())))
-    assert validated["CarePlan"] == 5
-    assert validated["Patient"] == 5
+    assert validated["CarePlan"] == 7
+    assert validated["Patient"] == 7
     assert validated["Practitioner"] >= 4, "three clinicians and their supervisor"
     for resource_type in ("Condition", "Goal", "Observation", "Provenance"):
         assert validated[resource_type] > 0, resource_type

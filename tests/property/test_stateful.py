@@ -856,6 +856,33 @@ class PlanMachine(RuleBasedStateMachine):
             expected = self.rationale_missing(state, meta)
         self.attempt(plan, c.RevokeSignature(signature_id=signature_id), meta, early, expected)
 
+    @precondition(lambda self: self.states)
+    @rule(data=st.data(), variant=st.sampled_from(["renew", "renew", "not later", "a year on"]))
+    def renew_plan(self, data: st.DataObject, variant: str) -> None:
+        """A renewal moves an active plan's end date later, to less than a year after the
+        renewal's date, with a rationale (0.3.0); it supersedes current signatures."""
+        active = [p for p, s in self.states.items() if s.status == "active"]
+        if active and data.draw(st.integers(0, 3), label="another plan?") != 3:
+            plan = data.draw(st.sampled_from(active), label="plan")
+        else:
+            plan = self.pick_plan(data)
+        state = self.states[plan]
+        a_year_on = self.today + timedelta(days=365)
+        end = {
+            "renew": min(state.plan_end_date + timedelta(days=30), a_year_on - timedelta(days=1)),
+            "not later": state.plan_end_date,
+            "a year on": a_year_on,
+        }[variant]
+        meta, early = self.envelope(data, state, needs_rationale=True)
+        expected: Expected = OK
+        if state.status != "active":
+            expected = violation("plan_end_date")
+        elif meta.rationale is None:
+            expected = violation("rationale")
+        elif end <= state.plan_end_date or end >= a_year_on:
+            expected = violation("plan_end_date")
+        self.attempt(plan, c.RenewPlan(plan_end_date=end), meta, early, expected)
+
     @precondition(lambda self: any(s.version >= 10 for s in self.states.values()))
     @rule(data=st.data())
     def discharge(self, data: st.DataObject) -> None:

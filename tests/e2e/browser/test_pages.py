@@ -59,7 +59,7 @@ def test_a_supervisor_reads_the_caseload_a_plan_and_its_rationale(
     page = signed_in("sam-okafor")
     assert page.get_by_role("heading", name="Caseload").is_visible()
     rows = page.locator("table.caseload tbody tr")
-    assert rows.count() == 5
+    assert rows.count() == 7
     morgan = rows.filter(has_text="Morgan Lee")
     assert morgan.locator(".badge", has_text="overdue").count() == 1
     assert morgan.locator(".badge", has_text="copied forward").count() == 1
@@ -73,6 +73,7 @@ def test_a_supervisor_reads_the_caseload_a_plan_and_its_rationale(
     assert {r.strip() for r in rows.locator("td:first-child a").all_inner_texts()} == {
         "Riley Chen",
         "Avery Patel",
+        "Ella Novak",
     }
     page.locator("table.caseload thead").get_by_role("link", name="Findings").click()
     assert "sort=findings" in page.url
@@ -151,7 +152,7 @@ def test_an_auditor_and_a_clinician_see_their_reach(
 ) -> None:
     page = signed_in(user_id)
     rows = page.locator("table.caseload tbody tr")
-    expected = 5 if user_id == "alex-kim" else 1
+    expected = 7 if user_id == "alex-kim" else 2  # Marcus: Morgan Lee and Noah Bennett
     assert rows.count() == expected
     page.locator("table.caseload tbody tr a").first.click()
     assert page.get_by_role("heading", level=1).is_visible()

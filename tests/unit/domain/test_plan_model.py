@@ -19,7 +19,7 @@ from plantrail.domain.decide import Context, open_plan
 from plantrail.domain.errors import RuleViolation
 from plantrail.domain.persistence import PlanEventMapper, decode_event
 from plantrail.domain.plan import fold
-from plantrail.domain.values import Measure
+from plantrail.domain.values import Guardian, Measure
 from tests.support.histories import START, depression_plan, sign_as_clinician
 from tests.support.plans import meta
 
@@ -221,3 +221,103 @@ def test_the_content_hash_of_a_plan_without_the_new_sections_is_unchanged() -> N
     assert all("threshold" not in (o["measure"] or {}) for o in content["objectives"])
     assert all("scale_min" not in (o["measure"] or {}) for o in content["objectives"])
     assert "guardian" not in content["client"]
+
+
+# ------------------------------------------------------------------- 0.3.0 event shapes
+def _read_v2(topic: str, state: dict[str, Any]) -> ev.PlanEvent:
+    """Decode a record as 0.2.0 stored it: class_version 2, without the 0.3.0 fields."""
+    return decode_event(PLAN_ID, 1, topic, orjson.dumps({**state, "class_version": 2}))
+
+
+V2_BASE = {
+    "recorded_at": "2026-03-02T09:00:00Z",
+    "actor": {"user_id": "dana", "name": "Dana Reyes", "role": "clinician"},
+    "effective_date": "2026-03-02",
+    "command_id": "v2-1",
+}
+V2_MEASURE = {
+    "instrument": "PHQ-9",
+    "baseline": 16,
+    "target": 9,
+    "direction": "decrease",
+    "unit": None,
+    "threshold": None,
+    "keep": None,
+}
+
+
+def test_a_version_2_opening_reads_with_no_guardian() -> None:
+    opened = _read_v2(
+        "plantrail:PlanOpened",
+        {
+            **V2_BASE,
+            "client": {"id": "MRN-9", "name": "Old Client", "date_of_birth": "1970-01-01"},
+            "clinician": {"user_id": "dana", "name": "Dana Reyes"},
+            "plan_end_date": "2026-12-31",
+            "service_type": "individual",
+            "session_minutes": 53,
+            "participants": [],
+        },
+    )
+    assert isinstance(opened, ev.PlanOpened)
+    assert opened.client.guardian is None
+
+
+def test_a_version_2_opening_without_a_client_is_refused_as_invalid_data() -> None:
+    with pytest.raises(ValidationError):
+        _read_v2("plantrail:PlanOpened", {**V2_BASE, "client": "MRN-9"})
+
+
+@pytest.mark.parametrize("topic", ["plantrail:ObjectiveAdded", "plantrail:ObjectiveRevised"])
+def test_a_version_2_measure_reads_with_no_stated_range(topic: str) -> None:
+    fields = {"objective_id": "o1", "measure": V2_MEASURE}
+    if topic == "plantrail:ObjectiveAdded":
+        fields |= {"label": "Objective 1.1", "goal_id": "g1", "statement": "PHQ-9 below 10"}
+    event = _read_v2(topic, {**V2_BASE, **fields})
+    assert isinstance(event, ev.ObjectiveAdded | ev.ObjectiveRevised)
+    assert event.measure is not None
+    assert (event.measure.target, event.measure.scale_min, event.measure.scale_max) == (
+        9,
+        None,
+        None,
+    )
+
+
+def test_a_version_2_review_reads_with_no_continuation_reason() -> None:
+    review = _read_v2(
+        "plantrail:ReviewCompleted",
+        {
+            **V2_BASE,
+            "review_id": "r1",
+            "assessments": [
+                {
+                    "objective_id": "o1",
+                    "status": "met",
+                    "note": None,
+                    "previous_status": "open",
+                    "rationale": None,
+                }
+            ],
+            "progress_summary": "PHQ-9 of 6; back at work",
+        },
+    )
+    assert isinstance(review, ev.ReviewCompleted)
+    assert review.continuation_reason is None
+    assert review.assessments[0].previous_status == "open"
+
+
+def test_a_named_guardian_is_signed_content() -> None:
+    """Only a named guardian enters the content, so a plan without one hashes as before."""
+    b, _ = depression_plan(sign=False)
+    without = content_hash(b.state)
+    guardian = Guardian(name="Maria Lee", relationship="mother", phone="555-0188")
+    state = b.state.model_copy(
+        update={"client": b.state.client.model_copy(update={"guardian": guardian})}
+    )
+    assert plan_content(state)["client"]["guardian"] == {
+        "name": "Maria Lee",
+        "relationship": "mother",
+        "phone": "555-0188",
+    }
+    assert content_hash(state) != without
+    assert "guardian" not in plan_content(b.state)["client"]

@@ -14,9 +14,10 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from plantrail.domain import commands as c
 from plantrail.domain.decide import Context, decide
 from plantrail.domain.plan import apply
-from plantrail.domain.values import EntryKind
+from plantrail.domain.values import Client, EntryKind, Guardian
 from plantrail.projections import fhir
 from plantrail.projections.fhir.ids import fhir_id
+from plantrail.projections.fhir.resources import patient
 from tests.support.fhir import FHIR_ID, counts, references, unresolved, validate
 from tests.support.histories import SUPERVISOR, PlanBuilder, complete_review, depression_plan
 from tests.support.plans import CLINICIAN, meta
@@ -381,3 +382,35 @@ def test_search_set_outcome_and_capability_statement_parse() -> None:
         "effective-on",
     }
     assert care_plan["operation"][0]["name"] == "everything"
+
+
+def test_a_minors_guardian_is_a_patient_contact_coded_guard() -> None:
+    adult = Client(id="MRN-2001", name="Alex Moreno", date_of_birth=date(1988, 5, 17))
+    assert "contact" not in patient(adult)
+    minor = Client(
+        id="MRN-2002",
+        name="Ella Novak",
+        date_of_birth=date(2011, 5, 25),
+        guardian=Guardian(name="Petra Novak", relationship="mother", phone="555-0167"),
+    )
+    resource = patient(minor)
+    validate(resource)
+    [contact] = resource["contact"]
+    assert contact["relationship"] == [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                    "code": "GUARD",
+                    "display": "guardian",
+                }
+            ],
+            "text": "mother",
+        }
+    ]
+    assert contact["name"] == {"text": "Petra Novak"}
+    assert contact["telecom"] == [{"system": "phone", "value": "555-0167"}]
+    no_phone = minor.model_copy(
+        update={"guardian": Guardian(name="Petra Novak", relationship="legal guardian")}
+    )
+    assert "telecom" not in patient(no_phone)["contact"][0]
