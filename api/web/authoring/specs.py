@@ -269,7 +269,7 @@ def measure_sections() -> tuple[Section, ...]:
         Section(
             "A custom measure: its name, range and unit",
             (
-                Field("custom_instrument", "Custom measure: its name", "text",
+                Field("measure.custom_instrument", "Custom measure: its name", "text",
                       "For example: days abstinent in the last 28, panic attacks a week."),
                 Field("measure.scale_min", "Custom measure: lowest possible score", "number",
                       attrs={"step": "any"}),
@@ -285,10 +285,12 @@ def measure_sections() -> tuple[Section, ...]:
 def build_measure(data: dict[str, Any], values: Values) -> dict[str, Any]:
     """The measure of an objective form: none when no instrument is chosen; a custom one takes
     its typed name; the direction-specific inputs that do not apply are dropped."""
-    custom = data.pop("custom_instrument", None)
     measure = data.get("measure")
     if not isinstance(measure, dict):
         return data
+    # The custom name sits under ``measure`` so that a revision sends the measure whole when
+    # only the name changed (``fields.unchanged`` groups inputs by their top-level name).
+    custom = measure.pop("custom_instrument", None)
     instrument = measure.get("instrument")
     if not instrument:
         data.pop("measure")
@@ -313,7 +315,7 @@ def _objective(state: PlanState, item: str | None) -> Values:
         known = m.instrument in CATALOGUE
         values.update({
             "measure.instrument": [m.instrument if known else CUSTOM],
-            "custom_instrument": [] if known else [m.instrument],
+            "measure.custom_instrument": [] if known else [m.instrument],
             "measure.direction": [m.direction],
             "measure.baseline": _one(_number(m.baseline) or None),
             "measure.target": _one(_number(m.target) or None),
