@@ -64,7 +64,7 @@ def scores_of(state: PlanState, objective: Objective) -> str:
     target = objective.measure.target
     goal = f"; target {target:g}" if target is not None else ""
     if not found:
-        return f"No {instrument} score recorded yet{goal}."
+        return f"No score recorded yet ({instrument}){goal}."
     latest = ", ".join(f"{m.score:g} on {m.administered_on}" for m in found)
     baseline = objective.measure.baseline
     start = f"baseline {baseline:g}; " if baseline is not None else ""

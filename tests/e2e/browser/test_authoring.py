@@ -363,3 +363,25 @@ def test_the_forms_work_with_javascript_off(
         plain.get_by_role("button", name="Save").click()
     assert plain.get_by_text("Insomnia due to medical condition").is_visible()
     context.close()
+
+
+def test_the_verdict_follows_the_review_as_it_is_written(
+    web_server: WebServer, signed_in: Callable[[str], Page], screenshot: Shot
+) -> None:
+    """copy-forward.js: a changed status asks the server again, without a button, and the
+    verdict in the live region follows; the review is not stored by asking."""
+    plan_id = str(next(p.plan_id for p in web_server.plans if p.client == "Noah Bennett"))
+    page = signed_in("marcus-hill")
+    page.goto(f"{web_server.base_url}/web/plans/{plan_id}/write/start-review")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start the review").click()
+    page.get_by_role("link", name=re.compile("^Complete the review")).click()
+    live = page.locator("#verdict-live")
+    assert live.get_by_role("heading", name="This would be recorded as copied forward").is_visible()
+    page.get_by_label("Objective 1.1: status now").select_option("met")
+    live.get_by_role("heading", name=re.compile("^What the record will say")).wait_for()
+    assert live.get_attribute("aria-live") == "polite"
+    screenshot(page, "author-review-live-check")
+    page.get_by_label("Objective 1.1: status now").select_option("partially_met")
+    live.get_by_role("heading", name="This would be recorded as copied forward").wait_for()
+    assert page.locator(".sub .status, .crumbs .status").first.inner_text() == "active"
