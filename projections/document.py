@@ -14,6 +14,7 @@ from typing import Any
 
 from plantrail.domain.content import content_hash
 from plantrail.domain.plan import Amendment, Item, PlanState, Review
+from plantrail.domain.values import Record
 from plantrail.projections.signatures import request_row, rfc3339, signature_row
 
 __all__ = [
@@ -28,6 +29,22 @@ __all__ = [
     "plan_document",
     "rfc3339",
 ]
+
+
+
+SINCE_OMITTED = (0, 3, 0)
+"""Fields a value gained in this release or later appear in documents only when set."""
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    """A value's JSON, with the fields it gained in 0.3.0 or later only when they are set, so
+    that the document, the packet and its digests of every plan written before them stay
+    byte-identical (a packet handed out earlier still verifies: docs/audits.md)."""
+    data = record.model_dump(mode="json")
+    for name, release in record.field_since.items():
+        if tuple(int(n) for n in release.split(".")) >= SINCE_OMITTED and data.get(name) is None:
+            data.pop(name, None)
+    return data
 
 
 def iso(day: date | None) -> str | None:
@@ -233,7 +250,7 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
         "content_hash": content_hash(state),
         "content_version": state.content_version,
         "status": state.status,
-        "client": state.client.model_dump(mode="json"),
+        "client": record_json(state.client),
         "clinician": state.clinician.model_dump(mode="json"),
         "supervisor": state.supervisor.model_dump(mode="json") if state.supervisor else None,
         "effective_date": state.effective_date.isoformat(),
@@ -289,7 +306,7 @@ def plan_document(state: PlanState, *, today: date | None = None) -> dict[str, A
                 "label": o.label,
                 "goal_id": o.goal_id,
                 "statement": o.statement,
-                "measure": o.measure.model_dump(mode="json") if o.measure else None,
+                "measure": record_json(o.measure) if o.measure else None,
                 "target_date": iso(o.target_date),
                 "status": o.status,
                 "evidence": o.evidence,

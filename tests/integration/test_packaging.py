@@ -62,6 +62,7 @@ STORED_TOPICS = [
     "plantrail:DisagreementStatementFiled",
     "plantrail:RebuttalFiled",
     "plantrail:SafetyPlanSet",
+    "plantrail:PlanRenewed",
 ]
 """Every topic ever written: append new ones, never edit or remove one (stored events use them)."""
 

@@ -130,7 +130,7 @@ def test_events_stored_in_their_0_1_0_shape_are_read_upcast_and_never_rewritten(
     by_version = {row[0]: bytes(row[1]) for row in rows if row[0] in (1, 3, 4)}
     assert by_version[1] == stored[0].state  # the old bytes, exactly as written
     assert by_version[3] == stored[2].state
-    assert orjson.loads(by_version[4])["class_version"] == 2
+    assert orjson.loads(by_version[4])["class_version"] == 3  # written now: the current class
     key = load_chain_key(key_dir)
     assert key is not None
     report = verify(recorder, key)
