@@ -10,6 +10,7 @@ folder (with its own keys) and prints each demo user's token with a ready-to-pas
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -239,13 +240,29 @@ def serve_command(
     os.environ[SECURE_COOKIES] = "1" if secure_cookies else "0"
     if practice or demo:
         os.environ[PRACTICE_NAME] = practice or DEMO_PRACTICE
+    metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
         # prometheus-client's multiprocess mode: each worker keeps its metrics in files here,
-        # and /metrics sums them, whichever worker answers. A fresh folder per start: the
-        # counters begin at zero, as a restarted process's do.
-        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="plantrail-metrics-")
+        # and /metrics sums them, whichever worker answers. A fresh folder per start (removed
+        # at the end): the counters begin at zero, as a restarted process's do.
+        metrics_dir = os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="plantrail-metrics-")
     import uvicorn
 
+    try:
+        run_uvicorn(uvicorn, host, port, workers, chosen, forwarded_allow_ips)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def run_uvicorn(
+    uvicorn: Any,
+    host: str,
+    port: int,
+    workers: int,
+    log_format: str,
+    forwarded_allow_ips: str | None,
+) -> None:
     uvicorn.run(
         APP,
         factory=True,
@@ -255,7 +272,7 @@ def serve_command(
         loop="uvloop",
         http="httptools",
         log_level="info",
-        log_config=log_config_for(chosen),  # no query strings, no tokens (request_log.py)
+        log_config=log_config_for(log_format),  # no query strings, no tokens (request_log.py)
         # Forwarded headers name the client address that sign-in limits and the access log
         # use: trusted only from the proxies the operator names, never by default (uvicorn
         # would trust 127.0.0.1, so any local process could forge them).

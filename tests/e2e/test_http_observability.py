@@ -215,3 +215,19 @@ def test_unmatched_addresses_are_one_label(running: Practice) -> None:
     routes = {dict(labels).get("route") for (name, labels) in found if "route" in dict(labels)}
     assert not [r for r in routes if r and "nothing-here" in r]
     assert requests_of(found, "(unmatched)", "404") >= 3
+
+
+def test_a_defect_500_carries_the_request_id_too(running: Practice) -> None:
+    from fastapi import Depends
+
+    from plantrail.api.routing.access import ANY_USER
+
+    @running.app.get("/defect", dependencies=[Depends(ANY_USER)])
+    def defect() -> None:
+        raise RuntimeError("a defect")
+
+    running.app.middleware_stack = None  # rebuilt with the new route on the next request
+    answer = running.request("dana", "GET", "/defect", headers={"X-Request-ID": "boom-1"})
+    assert answer.status_code == 500
+    assert answer.headers["X-Request-ID"] == "boom-1"
+    assert running.access_log()[-1]["request_id"] == "boom-1"
