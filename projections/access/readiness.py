@@ -18,7 +18,10 @@ Three checks, each bounded so that the answer never takes longer than the databa
   for it at most the bound (SQLite's busy timeout lowered to it for the probe; PostgreSQL's
   ``lock_timeout`` and ``statement_timeout`` set for the probe's transaction, and the client
   watchdog for a database that does not answer at all). So a stalled or unreachable database,
-  a full disk, or a log whose lock is held by a stuck writer all fail it.
+  a read-only or broken file, a failing fsync, or a log whose lock is held by a stuck writer
+  all fail it. On SQLite a full disk is the ``disk`` check's to see: the probe rewrites one
+  small row, which the WAL usually has room for when a real write no longer fits (tried on a
+  full tmpfs: the probe still commits), so it is no substitute for counting free space.
 - ``access_log``: the chain key is loaded (without it no row can be written) and the last
   group commit did not fail within ``FAILURE_WINDOW`` seconds with none stored since.
 """
