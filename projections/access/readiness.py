@@ -23,7 +23,12 @@ Three checks, each bounded so that the answer never takes longer than the databa
   small row, which the WAL usually has room for when a real write no longer fits (tried on a
   full tmpfs: the probe still commits), so it is no substitute for counting free space.
 - ``access_log``: the chain key is loaded (without it no row can be written) and the last
-  group commit did not fail within ``FAILURE_WINDOW`` seconds with none stored since.
+  group commit did not fail within ``FAILURE_WINDOW`` seconds with none stored since, unless
+  this check's write probe committed after that failure (the probe takes the same lock on the
+  same connections, so the store is back: a load balancer need not wait for a logged request
+  to let traffic in again). A failure of the log's own rows that the probe cannot see recurs
+  with the next logged request, which answers 503, and is counted in
+  ``plantrail_access_log_batches_total{result="failed"}``.
 """
 
 from __future__ import annotations
@@ -103,10 +108,12 @@ class Readiness:
 
     def check(self, bound: float | None = None) -> list[Check]:
         seconds = ready_bound() if bound is None else bound
-        checks = [self._access_log()]
+        checks = []
         if self.sqlite:
             checks.append(self._timed("disk", self._disk))
-        checks.append(self._timed("write", lambda: self._probe(seconds)))
+        probed_at = time.monotonic()
+        write = self._timed("write", lambda: self._probe(seconds))
+        checks += [self._access_log(probed_at if write.ok else None), write]
         return checks
 
     @staticmethod
@@ -120,13 +127,15 @@ class Readiness:
             problem = f"the check failed ({type(error).__name__})"
         return Check(name, problem is None, round(time.perf_counter() - started, 6), problem)
 
-    def _access_log(self) -> Check:
+    def _access_log(self, probed_at: float | None) -> Check:
+        """``probed_at``: when a write probe that committed started (None: it failed)."""
         problem = None
         if self.access_log.key is None:
             problem = "no chain key is loaded: the access log cannot be written"
         elif (failed := self.access_log.last_failure) is not None:
             at, message = failed
-            if time.monotonic() - at < FAILURE_WINDOW:
+            recovered = probed_at is not None and at < probed_at
+            if time.monotonic() - at < FAILURE_WINDOW and not recovered:
                 problem = f"the access log's last write failed: {message}"
         return Check("access_log", problem is None, 0.0, problem)
 

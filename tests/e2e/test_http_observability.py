@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,16 +71,36 @@ def test_health_is_liveness_and_ready_checks_the_store(running: Practice) -> Non
 
 
 def test_ready_is_503_when_the_access_log_cannot_write(running: Practice) -> None:
-    running.app.state.plantrail.access_log.last_failure = (
-        __import__("time").monotonic(),
-        "cannot write the access log: the database disk is full",
-    )
-    ready = running.request(None, "GET", "/ready")
+    log = running.app.state.plantrail.access_log
+    key, log.key = log.key, None  # no row can be chained: every logged request would be a 503
+    try:
+        ready = running.request(None, "GET", "/ready")
+    finally:
+        log.key = key
     assert ready.status_code == 503
     assert ready.headers["Retry-After"] == "1"
     assert ready.headers["content-type"] == "application/problem+json"
     assert ready.json()["checks"]["access_log"]["ok"] is False
-    assert "disk is full" in ready.json()["detail"]
+    assert "access log" in ready.json()["detail"]
+    assert running.request(None, "GET", "/ready").status_code == 200
+
+
+def test_a_failed_group_commit_counts_until_the_store_takes_a_write_again(
+    running: Practice,
+) -> None:
+    readiness = running.app.state.readiness
+    log = running.app.state.plantrail.access_log
+    now = time.monotonic()
+    log.last_failure = (now, "cannot write the access log: the database disk is full")
+    # The write probe failed too, or ran before the failure: not ready.
+    assert readiness._access_log(None).ok is False
+    assert readiness._access_log(now - 1).ok is False
+    # A probe that committed after the failure: the store takes writes again.
+    assert readiness._access_log(now + 0.001).ok is True
+    # A failure older than the window no longer counts.
+    log.last_failure = (now - 31, "old")
+    assert readiness._access_log(None).ok is True
+    log.last_failure = None
 
 
 def test_metrics_parse_move_and_name_no_one(running: Practice) -> None:
