@@ -10,6 +10,7 @@ folder (with its own keys) and prints each demo user's token with a ready-to-pas
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,10 +23,11 @@ from plantrail.api.cli.context import resolve_keys
 from plantrail.api.cli.demo_command import print_demo_plans
 from plantrail.api.cli.options import Database, KeyDir
 from plantrail.api.cli.output import console, fail
-from plantrail.api.cli.request_log import log_config
+from plantrail.api.cli.request_log import LOG_FORMAT_ENV, LOG_FORMATS, log_config_for
 from plantrail.api.cli.users import create_demo_users
 from plantrail.api.demo import DEMO_PRACTICE, DemoPlan
 from plantrail.api.routing.context import PRACTICE_NAME
+from plantrail.api.routing.metrics import MULTIPROCESS_DIR
 from plantrail.projections.access.accounts import Accounts
 from plantrail.projections.access.client_access import sign_in_path
 from plantrail.projections.access.web_sessions import (
@@ -195,6 +197,14 @@ def serve_command(
         str | None,
         typer.Option("--practice", help="The practice's name, printed on every audit packet"),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help="json: one JSON line per request (the default); human: short request lines "
+            "(the default with --demo). Also PLANTRAIL_LOG_FORMAT",
+        ),
+    ] = None,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
@@ -205,6 +215,9 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve the HTTP API (see docs/api.md)."""
+    chosen = log_format or os.environ.get(LOG_FORMAT_ENV) or ("human" if demo else "json")
+    if chosen not in LOG_FORMATS:
+        fail(f"--log-format must be one of {', '.join(LOG_FORMATS)}, not {chosen!r}")
     if demo:
         if db is not None:
             fail("--demo makes its own fresh SQLite file; leave out --db")
@@ -227,8 +240,29 @@ def serve_command(
     os.environ[SECURE_COOKIES] = "1" if secure_cookies else "0"
     if practice or demo:
         os.environ[PRACTICE_NAME] = practice or DEMO_PRACTICE
+    metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
+        # prometheus-client's multiprocess mode: each worker keeps its metrics in files here,
+        # and /metrics sums them, whichever worker answers. A fresh folder per start (removed
+        # at the end): the counters begin at zero, as a restarted process's do.
+        metrics_dir = os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="plantrail-metrics-")
     import uvicorn
 
+    try:
+        run_uvicorn(uvicorn, host, port, workers, chosen, forwarded_allow_ips)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def run_uvicorn(
+    uvicorn: Any,
+    host: str,
+    port: int,
+    workers: int,
+    log_format: str,
+    forwarded_allow_ips: str | None,
+) -> None:
     uvicorn.run(
         APP,
         factory=True,
@@ -238,7 +272,7 @@ def serve_command(
         loop="uvloop",
         http="httptools",
         log_level="info",
-        log_config=log_config(),  # request lines without query strings (request_log.py)
+        log_config=log_config_for(log_format),  # no query strings, no tokens (request_log.py)
         # Forwarded headers name the client address that sign-in limits and the access log
         # use: trusted only from the proxies the operator names, never by default (uvicorn
         # would trust 127.0.0.1, so any local process could forge them).

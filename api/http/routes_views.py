@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from plantrail.api.http.findings_query import AsOf, EffectiveOn, From, To
+from plantrail.api.routing import metrics
 from plantrail.api.routing.access import READ_PLANS
 from plantrail.api.routing.common import ETAG_HEADER, PlanId, context, etag
 from plantrail.api.routing.context import access_entry
@@ -227,6 +228,7 @@ def plan_verify(
     if recorder.chain_key is None:
         raise StorageError("no chain key is loaded: the chain cannot be checked")
     report = verify(recorder, recorder.chain_key, plan_id=plan_id)
+    metrics.verified(report.ok)
     version = events[-1].originator_version
     etag(response, version)
     return VerifyView.model_validate(

@@ -41,7 +41,7 @@ class RoutePolicy:
 
 
 class PublicAccess(RoutePolicy):
-    """No authentication (``GET /health`` only)."""
+    """No authentication (``GET /health``, ``GET /ready``, the way to the pages)."""
 
     public = True
 
@@ -98,6 +98,8 @@ class AccessPolicy(RoutePolicy):
 
 
 HEALTH = PublicAccess("health")
+READY = PublicAccess("ready")
+"""``/ready``: a load balancer or orchestrator asks it without a token; it reads no record."""
 ENTRANCE = PublicAccess("entrance")
 """``/`` (it leads to the pages) and ``/favicon.ico``: public, they touch no record."""
 ANY_USER = AccessPolicy(
@@ -172,3 +174,11 @@ SIGN = AccessPolicy(
     {"clinician", "supervisor", "client"},
     "only the plan's clinician, a supervisor or the client signs the plan",
 )
+METRICS = AccessPolicy(
+    "metrics",
+    {"admin"},
+    "the server's metrics are for the practice's admin (a token for the metrics scraper: "
+    "docs/operations-monitoring.md)",
+)
+"""``/metrics``: counts and timings only, no record; still not public, since request rates
+per route and the store's health are the practice's business."""

@@ -28,6 +28,8 @@ ENTRY_KEY = "plantrail_access"
 PRACTICE_NAME = "PLANTRAIL_PRACTICE"
 """The environment variable ``plantrail serve --practice`` sets for its workers."""
 PRINCIPAL_KEY = "plantrail_principal"
+REQUEST_ID_KEY = "plantrail_request_id"
+"""The request's id in ``scope["state"]`` (``api/server/observability.py``)."""
 SESSION_KEY = "plantrail_web_session"
 
 

@@ -106,6 +106,8 @@ class Problem(BaseModel):
     detail: str
     errors: list[FieldError] = []
     current_version: int | None = None
+    checks: dict[str, Any] | None = None
+    """``GET /ready``'s 503: each check with ``ok``, ``seconds`` and ``detail``."""
 
 
 class ProblemResponse(JSONResponse):

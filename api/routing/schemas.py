@@ -594,6 +594,19 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class ReadyCheck(BaseModel):
+    ok: bool
+    seconds: float
+    detail: str | None = None
+
+
+class Ready(BaseModel):
+    """``GET /ready``: what was checked (``disk`` on SQLite only), each with its time."""
+
+    status: Literal["ready"]
+    checks: dict[str, ReadyCheck]
+
+
 class Me(Open):
     user_id: str
     name: str

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -37,31 +38,36 @@ from plantrail.api.http import (
     routes_vocabulary,
     routes_workflow,
 )
+from plantrail.api.routing import metrics
 from plantrail.api.routing.context import PRACTICE_NAME, AppContext, Settings
 from plantrail.api.routing.documents import RenderedDocuments
 from plantrail.api.routing.problems import FieldError, Problem, install_error_handlers, route_table
 from plantrail.api.server.middleware import AccessLogMiddleware
+from plantrail.api.server.observability import ObservedRequests
 from plantrail.api.web.app import create_web_app
 from plantrail.domain.service import PlanService
 from plantrail.projections.access.access_log import AccessLog
 from plantrail.projections.access.accounts import Accounts
 from plantrail.projections.access.break_glass import BreakGlass
 from plantrail.projections.access.gateway import PlanGateway
+from plantrail.projections.access.readiness import Readiness
 from plantrail.projections.access.web_sessions import (
     SECURE_COOKIES,
     SESSION_HOURS,
     SESSION_IDLE_MINUTES,
     WebSessions,
 )
-from plantrail.projections.assembly import open_service, recorder_of
+from plantrail.projections.assembly import KEY_DIR, open_service, recorder_of
 from plantrail.projections.profile import RuleProfile
+from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.recorder import to_micros
 
 DESCRIPTION = """\
-The immutable history of psychotherapy treatment plans. Every request except `GET /health`
-carries `Authorization: Bearer <token>` (tokens come from `plantrail users add`). Errors are
-`application/problem+json`. Plan responses carry `ETag: "<version>"`; writes accept `If-Match`
-(stale → 412) and `Idempotency-Key` (retry-safe). See docs/api.md.
+The immutable history of psychotherapy treatment plans. Every request except `GET /health` and
+`GET /ready` carries `Authorization: Bearer <token>` (tokens come from `plantrail users add`).
+Every answer carries `X-Request-ID`. Errors are `application/problem+json`. Plan responses carry
+`ETag: "<version>"`; writes accept `If-Match` (stale → 412) and `Idempotency-Key` (retry-safe).
+See docs/api.md.
 """
 
 
@@ -94,6 +100,8 @@ def create_app(
     sessions.create_tables()
     break_glass = BreakGlass(recorder.engine, service.clock)
     break_glass.create_tables()
+    readiness = Readiness(access_log, lambda: to_micros(service.clock()))
+    readiness.create_tables()
     # One profile object: the findings' (``reads.rule_profile``) and the continuation rule's.
     if settings.profile is None:
         settings.profile = RuleProfile()
@@ -133,6 +141,13 @@ def create_app(
     )
     install_schema_pages(app)
     app.state.plantrail = context
+    app.state.readiness = readiness
+    app.state.metrics_state = metrics.StateCollector(
+        recorder.engine,
+        access_log,
+        checkpoints=lambda: checkpoint_folder(service),
+        driver_idle=Driver.of(recorder.engine).idle,
+    )
     install_error_handlers(app)
     app.add_middleware(
         AccessLogMiddleware,
@@ -185,7 +200,25 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    observe_requests(app)
     return app
+
+
+def observe_requests(app: FastAPI) -> None:
+    """Wrap the whole app, Starlette's error middleware included, in ``ObservedRequests``: the
+    request id, the metrics and the request-log line then cover every answer, a 500 too."""
+    build = app.build_middleware_stack
+
+    def built() -> Any:
+        return ObservedRequests(build(), app.routes)
+
+    app.build_middleware_stack = built  # type: ignore[method-assign]
+
+
+def checkpoint_folder(service: PlanService) -> Path | None:
+    """Where ``plantrail checkpoint`` writes: ``checkpoints`` next to the key folder."""
+    key_dir = service.env.get(KEY_DIR)
+    return Path(key_dir).resolve().parent / "checkpoints" if key_dir else None
 
 
 DOCS_ASSETS = resources.files("fastapi_offline") / "static"

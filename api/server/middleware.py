@@ -27,7 +27,7 @@ import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from plantrail.api.routing.context import ENTRY_KEY, PRINCIPAL_KEY
+from plantrail.api.routing.context import ENTRY_KEY, PRINCIPAL_KEY, REQUEST_ID_KEY
 from plantrail.api.routing.problems import (
     RETRY_AFTER_SECONDS,
     HTTPProblem,
@@ -63,9 +63,19 @@ if TYPE_CHECKING:
 log = logging.getLogger("plantrail.http")
 
 UNLOGGED = frozenset(
-    {"/", "/favicon.ico", "/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {
+        "/",
+        "/favicon.ico",
+        "/health",
+        "/ready",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
 )
-"""Requests that touch no record: public, and not logged (``/`` leads to the pages)."""
+"""Requests that touch no record: public, and not logged (``/`` leads to the pages; ``/ready``
+writes only its own probe row)."""
 DOCS_ASSETS = "/docs/assets/"
 """The scripts and style sheet of ``/docs`` and ``/redoc``: public, and not logged."""
 DEFAULT_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
@@ -110,10 +120,13 @@ class LoggedResponse:
         self, scope: Scope, receive: Receive, send: Send, access_log: Callable[[], AccessLog]
     ) -> None:
         client = scope.get("client")
+        state = scope.setdefault("state", {})
+        request_id = state.get(REQUEST_ID_KEY)
         self.entry = AccessEntry(
             method=scope["method"],
             route=scope["path"],
             client_address=client[0] if client else None,
+            request_id=request_id if isinstance(request_id, str) else None,
         )
         if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
             # A write stores this entry's row with its events (``access_log.pending_write``).

@@ -20,6 +20,7 @@ from plantrail.api.packet.responses import packet_response
 from plantrail.api.rendering.charts import measure_chart
 from plantrail.api.rendering.templating import page
 from plantrail.api.rendering.word_diff import word_diff
+from plantrail.api.routing import metrics
 from plantrail.api.routing.access import READ_PLANS
 from plantrail.api.routing.common import PlanId, context
 from plantrail.api.routing.context import access_entry
@@ -352,6 +353,7 @@ def verify_page(request: Request, plan_id: PlanId, caller: Reader) -> HTMLRespon
         raise StorageError("no chain key is loaded: the chain cannot be checked")
     checkpoint = last_checkpoint(ctx.service)
     report = verify(recorder, recorder.chain_key, plan_id=plan_id, checkpoint=checkpoint.signed)
+    metrics.verified(report.ok)
     signed_head = checkpoint.signed.heads_by_plan().get(str(plan_id)) if checkpoint.signed else None
     return page(
         request,

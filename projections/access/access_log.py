@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from sqlalchemy import (
 )
 
 from plantrail.domain.errors import StorageError
+from plantrail.projections.store import observe
 from plantrail.projections.store.append_only import guard_append_only
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import WRITE
@@ -53,6 +55,7 @@ DOMAIN = b"plantrail-access-log-v1\x00"
 OUTCOMES = ("ok", "denied", "not_found", "rejected", "unauthenticated", "error")
 
 BREAK_GLASS_REASON_MAX = 500
+REQUEST_ID_MAX = 64
 
 access_log_metadata = MetaData()
 
@@ -78,6 +81,12 @@ access_log = Table(
         String(BREAK_GLASS_REASON_MAX),
         nullable=True,
         comment="an emergency read outside the caller's reach: the reason given (ADR 0016)",
+    ),
+    Column(
+        "request_id",
+        String(REQUEST_ID_MAX),
+        nullable=True,
+        comment="the request's X-Request-ID, as echoed to the caller and in the server's log",
     ),
     Index("plantrail_access_log_plan", "plan_id", "seq"),
     Index("plantrail_access_log_user", "user_id", "seq"),
@@ -133,6 +142,8 @@ class AccessEntry:
     its row with its events (``pending_write``)."""
     pending_stored: bool = False
     """True once a write stored the entry's pending row with its events."""
+    request_id: str | None = None
+    """The request's id (``X-Request-ID``): ties this row to the server's request log line."""
 
     def cleaned(self) -> dict[str, Any]:
         row = {
@@ -150,6 +161,9 @@ class AccessEntry:
             # Only present when given, so every row written before the column existed hashes
             # (and verifies) exactly as it did.
             row["break_glass_reason"] = _clean(self.break_glass_reason, BREAK_GLASS_REASON_MAX)
+        if self.request_id is not None:
+            # Likewise: rows written before the column existed verify unchanged.
+            row["request_id"] = _clean(self.request_id, REQUEST_ID_MAX)
         return row
 
 
@@ -224,7 +238,7 @@ _ROW_FIELDS = (
 )
 
 
-_OPTIONAL_FIELDS = ("break_glass_reason",)
+_OPTIONAL_FIELDS = ("break_glass_reason", "request_id")
 """Columns added later: in a row's hashed content only when not null."""
 
 _LAST_ROW = "SELECT seq, hash FROM plantrail_access_log ORDER BY seq DESC LIMIT 1"
@@ -245,8 +259,9 @@ def create_access_log_tables(engine: Engine) -> None:
 
 def _add_missing_columns(engine: Engine) -> None:
     """Give an access log made before break-glass reads (ADR 0016) its ``break_glass_reason``
-    column. Adding a nullable column rewrites no row (the append-only triggers guard rows, not
-    the table's shape), and the old rows' hashes never covered it (``AccessEntry.cleaned``)."""
+    column, and one made before request ids its ``request_id`` column. Adding a nullable column
+    rewrites no row (the append-only triggers guard rows, not the table's shape), and the old
+    rows' hashes never covered it (``AccessEntry.cleaned``)."""
     with engine.connect() as conn:
         present = {c["name"] for c in inspect(conn).get_columns("plantrail_access_log")}
     missing = [name for name in _OPTIONAL_FIELDS if name not in present]
@@ -285,6 +300,19 @@ class AccessLog:
         self._closing = False
         self._driver = Driver.of(engine)
         self._adopted_at_us: int | None = None
+        self.last_failure: tuple[float, str] | None = None
+        """``time.monotonic()`` and message of the last group commit that failed, cleared by
+        the next one stored (``/ready`` reports the log as failing meanwhile)."""
+
+    @property
+    def queued(self) -> int:
+        """Rows waiting for the next group commit."""
+        return len(self._queue)
+
+    @property
+    def driver(self) -> Driver:
+        """The driver the group commit writes with (``readiness`` probes the same one)."""
+        return self._driver
 
     def create_tables(self) -> None:
         create_access_log_tables(self.engine)
@@ -349,14 +377,19 @@ class AccessLog:
     def _commit(self, batch: list[tuple[dict[str, Any], Future[int]]]) -> None:
         """Store ``batch`` in one transaction and release its waiters; on failure none of its
         rows is stored, so every one of its waiters gets the error."""
+        started = time.perf_counter()
         try:
             numbers = self._store([row for row, _ in batch])
         except Exception as error:
+            observe.access_batch(len(batch), time.perf_counter() - started, False)
+            self.last_failure = (time.monotonic(), str(getattr(error, "message", "")) or "failed")
             _fail(batch, error)
             return
         except BaseException:
             _fail(batch, StorageError("the access log writer stopped; nothing was stored"))
             raise
+        observe.access_batch(len(batch), time.perf_counter() - started, True)
+        self.last_failure = None
         for (_, future), seq in zip(batch, numbers, strict=True):
             future.set_result(seq)
 

@@ -189,6 +189,10 @@ class Driver:
         rows = self.all(statement, params)
         return rows[0] if rows else None
 
+    def idle(self) -> int:
+        """Connections open and waiting for a call (``/metrics``)."""
+        return len(self._idle)
+
     def close(self) -> None:
         """Close the idle connections (shared by every user of the engine: a later call
         opens new ones)."""

@@ -28,6 +28,7 @@ from sqlalchemy import Engine, and_, func, select
 from plantrail.domain.errors import StorageError
 from plantrail.domain.integrity import GENESIS, chain_hash
 from plantrail.domain.persistence import CommandRecord, SnapshotRecord
+from plantrail.projections.store import observe
 from plantrail.projections.store.driver import Driver
 from plantrail.projections.store.engine import check_durability
 from plantrail.projections.store.failures import translated
@@ -189,6 +190,7 @@ class SqlPlanRecorder(ApplicationRecorder):
                 rows, ids = self._write_postgresql(stored_events, command_row, snapshot_row, extra)
         if extra is not None and companion is not None:
             companion.stored()
+        observe.appended(len(stored_events))
         if len(self._heads) > 100_000:
             self._heads.clear()
         for stored, row in zip(stored_events, rows, strict=True):

@@ -29,6 +29,8 @@ from tests.support.stores import postgres_schema_url, sqlite_url
 
 READ, WRITE, SIGN, OPEN, LIST, ME, HEALTH = "read", "write", "sign", "open", "list", "me", "health"
 ENTRANCE, FAVICON = "entrance", "favicon"
+READY, METRICS = "ready", "metrics"
+"""``/ready``: public and not logged like ``/health``; ``/metrics``: admins, logged."""
 """``/`` (to the pages) and ``/favicon.ico``: public, not logged, like ``/health``."""
 AUDIT = "audit"
 AUDIT_JOB = "audit-job"
@@ -44,6 +46,8 @@ POLICIES = {
     OPEN: auth.OPEN_PLAN,
     ME: auth.ANY_USER,
     HEALTH: auth.HEALTH,
+    READY: auth.READY,
+    METRICS: auth.METRICS,
     ENTRANCE: auth.ENTRANCE,
     FAVICON: auth.ENTRANCE,
     AUDIT: routes_audits.AUDIT,
@@ -91,6 +95,8 @@ P = "/plans/{plan_id}"
 WHY = {"rationale": "clinical change agreed in session"}
 ROUTES: list[Route] = [
     Route("GET", "/health", HEALTH),
+    Route("GET", "/ready", READY),
+    Route("GET", "/metrics", METRICS),
     Route("GET", "/", ENTRANCE),
     Route("GET", "/favicon.ico", FAVICON),
     Route("GET", "/me", ME),
@@ -325,6 +331,9 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     ME: {"clinician": {"*": 200}, "supervisor": {"*": 200}, "auditor": {"*": 200},
          "admin": {"*": 200}, "client": {"*": 200}, "anonymous": {"*": 401}},
     HEALTH: {role: {"*": 200} for role in ROLES},
+    READY: {role: {"*": 200} for role in ROLES},
+    METRICS: {"clinician": {"*": 403}, "supervisor": {"*": 403}, "auditor": {"*": 403},
+              "admin": {"*": 200}, "client": {"*": 403}, "anonymous": {"*": 401}},
     ENTRANCE: {role: {"*": 307} for role in ROLES},
     FAVICON: {role: {"*": 204} for role in ROLES},
     # Dates of service of a supervisee's plan; an admin gets the compliance lines too.
@@ -469,7 +478,8 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
     if want == 404 and target != "missing":
         hidden = call(world, route, who, world.plans["missing"])
         assert response.content == hidden.content  # no existence oracle
-        assert dict(response.headers) == dict(hidden.headers)
+        # Byte for byte but the request's own id (it names the request, not the plan).
+        assert _but_request_id(response.headers) == _but_request_id(hidden.headers)
     if 200 <= want < 300 and route.path.endswith("/packet"):
         # A packet is a document, not a version of the plan: it names its own digest.
         assert response.headers["content-type"] == "application/pdf"
@@ -479,7 +489,7 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
         assert response.content.startswith(b"%PDF-")
     elif 200 <= want < 300 and route.plan_scoped and route.policy not in UNVERSIONED[1:]:
         assert response.headers["ETag"] == f'"{response.json()["version"]}"'
-    if route.policy in (HEALTH, ENTRANCE, FAVICON):
+    if route.policy in (HEALTH, READY, ENTRANCE, FAVICON):
         return  # public, and touches no record: not logged
     logged = world.practice.access_log(after=before)
     assert logged, "every request leaves an access-log entry"
@@ -498,6 +508,10 @@ def test_access(world: World, route: Route, role: str, target: str) -> None:
     if want == 404:
         outcome = "not_found" if target in ("missing", "-") else "denied"
     assert entry["outcome"] == outcome
+
+
+def _but_request_id(headers: Any) -> dict[str, str]:
+    return {k: v for k, v in dict(headers).items() if k.lower() != "x-request-id"}
 
 
 def test_matrix_covers_every_role_and_relationship() -> None:

@@ -122,12 +122,16 @@ def test_a_stalled_database_is_a_prompt_503_and_the_server_recovers(
     plan = full_plan(running.service)
     path = f"/plans/{plan['plan_id']}"
     assert running.request("dana", "GET", path).status_code == 200
-    assert running.request(None, "GET", "/health").status_code == 200
+    assert running.request(None, "GET", "/ready").status_code == 200
 
     proxy.pause()
     try:
+        # Liveness never asks the store: the process is alive, a restart would mend nothing.
+        answer, took = _timed(running, None, "GET", "/health")
+        assert answer.status_code == 200
+        assert took < BOUND
         for who, method, route, body in (
-            (None, "GET", "/health", None),
+            (None, "GET", "/ready", None),
             ("dana", "GET", path, None),
             ("dana", "POST", path + "/strengths", {"text": "Walks daily"}),
         ):
@@ -142,8 +146,54 @@ def test_a_stalled_database_is_a_prompt_503_and_the_server_recovers(
         proxy.resume()
 
     # The database answers again: so does the server, on fresh connections.
-    assert running.request(None, "GET", "/health").status_code == 200
+    assert running.request(None, "GET", "/ready").status_code == 200
     again = running.request("dana", "POST", path + "/strengths", json={"text": "Walks daily"})
     assert again.status_code == 201, again.text
     assert running.request("dana", "GET", path).status_code == 200
     assert running.verify_access_log()
+
+
+def test_ready_answers_503_within_the_bound_while_stalled_and_200_after(
+    stalling: tuple[Practice, StallingProxy],
+) -> None:
+    """``/ready`` itself never hangs: its write probe is bounded like every wait on the store,
+    and its answer names the check that failed."""
+    running, proxy = stalling
+    assert running.request(None, "GET", "/ready").json()["checks"]["write"]["ok"] is True
+    proxy.pause()
+    try:
+        for _ in range(2):  # also once the pooled connections were cut by the watchdog
+            answer, took = _timed(running, None, "GET", "/ready")
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["Retry-After"] == "1"
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.json()["checks"]["write"]["ok"] is False
+            assert "did not answer in time" in answer.json()["detail"]
+            assert took < 2 * BOUND + 3, took
+    finally:
+        proxy.resume()
+    assert running.request(None, "GET", "/ready").status_code == 200
+
+
+def test_ready_is_503_when_the_database_is_unreachable(
+    pg_database: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database that is gone (the proxy closed: connections refused) is a prompt 503."""
+    if pg_database is None:
+        pytest.skip("PostgreSQL: set PLANTRAIL_TEST_DATABASE_URL")
+    monkeypatch.setenv("PLANTRAIL_DB_TIMEOUT", str(BOUND))
+    direct = make_url(postgres_schema_url(pg_database))
+    proxy = StallingProxy("127.0.0.1", direct.port or 5432)
+    with proxy:
+        url = direct.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        with practice(url, tmp_path) as running:
+            assert running.request(None, "GET", "/ready").status_code == 200
+            # Point the store at a port where nothing listens, and drop the open connections.
+            running.app.state.plantrail.access_log.driver.close()
+            proxy.target = ("127.0.0.1", 1)
+            answer, took = _timed(running, None, "GET", "/ready")
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["Retry-After"] == "1"
+            assert took < 2 * BOUND + 3, took
+            proxy.target = ("127.0.0.1", direct.port or 5432)
+            assert running.request(None, "GET", "/ready").status_code == 200

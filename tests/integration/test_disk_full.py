@@ -169,3 +169,42 @@ def test_full_disk_is_a_clear_error_and_writes_resume_with_space(
         f"\ndisk full (sqlite, 512 KiB tmpfs): {len(acked) - 6} writes acknowledged before the "
         f"disk filled, 0 lost; error: {failure.message!r}; 6 writes stored after growing to 8 MiB"
     )
+
+
+@pytest.mark.slow
+def test_ready_is_503_on_a_full_disk_and_200_once_space_returns(
+    small_disk: tuple[Path, Callable[[str], None]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``GET /ready`` on the same kind of full disk: 503 (problem, ``Retry-After``) naming the
+    disk, while ``/health`` stays 200; ready again once the file system is grown."""
+    from tests.support.http import practice
+
+    mountpoint, resize = small_disk
+    resize("2m")  # room for the users, the access log and the first plan
+    monkeypatch.setenv("PLANTRAIL_READY_MIN_FREE_MB", "0.0625")  # 64 KiB
+    url = f"sqlite:///{mountpoint / 'plantrail.db'}"
+    with practice(url, tmp_path) as running:
+        assert running.request(None, "GET", "/ready").status_code == 200
+        plan_id = open_plan(running.service)
+        for n in range(MAX_WRITES):
+            running.clock.advance(minutes=5)
+            try:
+                running.service.execute(plan_id, note(n), meta())
+            except StorageError:
+                break
+        else:
+            pytest.fail(f"{MAX_WRITES} writes fitted on a 2 MiB disk")
+        answer = running.request(None, "GET", "/ready")
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Retry-After"] == "1"
+        assert answer.headers["content-type"] == "application/problem+json"
+        checks = answer.json()["checks"]
+        assert checks["disk"]["ok"] is False
+        assert "disk" in answer.json()["detail"]
+        assert running.request(None, "GET", "/health").status_code == 200
+        resize("16m")
+        again = running.request(None, "GET", "/ready")
+        assert again.status_code == 200, again.text
+        assert again.json()["checks"]["disk"]["ok"] is True

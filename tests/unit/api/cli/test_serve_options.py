@@ -26,7 +26,10 @@ def _served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *options: str) -> d
     register()
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *_, **kwargs: seen.update(kwargs))
-    for name in ("PLANTRAIL_DATABASE_URL", "PLANTRAIL_KEY_DIR", "FORWARDED_ALLOW_IPS"):
+    for name in (
+        "PLANTRAIL_DATABASE_URL", "PLANTRAIL_KEY_DIR", "FORWARDED_ALLOW_IPS",
+        "PLANTRAIL_LOG_FORMAT", "PROMETHEUS_MULTIPROC_DIR",
+    ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     result = CliRunner().invoke(
         app, ["serve", "--db", url, "--keys", str(keys), *options], catch_exceptions=False
@@ -41,6 +44,16 @@ def test_forwarded_headers_are_trusted_from_no_one_by_default(
     seen = _served(tmp_path, monkeypatch)
     assert seen["proxy_headers"] is False
     assert seen["forwarded_allow_ips"] == ""
+    # JSON lines by default; uvicorn's own request line (the path as sent) is off.
+    config = seen["log_config"]
+    assert config["formatters"]["json"]["()"].endswith("JsonLines")
+    assert config["loggers"]["uvicorn.access"]["handlers"] == []
+
+
+def test_human_log_lines_keep_the_request_line_without_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _served(tmp_path, monkeypatch, "--log-format", "human")
     assert seen["log_config"]["handlers"]["access"]["filters"] == ["request_line"]
 
 
