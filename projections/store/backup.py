@@ -348,10 +348,12 @@ def restore_postgresql(source: Path, url: str, *, force: bool, step: Step | None
         "--single-transaction",
         "--exit-on-error",
         "--verbose",
+        # whatever of the store is there (an empty store, its schema, or with --force a
+        # full one) is dropped and restored; on an empty database these drop nothing
+        "--clean",
+        "--if-exists",
         f"--dbname={uri}",
     ]
-    if count is not None:  # tables there (an empty store, or --force): replace them
-        command += ["--clean", "--if-exists"]
     _run([*command, str(source)], env, "pg_restore", step)
     return Copied(source, source.stat().st_size, time.monotonic() - started, "postgresql")
 
