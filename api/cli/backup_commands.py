@@ -23,7 +23,6 @@ from plantrail.api.cli.context import require_store, resolve_keys, service_for
 from plantrail.api.cli.options import Database, Json, KeyDir
 from plantrail.api.cli.output import console, fail, print_json
 from plantrail.api.cli.output import errors as errors_console
-from plantrail.api.cli.store_commands import print_problems, run_verify
 from plantrail.projections.assembly import recorder_of
 from plantrail.projections.integrity.checkpoint import latest_checkpoint
 from plantrail.projections.integrity.keys import Keys, load_keys
@@ -47,6 +46,10 @@ class Checked:
 def _verify_store(url: str, key_dir: Path, loaded: Keys, checkpoint: Path | None) -> Checked:
     """``plantrail verify`` on the store at ``url``: chains, the store's own check, the
     checkpoint when given, and the access log."""
+    # Imported here: at import time it would register the store commands before the ones
+    # declared ahead of them, and reorder docs/cli.md.
+    from plantrail.api.cli.store_commands import print_problems, run_verify
+
     started = time.monotonic()
     service = service_for(url, key_dir)
     try:
