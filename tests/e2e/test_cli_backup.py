@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,16 +15,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.support.cli import plantrail
+from tests.support.stores import require_pg_tools
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def tools(store_url: str) -> None:
-    if not store_url.startswith("sqlite"):
-        for name in ("pg_dump", "pg_restore"):
-            if shutil.which(name) is None:
-                pytest.skip(f"{name} is not installed (apt-get install postgresql-client)")
+    require_pg_tools(store_url)
 
 
 @pytest.fixture

@@ -27,16 +27,9 @@ from plantrail.projections.integrity.keys import load_keys
 from plantrail.projections.integrity.verify import verify
 from plantrail.projections.store import backup as store_backup
 from tests.support.plans import meta, open_plan
-from tests.support.stores import running_service
+from tests.support.stores import require_pg_tools, running_service
 
 pytestmark = pytest.mark.slow
-
-
-def _needs_tools(url: str) -> None:
-    if not store_backup.is_sqlite_url(url):
-        for name in ("pg_dump", "pg_restore"):
-            if not store_backup.shutil.which(name):
-                pytest.skip(f"{name} is not installed (apt-get install postgresql-client)")
 
 
 @pytest.fixture
@@ -77,7 +70,7 @@ def _heads(url: str, key_dir: Path) -> tuple[dict[UUID, int], bool]:
 def test_backup_under_write_load_is_a_consistent_prefix_and_restores_clean(
     store_url: str, target_url: str, key_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _needs_tools(store_url)
+    require_pg_tools(store_url)
     # One page per step: the copy spans many steps while the writer commits between them, so
     # the held read snapshot is what keeps it consistent (and finishing).
     monkeypatch.setattr(store_backup, "PAGES_PER_STEP", 1)
@@ -144,7 +137,7 @@ def test_backup_under_write_load_is_a_consistent_prefix_and_restores_clean(
 def test_restore_refuses_a_store_that_holds_events_unless_forced(
     store_url: str, target_url: str, key_dir: Path, tmp_path: Path
 ) -> None:
-    _needs_tools(store_url)
+    require_pg_tools(store_url)
     with running_service(store_url, key_dir) as service:
         first = open_plan(service, mrn="MRN-1")
     dest = tmp_path / "backup.db"
@@ -167,7 +160,7 @@ def test_restore_refuses_a_store_that_holds_events_unless_forced(
 def test_backup_refuses_an_existing_file_without_force(
     store_url: str, key_dir: Path, tmp_path: Path
 ) -> None:
-    _needs_tools(store_url)
+    require_pg_tools(store_url)
     with running_service(store_url, key_dir) as service:
         open_plan(service)
     dest = tmp_path / "backup.db"
@@ -190,7 +183,7 @@ def _flip(path: Path, at: int, count: int = 16) -> None:
 def test_a_damaged_backup_is_refused_by_its_checksum_and_nothing_is_restored(
     store_url: str, target_url: str, key_dir: Path, tmp_path: Path
 ) -> None:
-    _needs_tools(store_url)
+    require_pg_tools(store_url)
     with running_service(store_url, key_dir) as service:
         open_plan(service)
     dest = tmp_path / "backup.db"
@@ -208,7 +201,7 @@ def test_a_damaged_backup_without_its_checksum_is_refused_or_fails_whole(
 ) -> None:
     """Without the ``.sha256`` the file's own structure is all there is: a damaged header is
     refused before the target is touched; PostgreSQL restores in one transaction."""
-    _needs_tools(store_url)
+    require_pg_tools(store_url)
     with running_service(store_url, key_dir) as service:
         open_plan(service)
     dest = tmp_path / "backup.db"
