@@ -222,7 +222,11 @@ def restore_command(
             1,
         )
     took = time.monotonic() - started
-    where = store_backup.sqlite_path(url).resolve() if store_backup.is_sqlite_url(url) else url
+    where = (
+        store_backup.sqlite_path(url).resolve()
+        if store_backup.is_sqlite_url(url)
+        else store_backup.where(url)
+    )
     _summary("restored", where, copied, checked, checkpoint, took, json=json, extra={})
 
 

@@ -326,7 +326,7 @@ def postgresql_event_count(url: str) -> int | None:
                 return None
             return int(connection.execute(text(f"SELECT count(*) FROM {events.name}")).scalar_one())
     except Exception as error:
-        raise StorageError(f"cannot open {_where(url)}: {_first_line(error)}") from error
+        raise StorageError(f"cannot open {where(url)}: {_first_line(error)}") from error
     finally:
         engine.dispose()
 
@@ -339,7 +339,7 @@ def restore_postgresql(source: Path, url: str, *, force: bool, step: Step | None
     check_checksum(source)
     check_postgresql_backup(source)
     count = postgresql_event_count(url)
-    _refuse_non_empty(count, _where(url), force=force)
+    _refuse_non_empty(count, where(url), force=force)
     uri, env, _schema = _libpq(url)
     started = time.monotonic()
     command = [
@@ -372,8 +372,8 @@ def scratch_restore(source: Path, url: str, step: Step | None = None) -> Iterato
                 connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         except Exception as error:
             raise StorageError(
-                f"cannot create a scratch database to verify the backup in "
-                f"({_first_line(error)}); the role needs CREATEDB"
+                f"{source} was written but cannot be verified: no scratch database to restore "
+                f"it into ({_first_line(error)}); the role needs CREATEDB"
             ) from error
         copy = parsed.set(database=name).render_as_string(hide_password=False)
         try:
@@ -437,7 +437,8 @@ def _refuse_non_empty(count: int | None, where: str, *, force: bool) -> None:
     )
 
 
-def _where(url: str) -> str:
+def where(url: str) -> str:
+    """The URL as it may be shown: without its password."""
     return make_url(normalise_url(url)).render_as_string(hide_password=True)
 
 
