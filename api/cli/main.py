@@ -21,6 +21,7 @@ def register() -> None:
     from plantrail.api.cli import (  # noqa: F401
         access_log_commands,
         amendment_commands,
+        backup_commands,
         caseload_commands,
         client_rights_commands,
         demo_command,

@@ -80,9 +80,10 @@ def events_command(
     console.print(table)
 
 
-def _run_verify(
+def run_verify(
     service: PlanService, loaded: Keys, plan: str | None, checkpoint: Path | None
 ) -> Report:
+    """What ``plantrail verify`` checks (also run by ``backup`` and ``restore`` on the copy)."""
     recorder = recorder_of(service)
     plan_id = resolve_plan(plan_names(service), plan) if plan else None
     if plan_id is not None and not recorder.plan_exists(plan_id):
@@ -108,6 +109,21 @@ def _run_verify(
         )
 
 
+def print_problems(report: Report) -> bool:
+    """One ``FAIL`` line per problem; whether the store itself is damaged."""
+    damaged = False
+    for problem in report.problems:
+        if problem.plan_id == STORE:
+            damaged = True
+            console.print(f"[red]FAIL[/] store: {problem.kind}: {problem.message}")
+            continue
+        where = f"version {problem.version}" if problem.version else "plan"
+        console.print(
+            f"[red]FAIL[/] plan {problem.plan_id} {where}: {problem.kind}: {problem.message}"
+        )
+    return damaged
+
+
 @app.command("verify")
 def verify_command(
     plan: Annotated[str | None, typer.Option("--plan", help="Check one plan only")] = None,
@@ -120,21 +136,12 @@ def verify_command(
 ) -> None:
     """Recompute every plan's hash chain; report the first bad event of each plan."""
     key_dir = resolve_keys(keys)
-    report = _run_verify(service_for(db, key_dir), load_keys(key_dir), plan, checkpoint)
+    report = run_verify(service_for(db, key_dir), load_keys(key_dir), plan, checkpoint)
     log_report = access_log_report(db, keys)
     if json:
         print_json({**report.as_dict(), "access_log": log_report.as_dict()})
     else:
-        damaged = False
-        for problem in report.problems:
-            if problem.plan_id == STORE:
-                damaged = True
-                console.print(f"[red]FAIL[/] store: {problem.kind}: {problem.message}")
-                continue
-            where = f"version {problem.version}" if problem.version else "plan"
-            console.print(
-                f"[red]FAIL[/] plan {problem.plan_id} {where}: {problem.kind}: {problem.message}"
-            )
+        damaged = print_problems(report)
         verdict = (
             "[green]OK[/]"
             if report.ok
@@ -172,7 +179,7 @@ def checkpoint_command(
     previous = latest_checkpoint(folder)
     # Never sign over a rewrite: the store must still agree with the last checkpoint.
     service = service_for(db, key_dir)
-    report = _run_verify(service, loaded, None, previous)
+    report = run_verify(service, loaded, None, previous)
     if not report.ok:
         fail(
             f"refusing to sign: verify found {len(report.problems)} problem(s) "

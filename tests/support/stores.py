@@ -61,3 +61,22 @@ def running_service(store_url: str, key_dir: Path, **options: Any) -> Iterator[P
     finally:
         service.close()
         service.recorder.close()  # type: ignore[attr-defined]
+
+
+def require_pg_tools(store_url: str) -> None:
+    """Skip a PostgreSQL backup test when ``pg_dump`` or ``pg_restore`` is not installed, with
+    the reason; fail instead under ``PLANTRAIL_REQUIRE_PG_TOOLS=1`` (``.ci/run`` installs
+    them), so that CI never passes by skipping."""
+    import shutil
+
+    import pytest
+
+    if make_url(store_url).get_backend_name() == "sqlite":
+        return
+    missing = [name for name in ("pg_dump", "pg_restore") if shutil.which(name) is None]
+    if not missing:
+        return
+    reason = f"{' and '.join(missing)} not installed (apt-get install postgresql-client)"
+    if os.environ.get("PLANTRAIL_REQUIRE_PG_TOOLS"):
+        pytest.fail(reason)
+    pytest.skip(reason)
