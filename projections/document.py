@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 
-
 SINCE_OMITTED = (0, 3, 0)
 """Fields a value gained in this release or later appear in documents only when set."""
 
