@@ -45,9 +45,9 @@ from plantrail.projections.migrations import (
     REVISIONS,
     VERSION_TABLE,
     SchemaMismatch,
+    runner,
     version_metadata,
 )
-from plantrail.projections.migrations import runner
 from plantrail.projections.store.engine import create_store_engine
 from plantrail.projections.store.recorder import SqlPlanRecorder
 from plantrail.projections.store.schema import metadata as store_metadata
@@ -88,7 +88,11 @@ def build_old_store(engine: Engine, name: str) -> dict[str, Any]:
 def old_service(url: str, key_dir: Path, clock: FakeClock) -> PlanService:
     """A service on a store whatever its schema: the old code's write path (events, commands,
     snapshots) is today's, which these tables have not changed."""
-    env = {"PERSISTENCE_MODULE": get_topic(PlanStoreFactory), DATABASE_URL: url, KEY_DIR: str(key_dir)}
+    env = {
+        "PERSISTENCE_MODULE": get_topic(PlanStoreFactory),
+        DATABASE_URL: url,
+        KEY_DIR: str(key_dir),
+    }
     return PlanService(env, clock=clock, snapshot_interval=5)
 
 
@@ -188,7 +192,8 @@ def test_an_old_store_is_upgraded_to_head_with_its_data_intact(
         assert report.ok, report.as_dict()
         assert report.plans_checked == 3
         log = verify_access_log(engine, key)
-        assert log.ok and log.entries_checked == 4
+        assert log.ok
+        assert log.entries_checked == 4
         for plan_id in plans:
             assert service.load(plan_id).version >= 8
         # The log chains on after the old rows; a break-glass reason goes in the new column.

@@ -40,10 +40,15 @@ def upgrade() -> None:
             "plantrail_client_access",
             sa.Column("grant_id", sa.String(16), primary_key=True),
             sa.Column("plan_id", sa.String(36), nullable=False),
-            sa.Column("client_id", sa.String(200), nullable=False, comment="the plan's client (MRN)"),
+            sa.Column(
+                "client_id", sa.String(200), nullable=False, comment="the plan's client (MRN)"
+            ),
             sa.Column("client_name", sa.String(200), nullable=False),
             sa.Column(
-                "token_hash", sa.String(200), nullable=False, comment="Argon2id, argon2-cffi encoding"
+                "token_hash",
+                sa.String(200),
+                nullable=False,
+                comment="Argon2id, argon2-cffi encoding",
             ),
             sa.Column("issued_by", sa.String(64), nullable=False),
             sa.Column("issued_at_us", sa.BigInteger, nullable=False),

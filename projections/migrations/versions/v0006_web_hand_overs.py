@@ -22,7 +22,9 @@ def upgrade() -> None:
         return
     op.create_table(
         "plantrail_web_hand_overs",
-        sa.Column("session_hash", sa.String(64), primary_key=True, comment="the session handed over"),
+        sa.Column(
+            "session_hash", sa.String(64), primary_key=True, comment="the session handed over"
+        ),
         sa.Column("plan_id", sa.String(36), nullable=False, comment="the one plan it shows"),
         sa.Column("started_at_us", sa.BigInteger, nullable=False),
         sa.Column(

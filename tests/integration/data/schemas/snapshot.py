@@ -54,7 +54,9 @@ def snapshot(commit: str, name: str) -> Path:
         root = Path(tmp) / "plantrail"
         root.mkdir()
         archive = subprocess.run(
-            ["git", "archive", full, "domain", "projections", "api"], check=True, capture_output=True
+            ["git", "archive", full, "domain", "projections", "api"],
+            check=True,
+            capture_output=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
         done = subprocess.run(
