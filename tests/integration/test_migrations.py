@@ -10,7 +10,6 @@ columns and tables, that the result has exactly the shape of a new store, and th
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine, MetaData, inspect, select, text
+from sqlalchemy import Engine, MetaData, String, inspect, select, text
 
 from plantrail.domain.errors import StorageError
 from plantrail.domain.service import PlanService
@@ -53,8 +52,8 @@ from plantrail.projections.store.recorder import SqlPlanRecorder
 from plantrail.projections.store.schema import metadata as store_metadata
 from tests.support.clock import FakeClock
 from tests.support.plans import build_signed_plan
+from tests.support.stores import build_old_schema
 
-SCHEMAS = Path(__file__).parent / "data" / "schemas"
 OLD = ["before-break-glass", "before-wider-client-id", "before-hand-overs", "before-versions"]
 """3df6a79^ (the baseline), 01bb389^, 45f6030^ and 4cf1881 (the last commit without versions)."""
 
@@ -75,14 +74,6 @@ def engine(store_url: str) -> Iterator[Engine]:
     found = create_store_engine(store_url)
     yield found
     found.dispose()
-
-
-def build_old_store(engine: Engine, name: str) -> dict[str, Any]:
-    snapshot = json.loads((SCHEMAS / f"{name}.json").read_text())
-    with engine.begin() as conn:
-        for statement in snapshot[engine.dialect.name]:
-            conn.exec_driver_sql(statement)
-    return snapshot
 
 
 def old_service(url: str, key_dir: Path, clock: FakeClock) -> PlanService:
@@ -135,7 +126,24 @@ def schema_differences(engine: Engine) -> list[Any]:
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "version_table": "alembic_unused"}
         )
-        return compare_metadata(context, combined)
+        found = compare_metadata(context, combined)
+    if engine.dialect.name == "sqlite":
+        # SQLite does not enforce a VARCHAR's length, so step 0002 widens none there (it would
+        # have to copy the table): a length is the one difference a SQLite store may keep.
+        found = [d for d in found if not _only_a_longer_varchar(d)]
+    return found
+
+
+def _only_a_longer_varchar(difference: Any) -> bool:
+    if not isinstance(difference, list) or len(difference) != 1:
+        return False
+    kind, *_, old, new = difference[0]
+    return (
+        kind == "modify_type"
+        and isinstance(old, String)
+        and isinstance(new, String)
+        and (old.length or 0) < (new.length or 0)
+    )
 
 
 def stored_version(engine: Engine) -> list[str]:
@@ -147,7 +155,7 @@ def stored_version(engine: Engine) -> list[str]:
 def test_an_old_store_is_upgraded_to_head_with_its_data_intact(
     store_url: str, engine: Engine, key_dir: Path, clock: FakeClock, name: str
 ) -> None:
-    build_old_store(engine, name)
+    build_old_schema(engine, name)
     old = old_service(store_url, key_dir, clock)
     try:
         plans = [build_signed_plan(old)["plan_id"] for _ in range(3)]
@@ -228,7 +236,7 @@ def test_a_new_store_is_created_at_head(store_url: str, engine: Engine, key_dir:
 def test_a_store_stamped_at_an_older_step_is_refused_then_upgraded(
     store_url: str, engine: Engine, key_dir: Path
 ) -> None:
-    build_old_store(engine, "before-hand-overs")
+    build_old_schema(engine, "before-hand-overs")
     with engine.begin() as conn:
         version_metadata.create_all(conn)
         conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('0005')"))
@@ -275,7 +283,7 @@ def test_a_failing_step_is_rolled_back(
         + "\n\n_upgrade = upgrade\n\n\ndef upgrade() -> None:  # type: ignore[no-redef]\n"
         "    _upgrade()\n    op.execute('SELECT no_such_column FROM plantrail_events')\n"
     )
-    build_old_store(engine, "before-hand-overs")
+    build_old_schema(engine, "before-hand-overs")
     monkeypatch.setattr(runner, "HERE", broken)
     with pytest.raises(StorageError, match=r"^step 0006 \(Web pages: hand-overs") as failed:
         runner.migrate(engine)

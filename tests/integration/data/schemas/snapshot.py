@@ -29,6 +29,8 @@ from sqlalchemy import MetaData, create_mock_engine
 import plantrail.projections as root
 seen = []
 for info in pkgutil.walk_packages(root.__path__, "plantrail.projections."):
+    if ".migrations" in info.name:  # Alembic's env.py runs only under Alembic
+        continue
     module = importlib.import_module(info.name)
     for value in vars(module).values():
         if isinstance(value, MetaData) and not any(value is m for m in seen):
