@@ -98,13 +98,14 @@ def migrate(engine: Engine, *, dry_run: bool = False) -> Migration:
         with translated("upgrade the schema"), engine.connect().execution_options(**WRITE) as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, HEAD)
-    except StorageError as error:
+    except Exception as error:  # a database error (translated) or a step's own
         now = current_version(engine)
         result.applied = _done(pending, now)
         failed = pending[len(result.applied)]
+        reason = getattr(error, "message", None) or (str(error).strip().splitlines() or [""])[0]
         raise StorageError(
             f"step {failed.revision} ({failed.title}) failed and was rolled back, the store is "
-            f"at schema {now or before.described}: {error.message}"
+            f"at schema {now or before.described}: {reason or type(error).__name__}"
         ) from error
     result.applied = _done(pending, current_version(engine))
     return result
