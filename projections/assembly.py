@@ -20,7 +20,8 @@ from eventsourcing.utils import get_topic
 from plantrail.domain.errors import StorageError
 from plantrail.domain.service import PlanService, utc_now
 from plantrail.projections.integrity.keys import default_key_dir, load_chain_key
-from plantrail.projections.store.engine import DEFAULT_URL, create_store_engine
+from plantrail.projections.migrations import check_schema
+from plantrail.projections.store.engine import DEFAULT_URL, check_durability, create_store_engine
 from plantrail.projections.store.recorder import SqlPlanRecorder
 
 DATABASE_URL = "PLANTRAIL_DATABASE_URL"
@@ -54,7 +55,8 @@ def open_service(
     snapshot_interval: int = 50,
 ) -> PlanService:
     """A ready ``PlanService`` on ``url`` (default ``PLANTRAIL_DATABASE_URL`` or ./plantrail.db)
-    with tables created and every inline read model attached."""
+    with every inline read model attached: a new store is created at the current schema, and a
+    store at any other schema is refused (``SchemaMismatch``: run ``plantrail migrate``)."""
     import os
 
     from plantrail.projections.readmodels import attach_read_models
@@ -72,7 +74,14 @@ def open_service(
     )
     recorder = recorder_of(service)
     attach_read_models(recorder)
-    recorder.create_tables()
+    try:
+        # One small query on a store in use; an empty store is created at the current schema;
+        # any other is refused with one line (ADR 0019).
+        check_schema(recorder.engine, recorder.create_tables)
+        check_durability(recorder.engine)
+    except BaseException:
+        service.close()
+        raise
     return service
 
 

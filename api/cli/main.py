@@ -26,6 +26,7 @@ def register() -> None:
         client_rights_commands,
         demo_command,
         packet_commands,
+        schema_commands,
         serve,
         store_commands,
         users,

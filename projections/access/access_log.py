@@ -34,16 +34,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    inspect,
     select,
-    text,
 )
 
 from plantrail.domain.errors import StorageError
 from plantrail.projections.store import observe
 from plantrail.projections.store.append_only import guard_append_only
 from plantrail.projections.store.driver import Driver
-from plantrail.projections.store.engine import WRITE
 from plantrail.projections.store.failures import translated
 from plantrail.projections.store.recorder import COMPANION, Companion, from_micros, to_micros
 
@@ -252,26 +249,11 @@ _INSERT_ROW = (
 
 
 def create_access_log_tables(engine: Engine) -> None:
+    """Create the access log's tables where missing, at this plantrail's schema. A store made
+    before break-glass reads gets its ``break_glass_reason`` column from ``plantrail migrate``
+    (step 0002, ADR 0019), no longer here."""
     with translated("create the access log"):
         access_log_metadata.create_all(engine)
-        _add_missing_columns(engine)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Give an access log made before break-glass reads (ADR 0016) its ``break_glass_reason``
-    column, and one made before request ids its ``request_id`` column. Adding a nullable column
-    rewrites no row (the append-only triggers guard rows, not the table's shape), and the old
-    rows' hashes never covered it (``AccessEntry.cleaned``)."""
-    with engine.connect() as conn:
-        present = {c["name"] for c in inspect(conn).get_columns("plantrail_access_log")}
-    missing = [name for name in _OPTIONAL_FIELDS if name not in present]
-    if not missing:
-        return
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        for name in missing:
-            column = access_log.c[name]
-            kind = column.type.compile(dialect=engine.dialect)
-            conn.execute(text(f"ALTER TABLE plantrail_access_log ADD COLUMN {name} {kind}"))
 
 
 class AccessLog:

@@ -13,7 +13,8 @@ A session can be **handed over** to the client for one plan (``plantrail_web_han
 row per session while it lasts): the clinician's device then shows that plan's hand-over screen
 and nothing else until the clinician ends it with their sign-in credential (docs/web.md,
 "Handing the device to the client"). The row lives in a table of its own, created with the
-sessions' (``create_all`` adds it to an existing store; no column of an existing table changes),
+sessions' (an older store gains it from ``plantrail migrate``, step 0006; no column of an
+existing table changes),
 and is read in the same query as the session, so a page request costs no extra round trip.
 """
 

@@ -7,26 +7,29 @@ from __future__ import annotations
 from sqlalchemy import DDL, Table, event
 
 
-def guard_append_only(table: Table) -> None:
-    """Create, with ``table``, the triggers that make it append-only: on SQLite
-    ``<table>_no_update`` and ``<table>_no_delete``; on PostgreSQL the function and statement
-    trigger ``<table>_append_only``."""
-    name = table.name
-    for verb in ("UPDATE", "DELETE"):
-        event.listen(
-            table,
-            "after_create",
-            DDL(  # type: ignore[no-untyped-call]
-                f"CREATE TRIGGER IF NOT EXISTS {name}_no_{verb.lower()} BEFORE {verb} "
-                f"ON {name} BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
-            ).execute_if(dialect="sqlite"),
-        )
-    for statement in (
-        f"""CREATE OR REPLACE FUNCTION {name}_append_only() RETURNS trigger AS $$
+def append_only_ddl(name: str) -> dict[str, list[str]]:
+    """The statements that make table ``name`` append-only, by dialect: on SQLite
+    ``<name>_no_update`` and ``<name>_no_delete``; on PostgreSQL the function and statement
+    trigger ``<name>_append_only``. A migration that creates such a table runs them too."""
+    return {
+        "sqlite": [
+            f"CREATE TRIGGER IF NOT EXISTS {name}_no_{verb.lower()} BEFORE {verb} "
+            f"ON {name} BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
+            for verb in ("UPDATE", "DELETE")
+        ],
+        "postgresql": [
+            f"""CREATE OR REPLACE FUNCTION {name}_append_only() RETURNS trigger AS $$
            BEGIN RAISE EXCEPTION '{name} is append-only'; END $$ LANGUAGE plpgsql""",
-        f"DROP TRIGGER IF EXISTS {name}_append_only ON {name}",
-        f"""CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
+            f"DROP TRIGGER IF EXISTS {name}_append_only ON {name}",
+            f"""CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
            ON {name} FOR EACH STATEMENT EXECUTE FUNCTION {name}_append_only()""",
-    ):
-        ddl = DDL(statement)  # type: ignore[no-untyped-call]
-        event.listen(table, "after_create", ddl.execute_if(dialect="postgresql"))
+        ],
+    }
+
+
+def guard_append_only(table: Table) -> None:
+    """Create, with ``table``, the triggers that make it append-only (``append_only_ddl``)."""
+    for dialect, statements in append_only_ddl(table.name).items():
+        for statement in statements:
+            ddl = DDL(statement)  # type: ignore[no-untyped-call]
+            event.listen(table, "after_create", ddl.execute_if(dialect=dialect))

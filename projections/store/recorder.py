@@ -145,12 +145,8 @@ class SqlPlanRecorder(ApplicationRecorder):
 
     def create_tables(self) -> None:
         with translated("create the tables"):
+            # A new store only: an older one is upgraded by ``plantrail migrate`` (ADR 0019).
             metadata.create_all(self.engine)
-            # ``create_all`` adds no index to a table that exists: a store created before
-            # 2026-12-04 gets the covering index here, once (its two-column one stays).
-            with self.engine.begin() as conn:
-                for index in events.indexes:
-                    index.create(conn, checkfirst=True)
             for extra in self.extra_metadata:
                 extra.create_all(self.engine)
         check_durability(self.engine)

@@ -16,6 +16,7 @@ from plantrail.projections.access.access_log import (
     verify_access_log,
 )
 from plantrail.projections.assembly import recorder_of
+from plantrail.projections.migrations.runner import migrate
 
 OLD_ROW = {"user_id": "dana-reyes", "role": "clinician", "plan_id": None, "action": "view:me",
            "method": "GET", "route": "/me", "status": 200, "outcome": "ok",
@@ -31,20 +32,23 @@ def test_an_old_access_log_gains_the_request_id_and_keeps_its_chain(
     old = MetaData()
     columns = [Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
                for c in access_log.columns
-               if c.name not in ("break_glass_reason", "request_id")]  # fmt: skip
+               if c.name != "request_id"]  # fmt: skip
     Table("plantrail_access_log", old, *columns).create(recorder.engine)
     with recorder.engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO plantrail_access_log (seq, recorded_at_us, user_id, role, plan_id,"
-                " action, method, route, status, outcome, client_address, hash)"
-                " VALUES (1, 1, 'dana-reyes', 'clinician', NULL, 'view:me', 'GET', '/me', 200,"
-                " 'ok', NULL, :hash)"
+                " action, method, route, status, outcome, client_address, break_glass_reason,"
+                " hash) VALUES (1, 1, 'dana-reyes', 'clinician', NULL, 'view:me', 'GET', '/me',"
+                " 200, 'ok', NULL, NULL, :hash)"
             ),
             {"hash": entry_hash(key, GENESIS_HASH, 1, 1, OLD_ROW)},
         )
+    with recorder.engine.begin() as conn:  # the store as step 0006 left it
+        conn.execute(text("UPDATE plantrail_schema_version SET version_num = '0006'"))
+    assert [s.revision for s in migrate(recorder.engine).applied] == ["0007"]  # the upgrade
     log = AccessLog(recorder.engine, key, service.clock)
-    log.create_tables()  # the upgrade: adds both columns
+    log.create_tables()
     log.append(AccessEntry(method="GET", route="/me", user_id="dana-reyes", role="clinician",
                            action="view:me", status=200, outcome="ok",
                            request_id="lb-7f3a"))  # fmt: skip

@@ -18,6 +18,8 @@ from plantrail.projections.access.access_log import (
 )
 from plantrail.projections.access.break_glass import BreakGlass
 from plantrail.projections.assembly import recorder_of
+from plantrail.projections.migrations import HEAD
+from plantrail.projections.migrations.runner import migrate
 
 REASON = "Client in crisis at the front desk; on call tonight"
 
@@ -53,8 +55,11 @@ def test_an_old_access_log_gains_the_column_and_keeps_its_chain(service: PlanSer
             ),
             {"hash": _old_hash(recorder.chain_key)},
         )
+    # The upgrade: ``plantrail migrate`` from the baseline, whose step 0002 adds the column.
+    with recorder.engine.begin() as conn:
+        conn.execute(text("UPDATE plantrail_schema_version SET version_num = '0001'"))
+    assert migrate(recorder.engine).after == HEAD
     log = AccessLog(recorder.engine, recorder.chain_key, service.clock)
-    log.create_tables()  # the upgrade: adds the column
     log.append(read("marcus-hill", REASON))
     log.append(read("dana-reyes"))
     log.close()

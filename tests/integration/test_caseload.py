@@ -292,14 +292,18 @@ def test_a_statement_reused_with_a_word_changed_is_shared_text(service: PlanServ
 def test_read_model_tables_from_before_the_near_copy_columns_are_recreated(
     service: PlanService, demo: dict[str, UUID]
 ) -> None:
-    """A store whose read models predate a column gets them afresh, and catches up from the
-    events: the read models hold nothing that is not computed from the event log."""
+    """A store whose read models predate a column gets them afresh from ``plantrail migrate``
+    (step 0005), and catches up from the events: the read models hold nothing that is not
+    computed from the event log."""
+    from plantrail.projections.migrations.runner import migrate
+
     recorder = recorder_of(service)
     expected = dump_tables(recorder)
     with recorder.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE plantrail_review_verdicts DROP COLUMN explanation")
         conn.exec_driver_sql("ALTER TABLE plantrail_caseload DROP COLUMN nearly_copied_reviews")
-    recorder.create_tables()
+        conn.exec_driver_sql("UPDATE plantrail_schema_version SET version_num = '0004'")
+    assert [step.revision for step in migrate(recorder.engine).applied] == ["0005", "0006", "0007"]
     assert query_caseload(recorder, Reach(all_plans=True)) == [], "recreated empty"
     assert catch_up(service, recorder) == len(demo)
     assert dump_tables(recorder) == expected

@@ -131,3 +131,8 @@ def test_wheel_ships_every_package_under_plantrail(tmp_path: Path) -> None:
     shipped = {".".join(Path(name).parent.parts) for name in names if name.endswith("/__init__.py")}
     assert shipped == _declared_packages()
     assert all(f"plantrail/{folder}/py.typed" in names for folder in FOLDERS)
+    # The schema's upgrade steps run from the installed package (ADR 0019): Alembic's env.py
+    # and every step file are in the wheel, and no alembic.ini is needed.
+    migrations = ROOT / "projections" / "migrations"
+    for path in [migrations / "env.py", *sorted((migrations / "versions").glob("v*.py"))]:
+        assert f"plantrail/{path.relative_to(ROOT).as_posix()}" in names

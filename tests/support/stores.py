@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from plantrail.domain.service import PlanService
@@ -80,3 +81,16 @@ def require_pg_tools(store_url: str) -> None:
     if os.environ.get("PLANTRAIL_REQUIRE_PG_TOOLS"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+OLD_SCHEMAS = Path(__file__).resolve().parents[1] / "integration" / "data" / "schemas"
+"""DDL snapshots of the schemas earlier commits created (``snapshot.py`` there, ADR 0019)."""
+
+
+def build_old_schema(engine: Engine, name: str) -> None:
+    """Create on ``engine``'s empty store the tables that an earlier plantrail created:
+    ``name`` is a snapshot in ``OLD_SCHEMAS`` (``before-break-glass``, …)."""
+    snapshot = json.loads((OLD_SCHEMAS / f"{name}.json").read_text())
+    with engine.begin() as conn:
+        for statement in snapshot[engine.dialect.name]:
+            conn.exec_driver_sql(statement)
