@@ -299,3 +299,11 @@ def test_the_documented_proxy_in_front_of_two_workers(deployment: Deployment) ->
     redirect = httpx.get(deployment.http_base + "/health", headers={"Host": HOST})
     assert redirect.status_code == 301
     assert redirect.headers["location"] == f"https://{HOST}/health"
+
+
+def test_the_guide_shows_the_shipped_files_as_they_are() -> None:
+    """docs/operations.md quotes each file of docs/deploy whole, so the guide a reader pastes
+    from is the file this test runs."""
+    guide = (DEPLOY.parent / "operations.md").read_text(encoding="utf-8")
+    for name in ("nginx-plantrail.conf", "plantrail.service", "plantrail.cron"):
+        assert (DEPLOY / name).read_text(encoding="utf-8") in guide, name
