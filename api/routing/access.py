@@ -178,7 +178,7 @@ METRICS = AccessPolicy(
     "metrics",
     {"admin"},
     "the server's metrics are for the practice's admin (a token for the metrics scraper: "
-    "docs/operations-monitoring.md)",
+    "docs/operations.md, Monitoring)",
 )
 """``/metrics``: counts and timings only, no record; still not public, since request rates
 per route and the store's health are the practice's business."""

@@ -1,4 +1,4 @@
-"""The server's Prometheus metrics (``GET /metrics``; docs/operations-monitoring.md lists them).
+"""The server's Prometheus metrics (``GET /metrics``; docs/operations.md, "Monitoring", lists them).
 
 No label carries an identifier or health data: routes are *templates* (``/plans/{plan_id}``,
 never a plan's address), and the other labels are closed sets (method, status code, ``ok`` or

@@ -1,5 +1,5 @@
 """Running plantrail for real: liveness and readiness, the metrics page, request ids and the
-one JSON line per request (docs/api.md, "Running it"; docs/operations-monitoring.md).
+one JSON line per request (docs/api.md, "Running it"; docs/operations.md, "Monitoring").
 
 The faults behind ``/ready``'s 503 (a full disk, a stalled database) are injected as
 ``tests/integration/test_disk_full.py`` and ``test_database_stall.py`` do; those tests live
