@@ -146,6 +146,18 @@ class Deployment:
         return httpx.Client(base_url=self.base, transport=transport, timeout=30)
 
 
+def eventually_in(path: Path, text: str, seconds: float = 10.0) -> bool:
+    """Whether ``text`` appears in the file ``path`` within ``seconds`` (a log written by
+    another process after it answered)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if text in path.read_text():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
     nginx = nginx_binary()
@@ -248,7 +260,8 @@ def test_the_documented_proxy_in_front_of_two_workers(deployment: Deployment) ->
         assert f" {fresh}\n" in log
         assert "/ready" not in log
         assert "/health" not in log
-        assert fresh in deployment.serve_log.read_text()
+        # The worker writes its log line after the answer is sent: wait for it, briefly.
+        assert eventually_in(deployment.serve_log, fresh), deployment.serve_log.read_text()
 
         # A signed-in web page: the session cookie is Secure (and the sign-in form's too).
         form = client.get("/web/sign-in")
