@@ -14,12 +14,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plantrail.api.rendering.templating import SECURITY_HEADERS, page, session_of
+from plantrail.api.rendering.templating import SECURITY_HEADERS, page
 from plantrail.api.routing.access import SIGN_OR_NOTE, WRITE_PLAN
 from plantrail.api.routing.common import PlanId, context
 from plantrail.api.routing.context import access_entry
-from plantrail.api.routing.problems import HTTPProblem
-from plantrail.api.web.forms import form_of, same_token
+from plantrail.api.web.forms import form_of, require_session_token
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput, NotFound
 from plantrail.domain.parsing import parse_command
@@ -39,10 +38,7 @@ def new_form_id() -> str:
 
 async def checked_form(request: Request) -> dict[str, str]:
     form = await form_of(request)
-    session = session_of(request)
-    if session is None or not same_token(form.get("csrf_token"), session.csrf_token):
-        access_entry(request).outcome = "rejected"
-        raise HTTPProblem(403, "this form was not sent from your session; reload the page")
+    require_session_token(request, form.get("csrf_token"))
     return form
 
 

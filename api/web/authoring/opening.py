@@ -101,9 +101,11 @@ def sections(
     return (client, guardian, plan, participants)
 
 
-def _choices(
-    request: Request, caller: Principal
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, dict[str, str]]]:
+Choices = tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, dict[str, str]]]
+"""The caseload's clients as options, the supervisors as options, the clients by MRN."""
+
+
+def _choices(request: Request, caller: Principal) -> Choices:
     """The clients of the caller's caseload (one row each) and the practice's supervisors."""
     ctx = context(request)
     rows = ctx.gateway.caseload(caller, CaseloadFilters())
@@ -125,9 +127,10 @@ def _choices(
 
 def _render(request: Request, caller: Principal, *, values: Values | None = None,
             errors: dict[str, str] | None = None, summary: list[str] | None = None,
-            form_id: str | None = None, status: int = 200) -> HTMLResponse:  # fmt: skip
+            form_id: str | None = None, status: int = 200,
+            choices: Choices | None = None) -> HTMLResponse:  # fmt: skip
     ctx = context(request)
-    existing, supervisors, _ = _choices(request, caller)
+    existing, supervisors, _ = choices or _choices(request, caller)
     today = ctx.service.clock().date()
     shown = values or {
         "service_type": ["individual"],
@@ -189,7 +192,8 @@ async def open_plan(request: Request, caller: Writer) -> Response:
     form_id = first(values, "form_id") or None
 
     def run() -> Response:
-        _, _, known = _choices(request, caller)
+        choices = _choices(request, caller)
+        known = choices[2]
         try:
             body = body_of(values, known)
             result = ctx.gateway.open_plan(
@@ -198,7 +202,7 @@ async def open_plan(request: Request, caller: Writer) -> Response:
         except InvalidInput as error:
             errors, summary = place_errors(error, form_names(sections([], [])))
             return _render(request, caller, values=values, errors=errors, summary=summary,
-                           form_id=form_id, status=422)  # fmt: skip
+                           form_id=form_id, status=422, choices=choices)  # fmt: skip
         return RedirectResponse(
             f"/web/plans/{result.plan_id}?saved=open-plan",
             status_code=303,

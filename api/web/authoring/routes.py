@@ -13,18 +13,17 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 from uuid import UUID, uuid4
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from plantrail.api.rendering.templating import AUTHORING_HEADERS, page, session_of
+from plantrail.api.rendering.templating import AUTHORING_HEADERS, page
 from plantrail.api.routing.access import WRITE_PLAN
 from plantrail.api.routing.common import PlanId, context
 from plantrail.api.routing.context import access_entry
-from plantrail.api.routing.problems import HTTPProblem, status_of
+from plantrail.api.routing.problems import status_of
 from plantrail.api.web.authoring import (  # noqa: F401 (each registers its forms)
     specs_care,
     specs_diagnosis,
@@ -32,7 +31,7 @@ from plantrail.api.web.authoring import (  # noqa: F401 (each registers its form
 )
 from plantrail.api.web.authoring.fields import Section, Values, first, form_data, unchanged
 from plantrail.api.web.authoring.specs import SPECS, FormSpec
-from plantrail.api.web.forms import MAX_FORM_BYTES, same_token
+from plantrail.api.web.forms import form_values, require_session_token
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import (
     FieldProblem,
@@ -65,22 +64,9 @@ ENVELOPE = ("rationale", "entry_kind", "effective_date")
 
 
 async def read_form(request: Request) -> Values:
-    """The submitted form, every value of every name (a list of checkboxes sends several), after
-    the CSRF check; the same limits as the pages' other forms."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        raise HTTPProblem(415, "the pages send forms as application/x-www-form-urlencoded")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPProblem(413, f"the form is over the limit of {MAX_FORM_BYTES} bytes")
-    try:
-        values = parse_qs(body.decode("utf-8"), keep_blank_values=True)
-    except UnicodeDecodeError:
-        raise HTTPProblem(400, "the form is not UTF-8") from None
-    session = session_of(request)
-    if session is None or not same_token(first(values, "csrf_token"), session.csrf_token):
-        access_entry(request).outcome = "rejected"
-        raise HTTPProblem(403, "this form was not sent from your session; reload the page")
+    """The submitted form, every value of every name, after the CSRF check (``forms``)."""
+    values = await form_values(request)
+    require_session_token(request, first(values, "csrf_token"))
     return values
 
 

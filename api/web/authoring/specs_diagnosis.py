@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from plantrail.api.web.authoring.fields import Field, Section, Values
-from plantrail.api.web.authoring.specs import FormSpec, diagnoses, register
+from plantrail.api.web.authoring.specs import FormSpec, register
 from plantrail.domain import commands as cmd
 from plantrail.domain.errors import InvalidInput
 from plantrail.projections import icd10
@@ -79,5 +79,3 @@ register(
         sections=lambda state, _: (Section(None, ()),),
     )
 )
-
-__all__ = ["code_options", "diagnoses"]

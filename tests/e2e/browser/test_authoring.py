@@ -342,7 +342,7 @@ def test_every_authoring_form_passes_axe_and_works_from_the_keyboard(
 
 
 def test_the_forms_work_with_javascript_off(
-    web_server: WebServer, browser: object, signed_in: Callable[[str], Page]
+    web_server: WebServer, signed_in: Callable[[str], Page]
 ) -> None:
     """The diagnosis search without code-search.js: the Search button asks the server."""
     page = signed_in("priya-shah")
