@@ -317,6 +317,10 @@ def test_every_authoring_form_passes_axe_and_works_from_the_keyboard(
         assert response.status == 200, f"{key}: {response.status}"
         checked(page, tally, key)
         screenshot(page, f"form-{key}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 390, f"{key} is {wide} px wide at a phone's 390 px"
+        page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{web_server.base_url}/web/plans/new")
     checked(page, tally, "open-plan")
     assert sum(tally.axe.values()) == 0
